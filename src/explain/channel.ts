@@ -1,0 +1,33 @@
+// One event channel for `--explain` and `--debug` (undici's diagnostics_channel habit): code that
+// performs a kernel step reports it here; the CLI decides whether and how to print it.
+
+export interface ExplainEvent {
+  /** Short name of the kernel step: "clone", "mount", "pivot_root", "cgroup-write", "veth", … */
+  step: string;
+  /** What was done, with its arguments, as a reader of the man page would write it. */
+  detail: string;
+  /** Milliseconds the step took, when measured. */
+  ms?: number;
+  /** Which process did it: "runtime" (TypeScript), "parent" / "child" (berth-init). */
+  who?: string;
+}
+
+type Listener = (e: ExplainEvent) => void;
+const listeners: Listener[] = [];
+
+export const explain = {
+  /** True when someone listens; callers skip building detail strings otherwise. */
+  get enabled(): boolean {
+    return listeners.length > 0;
+  },
+  emit(e: ExplainEvent): void {
+    for (const l of listeners) l(e);
+  },
+  subscribe(l: Listener): () => void {
+    listeners.push(l);
+    return () => {
+      const i = listeners.indexOf(l);
+      if (i >= 0) listeners.splice(i, 1);
+    };
+  },
+};
