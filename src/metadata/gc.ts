@@ -12,6 +12,7 @@
 import type { LocalContentStore } from "../content/local-store.ts";
 import type { Descriptor } from "../content/types.ts";
 import { isBerthError } from "../sys/errdefs.ts";
+import { MediaType, isIndexType, isManifestType } from "../image/media-types.ts";
 import { parseLabels, type MetadataDB } from "./db.ts";
 import { LABEL_GC_EXPIRE } from "./leases.ts";
 
@@ -19,18 +20,15 @@ export const LABEL_GC_ROOT = "containerd.io/gc.root";
 export const LABEL_GC_REF_CONTENT_PREFIX = "containerd.io/gc.ref.content.";
 
 export const MEDIA_TYPES = {
-  ociIndex: "application/vnd.oci.image.index.v1+json",
-  ociManifest: "application/vnd.oci.image.manifest.v1+json",
-  dockerManifestList: "application/vnd.docker.distribution.manifest.list.v2+json",
-  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
+  ociIndex: MediaType.ociIndex,
+  ociManifest: MediaType.ociManifest,
+  dockerManifestList: MediaType.dockerManifestList,
+  dockerManifest: MediaType.dockerManifest,
 } as const;
-
-const INDEX_TYPES = new Set<string>([MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerManifestList]);
-const MANIFEST_TYPES = new Set<string>([MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest]);
 
 /** Children of a manifest or index blob; other media types have none in their bytes. */
 export function childrenOf(mediaType: string, blob: Uint8Array): Descriptor[] {
-  if (!INDEX_TYPES.has(mediaType) && !MANIFEST_TYPES.has(mediaType)) return [];
+  if (!isIndexType(mediaType) && !isManifestType(mediaType)) return [];
   const doc = JSON.parse(new TextDecoder().decode(blob)) as {
     manifests?: Descriptor[];
     config?: Descriptor;
@@ -38,7 +36,7 @@ export function childrenOf(mediaType: string, blob: Uint8Array): Descriptor[] {
     subject?: Descriptor;
   };
   const out: Descriptor[] = [];
-  if (INDEX_TYPES.has(mediaType)) out.push(...(doc.manifests ?? []));
+  if (isIndexType(mediaType)) out.push(...(doc.manifests ?? []));
   else {
     if (doc.config) out.push(doc.config);
     out.push(...(doc.layers ?? []));
@@ -102,7 +100,7 @@ export async function collectGarbage(meta: MetadataDB, shared: LocalContentStore
       for (const [k, v] of Object.entries(labels ?? {})) {
         if (k.startsWith(LABEL_GC_REF_CONTENT_PREFIX)) todo.push({ digest: v });
       }
-      if (mediaType && labels !== undefined && (INDEX_TYPES.has(mediaType) || MANIFEST_TYPES.has(mediaType))) {
+      if (mediaType && labels !== undefined && (isIndexType(mediaType) || isManifestType(mediaType))) {
         let blob: Uint8Array;
         try {
           blob = await shared.read(digest);
