@@ -127,6 +127,8 @@ interface CachedToken {
 export class Authorizer {
   private challenges = new Map<string, Challenge>();
   private tokens = new Map<string, CachedToken>();
+  /** Token requests in flight, so concurrent layer requests share one. */
+  private pending = new Map<string, Promise<string>>();
 
   constructor(
     private credentials: CredentialLookup,
@@ -162,6 +164,15 @@ export class Authorizer {
     const key = `${host} ${scopes.join(" ")}`;
     const cached = this.tokens.get(key);
     if (cached && cached.expiresAt > Date.now()) return cached.token;
+    let p = this.pending.get(key);
+    if (!p) {
+      p = this.fetchToken(host, ch, scopes, key).finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    return p;
+  }
+
+  private async fetchToken(host: string, ch: Challenge, scopes: string[], key: string): Promise<string> {
     const realm = ch.params.realm;
     if (!realm) throw new BerthError("PermissionDenied", `registry ${host} asked for a bearer token without a realm`, "WWW-Authenticate");
     const url = new URL(realm);

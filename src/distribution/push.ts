@@ -43,7 +43,7 @@ export interface PushResult {
 
 export async function push(reference: string, opts: PushOptions): Promise<PushResult> {
   const ref = parseReference(reference);
-  const repo = opts.client.repository(ref);
+  const repo = opts.client.repository(ref, { forPush: true });
   const result: PushResult = { name: `${ref.domain}/${ref.path}`, digest: opts.target.digest, uploaded: [], mounted: [], skipped: [] };
   const done = new Set<string>();
 

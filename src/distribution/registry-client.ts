@@ -43,8 +43,9 @@ export class RegistryClient {
     return `${scheme}://${host}`;
   }
 
-  repository(ref: Pick<Reference, "domain" | "path">): Repository {
-    return new Repository(this, ref.domain, ref.path);
+  /** `forPush`: every call asks for pull,push so one token serves the whole push session. */
+  repository(ref: Pick<Reference, "domain" | "path">, opts: { forPush?: boolean } = {}): Repository {
+    return new Repository(this, ref.domain, ref.path, opts.forPush ?? false);
   }
 
   /**
@@ -137,11 +138,12 @@ export class Repository {
     readonly client: RegistryClient,
     readonly domain: string,
     readonly path: string,
+    private forPush = false,
   ) {
     this.base = `${client.baseURL(domain)}/v2/${path}`;
   }
 
-  private pull = () => [`repository:${this.path}:pull`];
+  private pull = () => [`repository:${this.path}:${this.forPush ? "pull,push" : "pull"}`];
   private push = () => [`repository:${this.path}:pull,push`];
 
   /**
