@@ -1,0 +1,785 @@
+/*
+ * berth-init: runs a container plan computed by berth-runtime (TypeScript).
+ *
+ * Why C: a Bun process has several threads, and unshare(CLONE_NEWUSER)/setns need a
+ * single-threaded caller; nothing of a JS engine may run between clone and execve. So the
+ * runtime does all the thinking and sends an ordered list of primitive operations (the plan,
+ * op table in src/runtime/plan/ops.ts); this program executes them and knows nothing of OCI.
+ *
+ * Processes and channels
+ *   runtime (bun) ──fd 3: socketpair──► parent (this program)   plan in, reports out
+ *   parent ──clone──► child (becomes the container's init)      sync: a private socketpair
+ *   The child inherits fd 3 and reports READY / errors itself; fd 3 is close-on-exec.
+ *
+ * Sync table (parent op ⇄ child op)
+ *   WAKE_CHILD  ⇄ WAIT_PARENT   parent sends the child its host pid; child goes on
+ *   WAIT_CHILD  ⇄ WAKE_PARENT   child asks the parent to run host-side steps (hooks), then waits
+ *                               for the parent's next WAKE_CHILD
+ *   EOF on the sync socket means the other side died; the survivor exits (the parent kills the
+ *   child first).
+ *
+ * Reports (fd 3, little-endian): u32 kind, u32 op index, i32 value, u32 text length, text.
+ *   PID(value=child pid) STEP(value=microseconds) ERROR(value=errno, text=detail) READY
+ *
+ * Security: runs from a sealed memfd copy of itself (CVE-2019-5736); every fd is close-on-exec
+ * before execve (CVE-2024-21626); mount targets are resolved with openat2(RESOLVE_IN_ROOT)
+ * inside the rootfs and mounted through fds, never through paths (CVE-2021-30465).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plan-ops.h"
+
+static int REPORT_FD = 3;    /* argv[1]: the runtime puts it above the preserved fds */
+#define MAX_ARGS 4096
+
+/* ---- small syscall wrappers glibc 2.36 lacks ------------------------------------------ */
+static int sys_openat2(int dfd, const char *path, struct open_how *how) {
+  return (int)syscall(SYS_openat2, dfd, path, how, sizeof(*how));
+}
+static int sys_open_tree(int dfd, const char *path, unsigned flags) {
+  return (int)syscall(SYS_open_tree, dfd, path, flags);
+}
+static int sys_move_mount(int fdf, const char *pf, int fdt, const char *pt, unsigned flags) {
+  return (int)syscall(SYS_move_mount, fdf, pf, fdt, pt, flags);
+}
+static int sys_fsopen(const char *fs, unsigned flags) { return (int)syscall(SYS_fsopen, fs, flags); }
+static int sys_fsconfig(int fd, unsigned cmd, const char *key, const void *val, int aux) {
+  return (int)syscall(SYS_fsconfig, fd, cmd, key, val, aux);
+}
+static int sys_fsmount(int fd, unsigned flags, unsigned attr) { return (int)syscall(SYS_fsmount, fd, flags, attr); }
+static int sys_mount_setattr(int dfd, const char *path, unsigned flags, struct mount_attr *a) {
+  return (int)syscall(SYS_mount_setattr, dfd, path, flags, a, sizeof(*a));
+}
+static int sys_pivot_root(const char *n, const char *o) { return (int)syscall(SYS_pivot_root, n, o); }
+
+/* ---- state ------------------------------------------------------------------------------ */
+static int explain;             /* report a STEP record after each op */
+static int is_child;            /* 0 in the parent, 1 in the child */
+static pid_t child_pid;         /* parent: the child's pid; child: its own host pid */
+static int sync_fd = -1;        /* this side's end of the parent/child socketpair */
+static int rootfd = -1;         /* the rootfs, later "/" */
+static int fifo_fd = -1;        /* exec fifo (child) */
+static int cur_op = -1;         /* index of the op being run, for reports */
+static char exec_path[PATH_MAX];
+static int ready_sent;          /* child: READY reported, the runtime may no longer listen */
+
+static void send_all(const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = send(REPORT_FD, p, len, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return; /* the runtime went away; nothing more to tell */
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+static void report(uint32_t kind, int32_t value, const char *text) {
+  uint32_t len = text ? (uint32_t)strlen(text) : 0;
+  char buf[16 + 1024];
+  if (len > 1024) len = 1024;
+  uint32_t hdr[4] = {kind, (uint32_t)cur_op, (uint32_t)value, len};
+  memcpy(buf, hdr, 16);
+  if (len) memcpy(buf + 16, text, len);
+  send_all(buf, 16 + len);
+}
+
+static void die_err(int err, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+static void die_err(int err, const char *fmt, ...) {
+  char text[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  report(REPORT_ERROR, err, text);
+  /* After READY the runtime may be gone: say it on the container's stderr too. */
+  if (ready_sent) dprintf(2, "berth-init: %s: %s\n", text, strerror(err));
+  if (!is_child && child_pid > 0) kill(child_pid, SIGKILL);
+  _exit(err == ENOENT || err == EACCES ? 127 : 1);
+}
+#define DIE(...) die_err(errno, __VA_ARGS__)
+
+/* ---- plan decoding ---------------------------------------------------------------------- */
+struct cursor { const char *p, *end; };
+
+static const char *next_raw(struct cursor *c, uint32_t *len) {
+  uint32_t n;
+  if (c->end - c->p < 4) die_err(EINVAL, "plan: op %d truncated", cur_op);
+  memcpy(&n, c->p, 4);
+  c->p += 4;
+  if ((uint32_t)(c->end - c->p) < n) die_err(EINVAL, "plan: op %d argument overruns", cur_op);
+  const char *v = c->p;
+  c->p += n;
+  *len = n;
+  return v;
+}
+static const char *next_str(struct cursor *c) {
+  uint32_t n;
+  const char *s = next_raw(c, &n);
+  if (n == 0 || s[n - 1] != '\0') die_err(EINVAL, "plan: op %d string not terminated", cur_op);
+  return s;
+}
+static uint64_t next_u64(struct cursor *c) {
+  uint32_t n;
+  const char *s = next_raw(c, &n);
+  uint64_t v;
+  if (n != 8) die_err(EINVAL, "plan: op %d integer of %u bytes", cur_op, n);
+  memcpy(&v, s, 8);
+  return v;
+}
+/* A list of strings: a u64 count, then the strings. Returns a NULL-terminated array. */
+static char **next_strs(struct cursor *c, size_t *count) {
+  uint64_t n = next_u64(c);
+  if (n > MAX_ARGS) die_err(E2BIG, "plan: op %d has %llu strings", cur_op, (unsigned long long)n);
+  char **v = calloc(n + 1, sizeof(char *));
+  if (!v) DIE("calloc");
+  for (uint64_t i = 0; i < n; i++) v[i] = (char *)next_str(c);
+  if (count) *count = n;
+  return v;
+}
+
+/* ---- sealed copy (CVE-2019-5736) -------------------------------------------------------- */
+/* A container that can write to /proc/<pid>/exe of a runtime process would overwrite this binary
+ * on the host. Run from a sealed, anonymous copy instead: writes to it fail with EPERM. */
+static void ensure_sealed(char **argv, char **envp) {
+  int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (self < 0) DIE("open /proc/self/exe");
+  int seals = fcntl(self, F_GET_SEALS);
+  const int want = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+  if (seals >= 0 && (seals & want) == want) {
+    close(self);
+    return;
+  }
+  int mfd = memfd_create("berth-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mfd < 0) DIE("memfd_create");
+  struct stat st;
+  if (fstat(self, &st) < 0) DIE("fstat /proc/self/exe");
+  for (off_t off = 0; off < st.st_size;) {
+    ssize_t n = sendfile(mfd, self, &off, (size_t)(st.st_size - off));
+    if (n <= 0) DIE("copy /proc/self/exe to memfd");
+  }
+  if (fcntl(mfd, F_ADD_SEALS, want) < 0) DIE("seal memfd");
+  close(self);
+  syscall(SYS_execveat, mfd, "", argv, envp, AT_EMPTY_PATH);
+  DIE("execveat sealed copy");
+}
+
+/* ---- paths inside the rootfs (CVE-2021-30465) ------------------------------------------- */
+/* Open path (absolute, as seen in the container) inside rootfd; symlinks and ".." cannot leave
+ * it. With create, missing directories are made (and the last component as a file or dir). */
+static int open_in_root(const char *path, int create, int as_file) {
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  int fd = sys_openat2(rootfd, path, &how);
+  if (fd >= 0 || errno != ENOENT || !create) return fd;
+  char buf[PATH_MAX];
+  if (strlen(path) >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  strcpy(buf, path);
+  char *slash = strrchr(buf, '/');
+  const char *base = slash ? slash + 1 : buf;
+  int parent = slash && slash != buf ? (*slash = '\0', open_in_root(buf, 1, 0)) : sys_openat2(rootfd, "/", &how);
+  if (parent < 0) return -1;
+  int r;
+  if (as_file) {
+    r = openat(parent, base, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (r >= 0) close(r);
+  } else {
+    r = mkdirat(parent, base, 0755);
+  }
+  close(parent);
+  if (r < 0 && errno != EEXIST) return -1;
+  return sys_openat2(rootfd, path, &how);
+}
+
+/* Parent directory (created if missing; an O_PATH fd serves as dirfd) and base name of path. */
+static int open_parent_in_root(const char *path, const char **base) {
+  static char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", path);
+  char *slash = strrchr(buf, '/');
+  *base = slash ? slash + 1 : buf;
+  return slash && slash != buf ? (*slash = '\0', open_in_root(buf, 1, 0)) : dup(rootfd);
+}
+
+static void move_onto(int tree, int target, const char *what) {
+  if (sys_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    DIE("move_mount %s", what);
+}
+
+static void set_attr(int fd, uint64_t set, uint64_t clr, uint64_t propagation, int recursive, const char *what) {
+  if (!set && !clr && !propagation) return;
+  struct mount_attr a = {.attr_set = set, .attr_clr = clr, .propagation = propagation};
+  if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a) < 0)
+    DIE("mount_setattr %s", what);
+}
+
+/* The kernel explains fsconfig failures in the fs context's log; fetch it for the report. */
+static void fs_fail(int fsfd, const char *stage, const char *what) {
+  int err = errno;
+  char msg[256] = "";
+  ssize_t n = read(fsfd, msg, sizeof msg - 1);
+  msg[n > 0 ? n : 0] = '\0';
+  if (n > 0 && msg[n - 1] == '\n') msg[n - 1] = '\0';
+  die_err(err, "%s %s%s%s", stage, what, *msg ? ": " : "", msg);
+}
+
+static int make_fs_mount(const char *fstype, const char *source, const char *data, uint64_t attr) {
+  int fsfd = sys_fsopen(fstype, FSOPEN_CLOEXEC);
+  if (fsfd < 0) DIE("fsopen %s", fstype);
+  if (*source && sys_fsconfig(fsfd, FSCONFIG_SET_STRING, "source", source, 0) < 0) fs_fail(fsfd, "fsconfig source", source);
+  char opts[4096];
+  snprintf(opts, sizeof opts, "%s", data);
+  for (char *save = NULL, *kv = strtok_r(opts, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(kv, '=');
+    int r;
+    if (eq) {
+      *eq = '\0';
+      r = sys_fsconfig(fsfd, FSCONFIG_SET_STRING, kv, eq + 1, 0);
+    } else {
+      r = sys_fsconfig(fsfd, FSCONFIG_SET_FLAG, kv, NULL, 0);
+    }
+    if (r < 0) fs_fail(fsfd, "fsconfig option", kv);
+  }
+  if (sys_fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) fs_fail(fsfd, "fsconfig create", fstype);
+  int mfd = sys_fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned)attr);
+  if (mfd < 0) fs_fail(fsfd, "fsmount", fstype);
+  close(fsfd);
+  return mfd;
+}
+
+static void op_mount(struct cursor *c) {
+  const char *source = next_str(c), *dest = next_str(c), *fstype = next_str(c), *data = next_str(c);
+  uint64_t flags = next_u64(c), set = next_u64(c), clr = next_u64(c), prop = next_u64(c);
+  int as_file = 0;
+  int tree;
+  if (flags & MOUNT_FLAG_BIND) {
+    tree = sys_open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & MOUNT_FLAG_RECURSIVE) ? AT_RECURSIVE : 0));
+    if (tree < 0) DIE("open_tree %s (bind source)", source);
+    struct stat st;
+    if (flags & MOUNT_FLAG_CREATE_AUTO) as_file = fstat(tree, &st) == 0 && !S_ISDIR(st.st_mode);
+    set_attr(tree, set, clr, 0, (flags & MOUNT_FLAG_ATTR_RECURSIVE) != 0, dest);
+  } else {
+    tree = make_fs_mount(fstype, source, data, set);
+  }
+  if (flags & MOUNT_FLAG_CREATE_FILE) as_file = 1;
+  int target = open_in_root(dest, 1, as_file);
+  if (target < 0) DIE("open mount point %s in rootfs", dest);
+  move_onto(tree, target, dest);
+  if (prop) set_attr(tree, 0, 0, prop & ~(uint64_t)MS_REC, (prop & MS_REC) != 0, dest);
+  close(target);
+  close(tree);
+}
+
+static void op_mknod(struct cursor *c) {
+  const char *path = next_str(c);
+  uint64_t mode = next_u64(c), dev = next_u64(c), uid = next_u64(c), gid = next_u64(c);
+  const char *base;
+  int d = open_parent_in_root(path, &base);
+  if (d < 0) DIE("open parent of %s", path);
+  if (mknodat(d, base, (mode_t)mode, (dev_t)dev) < 0 && errno != EEXIST) DIE("mknod %s", path);
+  if (fchownat(d, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0) DIE("chown %s", path);
+  close(d);
+}
+
+static void op_bind_device(struct cursor *c) {
+  const char *host = next_str(c), *path = next_str(c);
+  int tree = sys_open_tree(AT_FDCWD, host, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tree < 0) DIE("open_tree %s", host);
+  int target = open_in_root(path, 1, 1);
+  if (target < 0) DIE("create %s in rootfs", path);
+  move_onto(tree, target, path);
+  close(target);
+  close(tree);
+}
+
+static void op_symlink(struct cursor *c) {
+  const char *target = next_str(c), *path = next_str(c);
+  const char *base;
+  int d = open_parent_in_root(path, &base);
+  if (d < 0) DIE("open parent of %s", path);
+  if (symlinkat(target, d, base) < 0 && errno != EEXIST) DIE("symlink %s -> %s", path, target);
+  close(d);
+}
+
+static void op_pivot_root(struct cursor *c) {
+  uint64_t no_pivot = next_u64(c);
+  if (fchdir(rootfd) < 0) DIE("chdir to rootfs");
+  if (no_pivot) {
+    if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) DIE("mount --move rootfs /");
+    if (chroot(".") < 0) DIE("chroot");
+  } else {
+    /* pivot_root(".", ".") stacks the old root on top of the new one; detach it from there.
+     * It must not propagate the unmount back to the host, hence rslave first. */
+    int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (oldroot < 0) DIE("open old root");
+    if (sys_pivot_root(".", ".") < 0) DIE("pivot_root");
+    if (fchdir(oldroot) < 0) DIE("chdir to old root");
+    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) DIE("make old root rslave");
+    if (umount2(".", MNT_DETACH) < 0) DIE("umount old root");
+    close(oldroot);
+  }
+  if (chdir("/") < 0) DIE("chdir /");
+  close(rootfd);
+  rootfd = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (rootfd < 0) DIE("open new root");
+}
+
+static void op_mask_path(struct cursor *c) {
+  const char *path = next_str(c);
+  int target = open_in_root(path, 0, 0);
+  if (target < 0) {
+    if (errno == ENOENT) return;
+    DIE("open %s", path);
+  }
+  struct stat st;
+  if (fstat(target, &st) < 0) DIE("stat %s", path);
+  int tree;
+  if (S_ISDIR(st.st_mode)) {
+    tree = make_fs_mount("tmpfs", "tmpfs", "", MOUNT_ATTR_RDONLY);
+  } else {
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+    int null = sys_openat2(rootfd, "/dev/null", &how);
+    if (null < 0) DIE("open /dev/null to mask %s", path);
+    tree = sys_open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (tree < 0) DIE("open_tree /dev/null");
+    close(null);
+  }
+  move_onto(tree, target, path);
+  close(tree);
+  close(target);
+}
+
+static void op_readonly_path(struct cursor *c) {
+  const char *path = next_str(c);
+  int target = open_in_root(path, 0, 0);
+  if (target < 0) {
+    if (errno == ENOENT) return;
+    DIE("open %s", path);
+  }
+  int tree = sys_open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+  if (tree < 0) DIE("open_tree %s", path);
+  set_attr(tree, MOUNT_ATTR_RDONLY, 0, 0, 1, path);
+  move_onto(tree, target, path);
+  close(tree);
+  close(target);
+}
+
+static void op_mount_setattr(struct cursor *c) {
+  const char *path = next_str(c);
+  uint64_t set = next_u64(c), rec = next_u64(c);
+  int fd = open_in_root(path, 0, 0);
+  if (fd < 0) DIE("open %s", path);
+  set_attr(fd, set, 0, 0, (int)rec, path);
+  close(fd);
+}
+
+static void write_file_at(int dfd, const char *path, const char *content) {
+  int fd = openat(dfd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) DIE("open %s", path);
+  size_t len = strlen(content);
+  if (write(fd, content, len) != (ssize_t)len) DIE("write %s", path);
+  close(fd);
+}
+
+/* ---- hooks ------------------------------------------------------------------------------ */
+static void op_hook(struct cursor *c) {
+  const char *path = next_str(c);
+  char **args = next_strs(c, NULL), **env = next_strs(c, NULL);
+  uint64_t timeout = next_u64(c);
+  const char *head = next_str(c), *tail = next_str(c);
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) < 0) DIE("pipe for hook %s", path);
+  pid_t pid = fork();
+  if (pid < 0) DIE("fork hook %s", path);
+  if (pid == 0) {
+    dup2(in[0], 0);
+    execve(path, args, env);
+    dprintf(2, "berth-init: hook %s: %s\n", path, strerror(errno));
+    _exit(127);
+  }
+  close(in[0]);
+  dprintf(in[1], "%s%d%s", head, (int)child_pid, tail); /* state JSON with the container's pid */
+  close(in[1]);
+  int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pfd >= 0 && timeout > 0) {
+    struct pollfd p = {.fd = pfd, .events = POLLIN};
+    int r;
+    while ((r = poll(&p, 1, (int)(timeout * 1000))) < 0 && errno == EINTR) {}
+    if (r == 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+      die_err(ETIMEDOUT, "hook %s timed out after %llus", path, (unsigned long long)timeout);
+    }
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) DIE("wait hook %s", path);
+  if (pfd >= 0) close(pfd);
+  if (WIFSIGNALED(st)) die_err(ECANCELED, "hook %s killed by signal %d", path, WTERMSIG(st));
+  if (WEXITSTATUS(st) != 0) die_err(ECANCELED, "hook %s exited with status %d", path, WEXITSTATUS(st));
+  free(args);
+  free(env);
+}
+
+/* ---- process ---------------------------------------------------------------------------- */
+static void op_set_user(struct cursor *c) {
+  uint64_t uid = next_u64(c), gid = next_u64(c);
+  size_t n;
+  char **groups = next_strs(c, &n);
+  uint64_t mask = next_u64(c);
+  gid_t g[MAX_ARGS];
+  for (size_t i = 0; i < n; i++) g[i] = (gid_t)strtoul(groups[i], NULL, 10);
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) DIE("prctl(PR_SET_KEEPCAPS)");
+  /* setgroups is denied in a user namespace whose setgroups file says "deny"; an empty list
+   * then changes nothing, so that one refusal is not an error. */
+  if (setgroups(n, g) < 0 && !(errno == EPERM && n == 0)) DIE("setgroups");
+  if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0) DIE("setresgid %llu", (unsigned long long)gid);
+  if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0) DIE("setresuid %llu", (unsigned long long)uid);
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) DIE("prctl(PR_SET_KEEPCAPS)");
+  umask((mode_t)mask);
+  free(groups);
+}
+
+static void op_caps_bounding(struct cursor *c) {
+  uint64_t keep = next_u64(c);
+  for (int cap = 0; cap < 64; cap++) {
+    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break; /* past the kernel's last capability */
+    if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) DIE("drop capability %d from the bounding set", cap);
+  }
+}
+
+static void op_caps(struct cursor *c) {
+  uint64_t eff = next_u64(c), perm = next_u64(c), inh = next_u64(c), amb = next_u64(c);
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct d[2] = {
+      {.effective = (uint32_t)eff, .permitted = (uint32_t)perm, .inheritable = (uint32_t)inh},
+      {.effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(perm >> 32), .inheritable = (uint32_t)(inh >> 32)},
+  };
+  if (syscall(SYS_capset, &h, d) < 0) DIE("capset");
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) DIE("clear ambient capabilities");
+  for (int cap = 0; cap < 64; cap++)
+    if ((amb & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) DIE("raise ambient capability %d", cap);
+}
+
+static void op_seccomp(struct cursor *c) {
+  uint32_t len;
+  const char *bpf = next_raw(c, &len);
+  uint64_t flags = next_u64(c);
+  if (len % sizeof(struct sock_filter)) die_err(EINVAL, "seccomp program of %u bytes", len);
+  struct sock_fprog prog = {.len = (unsigned short)(len / sizeof(struct sock_filter)), .filter = (struct sock_filter *)bpf};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)flags, &prog) < 0) DIE("seccomp(SECCOMP_SET_MODE_FILTER)");
+}
+
+static void op_find_exec(struct cursor *c) {
+  const char *file = next_str(c), *path_env = next_str(c);
+  if (strchr(file, '/')) {
+    snprintf(exec_path, sizeof exec_path, "%s", file);
+    if (access(exec_path, F_OK) < 0) DIE("exec: %s", file);
+    return;
+  }
+  char dirs[8192];
+  snprintf(dirs, sizeof dirs, "%s", path_env);
+  for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+    snprintf(exec_path, sizeof exec_path, "%s/%s", *d ? d : ".", file);
+    struct stat st;
+    if (stat(exec_path, &st) == 0 && S_ISREG(st.st_mode) && access(exec_path, X_OK) == 0) return;
+  }
+  die_err(ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
+}
+
+static void op_exec(struct cursor *c) {
+  char **args = next_strs(c, NULL), **env = next_strs(c, NULL);
+  execve(exec_path, args, env);
+  DIE("exec %s", exec_path);
+}
+
+/* ---- parent: the foreground wait -------------------------------------------------------- */
+static void forward(int sig) { kill(child_pid, sig); }
+
+static void finish(uint64_t foreground) {
+  close(REPORT_FD);
+  if (!foreground) {
+    /* The child dies with us (PDEATHSIG) until it is ready: wait for it to close its end of the
+     * sync socket (at READY, or by dying), then leave it to the subreaper. */
+    char b;
+    while (read(sync_fd, &b, 1) != 0 && errno == EINTR) {}
+    _exit(0);
+  }
+  close(sync_fd);
+  struct sigaction sa = {.sa_handler = forward, .sa_flags = SA_RESTART};
+  sigemptyset(&sa.sa_mask);
+  for (int s = 1; s < 32; s++)
+    if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD) sigaction(s, &sa, NULL);
+  int st;
+  while (waitpid(child_pid, &st, 0) < 0)
+    if (errno != EINTR) _exit(255);
+  _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+/* ---- the op loop ------------------------------------------------------------------------ */
+static void sync_wait(void) {
+  int32_t v;
+  ssize_t n;
+  while ((n = read(sync_fd, &v, sizeof v)) < 0 && errno == EINTR) {}
+  if (n != sizeof v) _exit(1); /* the other side died and has reported why */
+  if (is_child && v > 0) child_pid = v;
+}
+static void sync_send(int32_t v) {
+  if (send(sync_fd, &v, sizeof v, MSG_NOSIGNAL) != sizeof v) _exit(1); /* the other side died and reported */
+}
+
+static long long now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static void run_op(uint32_t code, struct cursor *c) {
+  switch (code) {
+  case OP_SETNS: {
+    const char *path = next_str(c);
+    uint64_t type = next_u64(c);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) DIE("open namespace %s", path);
+    if (setns(fd, (int)type) < 0) DIE("setns %s", path);
+    close(fd);
+    break;
+  }
+  case OP_UNSHARE:
+  case OP_CHILD_UNSHARE:
+    if (unshare((int)next_u64(c)) < 0) DIE("unshare");
+    break;
+  case OP_WRITE_SELF: {
+    const char *file = next_str(c), *content = next_str(c);
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/%s", file);
+    write_file_at(AT_FDCWD, p, content);
+    break;
+  }
+  case OP_MKFIFO: {
+    const char *path = next_str(c);
+    if (mkfifo(path, (mode_t)next_u64(c)) < 0) DIE("mkfifo %s", path);
+    break;
+  }
+  case OP_CLONE: {
+    uint64_t flags = next_u64(c);
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) DIE("socketpair");
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid < 0) DIE("clone");
+    if (pid == 0) {
+      is_child = 1;
+      sync_fd = sp[1];
+      close(sp[0]);
+      prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* until the parent is done with us */
+    } else {
+      child_pid = pid;
+      sync_fd = sp[0];
+      close(sp[1]);
+      report(REPORT_PID, pid, NULL);
+    }
+    break;
+  }
+  case OP_WRITE_CHILD_PROC: {
+    const char *file = next_str(c), *content = next_str(c);
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/%s", (int)child_pid, file);
+    write_file_at(AT_FDCWD, p, content);
+    break;
+  }
+  case OP_WRITE_CHILD_PID: {
+    const char *path = next_str(c);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)child_pid);
+    write_file_at(AT_FDCWD, path, pid);
+    break;
+  }
+  case OP_WAKE_CHILD: sync_send(child_pid); break;
+  case OP_WAIT_CHILD: sync_wait(); break;
+  case OP_WAIT_PARENT: sync_wait(); break;
+  case OP_WAKE_PARENT: sync_send(0); sync_wait(); break;
+  case OP_HOOK:
+  case OP_CHILD_HOOK: op_hook(c); break;
+  case OP_FINISH: finish(next_u64(c)); break;
+  case OP_SETSID:
+    if (setsid() < 0) DIE("setsid");
+    break;
+  case OP_MOUNT_ROOT_PROPAGATION:
+    if (mount(NULL, "/", NULL, (unsigned long)next_u64(c), NULL) < 0) DIE("set propagation of /");
+    break;
+  case OP_OPEN_ROOTFS: {
+    const char *path = next_str(c);
+    rootfd = open(path, O_DIRECTORY | O_PATH | O_CLOEXEC);
+    if (rootfd < 0) DIE("open rootfs %s", path);
+    break;
+  }
+  case OP_BIND_ROOTFS: {
+    int tree = sys_open_tree(rootfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+    if (tree < 0) DIE("open_tree rootfs");
+    move_onto(tree, rootfd, "rootfs");
+    close(rootfd);
+    rootfd = tree; /* the bind mount itself: later lookups must see mounts made on it */
+    break;
+  }
+  case OP_MOUNT: op_mount(c); break;
+  case OP_MKNOD: op_mknod(c); break;
+  case OP_BIND_DEVICE: op_bind_device(c); break;
+  case OP_SYMLINK: op_symlink(c); break;
+  case OP_OPEN_EXEC_FIFO: {
+    const char *path = next_str(c);
+    /* O_RDWR never blocks on a fifo; WAIT_START then reads the byte `start` writes. */
+    fifo_fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fifo_fd < 0) DIE("open exec fifo %s", path);
+    break;
+  }
+  case OP_PIVOT_ROOT: op_pivot_root(c); break;
+  case OP_MASK_PATH: op_mask_path(c); break;
+  case OP_READONLY_PATH: op_readonly_path(c); break;
+  case OP_MOUNT_SETATTR: op_mount_setattr(c); break;
+  case OP_WRITE_FILE: {
+    const char *path = next_str(c), *content = next_str(c);
+    write_file_at(AT_FDCWD, path, content);
+    break;
+  }
+  case OP_SETHOSTNAME: {
+    const char *n = next_str(c);
+    if (sethostname(n, strlen(n)) < 0) DIE("sethostname %s", n);
+    break;
+  }
+  case OP_SETDOMAINNAME: {
+    const char *n = next_str(c);
+    if (setdomainname(n, strlen(n)) < 0) DIE("setdomainname %s", n);
+    break;
+  }
+  case OP_SETRLIMIT: {
+    uint64_t res = next_u64(c);
+    struct rlimit r = {.rlim_cur = next_u64(c), .rlim_max = next_u64(c)};
+    if (prlimit(0, (int)res, &r, NULL) < 0) DIE("setrlimit %llu", (unsigned long long)res);
+    break;
+  }
+  case OP_CHDIR: {
+    const char *p = next_str(c);
+    if (chdir(p) < 0) DIE("chdir %s", p);
+    /* A cwd that is not under the container's root (a leaked host fd) reads "(unreachable)". */
+    char buf[PATH_MAX];
+    if (!getcwd(buf, sizeof buf) || buf[0] != '/') die_err(EPERM, "cwd %s is outside the container", p);
+    break;
+  }
+  case OP_SET_USER: op_set_user(c); break;
+  case OP_CAPS_BOUNDING: op_caps_bounding(c); break;
+  case OP_CAPS: op_caps(c); break;
+  case OP_NO_NEW_PRIVS:
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) DIE("prctl(PR_SET_NO_NEW_PRIVS)");
+    break;
+  case OP_SECCOMP: op_seccomp(c); break;
+  case OP_CLOSE_FDS: {
+    uint64_t first = next_u64(c);
+    if (syscall(SYS_close_range, (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) DIE("close_range");
+    break;
+  }
+  case OP_FIND_EXEC: op_find_exec(c); break;
+  case OP_READY:
+    if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0) DIE("prctl(PR_SET_PDEATHSIG)");
+    close(sync_fd);
+    sync_fd = -1;
+    report(REPORT_READY, 0, NULL);
+    ready_sent = 1;
+    break;
+  case OP_WAIT_START: {
+    char b;
+    ssize_t n;
+    while ((n = read(fifo_fd, &b, 1)) < 0 && errno == EINTR) {}
+    if (n != 1) DIE("read exec fifo");
+    close(fifo_fd);
+    break;
+  }
+  case OP_EXEC: op_exec(c); break;
+  default: die_err(EINVAL, "plan: unknown op code %u", code);
+  }
+}
+
+static char *read_plan(size_t *len) {
+  uint32_t n;
+  size_t got = 0;
+  while (got < 4) {
+    ssize_t r = read(REPORT_FD, (char *)&n + got, 4 - got);
+    if (r <= 0) die_err(r < 0 ? errno : EPIPE, "read plan length");
+    got += (size_t)r;
+  }
+  if (n > (64u << 20)) die_err(E2BIG, "plan of %u bytes", n);
+  char *buf = malloc(n);
+  if (!buf) DIE("malloc plan");
+  for (got = 0; got < n;) {
+    ssize_t r = read(REPORT_FD, buf + got, n - got);
+    if (r <= 0) die_err(r < 0 ? errno : EPIPE, "read plan");
+    got += (size_t)r;
+  }
+  *len = n;
+  return buf;
+}
+
+int main(int argc, char **argv, char **envp) {
+  ensure_sealed(argv, envp);
+  if (argc > 1) REPORT_FD = atoi(argv[1]);
+  if (fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) < 0) {
+    dprintf(2, "berth-init: fd 3 is not open: run me from berth-runtime\n");
+    return 2;
+  }
+  size_t len;
+  char *plan = read_plan(&len);
+  if (len < 20 || memcmp(plan, PLAN_MAGIC, 8) != 0) die_err(EINVAL, "plan: bad magic");
+  uint32_t hdr[3];
+  memcpy(hdr, plan + 8, 12);
+  if (hdr[0] != PLAN_VERSION) die_err(EINVAL, "plan: version %u, this berth-init speaks %d", hdr[0], PLAN_VERSION);
+  explain = hdr[1] & 1;
+  uint32_t nops = hdr[2];
+  const char *p = plan + 20, *end = plan + len;
+  for (uint32_t i = 0; i < nops; i++) {
+    uint32_t code, plen;
+    cur_op = (int)i;
+    if (end - p < 8) die_err(EINVAL, "plan: op %u header truncated", i);
+    memcpy(&code, p, 4);
+    memcpy(&plen, p + 4, 4);
+    p += 8;
+    if ((uint32_t)(end - p) < plen || code >= OP_COUNT) die_err(EINVAL, "plan: op %u malformed", i);
+    struct cursor c = {p, p + plen};
+    p += plen;
+    if ((op_who[code] == 'c') != is_child) continue;
+    long long t0 = explain ? now_us() : 0;
+    run_op(code, &c);
+    if (explain && code != OP_READY) report(REPORT_STEP, (int32_t)(now_us() - t0), NULL);
+  }
+  if (!is_child) finish(0);
+  die_err(EINVAL, "plan ended without EXEC");
+}

@@ -1,0 +1,223 @@
+// The runtime as a library: create, start, run, kill, delete, state, list (runtime.md
+// "Operations"). The CLI verbs in src/runtime-cli/commands are thin wrappers over these.
+import { existsSync, openSync, closeSync, readFileSync, unlinkSync, writeFileSync, renameSync, writeSync } from "node:fs";
+import { constants as fsc } from "node:fs";
+import { dirname, join } from "node:path";
+import { BerthError, failedPrecondition, invalidArgument } from "../sys/errdefs.ts";
+import { explain } from "../explain/channel.ts";
+import { openCgroupManager, readHostCgroups, type CgroupManager } from "../cgroups/manager.ts";
+import { buildConfig, configPath, parseSpec, validateId, type HookConfig, type RuntimeConfig } from "./config.ts";
+import { buildPlan, type CgroupHierarchy } from "./plan/build.ts";
+import { launch } from "./launch.ts";
+import { processAlive, processStartTime, publicState, StateStore, type SavedState, type Status } from "./state.ts";
+import { runHooks } from "./hooks.ts";
+import type { State } from "./spec/types.ts";
+
+export const OCI_VERSION = "1.0.2-dev";
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  noPivot?: boolean;
+  preserveFds?: number;
+  /** create: wait for `start`; detach: run now and return; foreground: run and wait. */
+  mode?: "create" | "detach" | "foreground";
+  explain?: boolean;
+}
+
+export interface Created {
+  readonly state: SavedState;
+  readonly helper: Bun.Subprocess;
+  readonly config: RuntimeConfig;
+}
+
+export async function create(o: CreateOptions): Promise<Created> {
+  const id = validateId(o.id);
+  const mode = o.mode ?? "create";
+  const file = configPath(o.bundle);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw invalidArgument(`cannot read ${file}: is --bundle (${o.bundle}) the bundle directory? \`berth-runtime spec\` writes a default config.json`, "bundle");
+  }
+  const config = buildConfig(parseSpec(text, file), id, o.bundle);
+  const store = new StateStore(o.root);
+  store.reserve(id);
+  let cgroup: CgroupManager | undefined;
+  let pid = 0;
+  try {
+    cgroup = openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id });
+    cgroup.create(config.resources);
+    const created = new Date().toISOString();
+    const hookState: State = { ociVersion: OCI_VERSION, id, status: "creating", bundle: o.bundle, ...(Object.keys(config.annotations).length ? { annotations: config.annotations } : {}) };
+    const json = JSON.stringify({ ...hookState, pid: 0 });
+    const at = json.indexOf('"pid":0') + 6;
+    const steps = buildPlan(config, {
+      mode,
+      fifoPath: store.fifo(id),
+      cgroupProcs: cgroup.procsFiles(),
+      cgroupHierarchies: hierarchies(cgroup),
+      noPivot: o.noPivot ?? false,
+      preserveFds: o.preserveFds ?? 0,
+      hookState: [json.slice(0, at), json.slice(at + 1)],
+      hostHasKcore: existsSync("/proc/kcore"),
+    });
+    const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: o.explain ?? explain.enabled });
+    pid = launched.pid;
+    const state: SavedState = {
+      ociVersion: OCI_VERSION, id, pid, pidStart: processStartTime(pid), bundle: o.bundle,
+      rootfs: config.rootfs, created, owner: "", annotations: { ...config.annotations },
+      cgroupPaths: { ...cgroup.paths }, poststart: config.hooks.poststart, poststop: config.hooks.poststop,
+      ...(launched.timeline.length ? { timeline: launched.timeline.map(([i, ms]) => [steps[i]!.describe, ms] as const) } : {}),
+    };
+    store.save(state);
+    if (o.pidFile) writeAtomic(o.pidFile, String(pid));
+    return { state, helper: launched.helper, config };
+  } catch (e) {
+    // Leave nothing behind: the process, its cgroup, the state directory.
+    if (pid > 0) try { process.kill(pid, "SIGKILL"); } catch {}
+    try { cgroup?.destroy(); } catch {}
+    store.remove(id);
+    throw e;
+  }
+}
+
+/** `start`: release a created container from its wait before execve, then poststart hooks. */
+export async function start(root: string, id: string): Promise<void> {
+  const store = new StateStore(root);
+  const s = store.load(id);
+  const status = store.status(s);
+  if (status !== "created") throw failedPrecondition(`cannot start container "${id}": it is ${status}, not created`, "container-id");
+  const fifo = store.fifo(id);
+  let fd: number;
+  try {
+    fd = openSync(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK);
+  } catch (e) {
+    throw failedPrecondition(`cannot start container "${id}": its init is not waiting (${(e as Error).message})`, "container-id");
+  }
+  try {
+    writeSync(fd, "0");
+  } finally {
+    closeSync(fd);
+  }
+  try { unlinkSync(fifo); } catch {}
+  await runHooks(s.poststart, publicState(s, "running"), { warnOnly: true });
+}
+
+export interface RunResult {
+  readonly status: number;
+}
+
+/** `run`: create + start in one go; foreground waits and returns the exit status. */
+export async function run(o: CreateOptions & { keep?: boolean; detach?: boolean }): Promise<RunResult> {
+  const mode = o.detach ? "detach" : "foreground";
+  const c = await create({ ...o, mode });
+  await runHooks(c.state.poststart, publicState(c.state, "running"), { warnOnly: true });
+  if (o.detach) return { status: 0 };
+  // The helper forwards signals to the container; this process must survive them meanwhile.
+  const forward = (sig: NodeJS.Signals) => () => { try { process.kill(c.state.pid, sig); } catch {} };
+  const handlers = (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const).map((sig) => {
+    const h = forward(sig);
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  const status = await c.helper.exited;
+  for (const [sig, h] of handlers) process.off(sig, h);
+  if (!o.keep) await destroy(new StateStore(o.root), c.state);
+  return { status };
+}
+
+export function kill(root: string, id: string, signal: number, all = false): void {
+  const store = new StateStore(root);
+  const s = store.load(id);
+  const status = store.status(s);
+  if (all) {
+    const pids = openCgroupManager({ id, paths: s.cgroupPaths }).processes();
+    if (pids.length === 0 && status === "stopped") throw failedPrecondition(`container "${id}" is not running`, "container-id");
+    for (const p of pids) try { process.kill(p, signal); } catch {}
+    return;
+  }
+  if (status === "stopped") throw failedPrecondition(`container "${id}" is not running`, "container-id");
+  process.kill(s.pid, signal);
+}
+
+export async function remove(root: string, id: string, force = false): Promise<void> {
+  const store = new StateStore(root);
+  let s: SavedState;
+  try {
+    s = store.load(id);
+  } catch (e) {
+    // `delete --force` of a container that is already gone succeeds (runc does the same).
+    if (force && e instanceof BerthError && e.code === "NotFound") return;
+    throw e;
+  }
+  const status = store.status(s);
+  if (status === "running" || status === "paused") {
+    if (!force) throw failedPrecondition(`cannot delete container "${id}" that is ${status}: stop it first or use --force`, "container-id");
+  }
+  await destroy(store, s);
+}
+
+async function destroy(store: StateStore, s: SavedState): Promise<void> {
+  if (processAlive(s.pid, s.pidStart)) {
+    try { process.kill(s.pid, "SIGKILL"); } catch {}
+    for (let i = 0; i < 200 && processAlive(s.pid, s.pidStart); i++) await Bun.sleep(5);
+  }
+  openCgroupManager({ id: s.id, paths: s.cgroupPaths }).destroy();
+  store.remove(s.id);
+  await runHooks(s.poststop, publicState(s, "stopped"), { warnOnly: true });
+}
+
+export function state(root: string, id: string): ReturnType<typeof publicState> {
+  const store = new StateStore(root);
+  const s = store.load(id);
+  return publicState(s, statusOf(store, s));
+}
+
+export function list(root: string): ReturnType<typeof publicState>[] {
+  const store = new StateStore(root);
+  const out: ReturnType<typeof publicState>[] = [];
+  for (const id of store.ids()) {
+    try {
+      const s = store.load(id);
+      out.push(publicState(s, statusOf(store, s)));
+    } catch {
+      // A container deleted while listing: skip it.
+    }
+  }
+  return out;
+}
+
+function statusOf(store: StateStore, s: SavedState): Status {
+  return store.status(s, () => {
+    try {
+      return openCgroupManager({ id: s.id, paths: s.cgroupPaths }).freezerState() === "FROZEN";
+    } catch {
+      return false;
+    }
+  });
+}
+
+function hierarchies(cg: CgroupManager): CgroupHierarchy[] {
+  const host = readHostCgroups({});
+  const out: CgroupHierarchy[] = [];
+  const dirs = new Set(Object.values(cg.paths));
+  for (const m of host.mounts) {
+    const dir = [...dirs].find((d) => d === m.mountPoint || d.startsWith(m.mountPoint + "/"));
+    if (!dir) continue;
+    if (cg.driver === "v1" && m.fsType === "cgroup2") continue;
+    out.push({ mountPoint: m.mountPoint, dir, controllers: m.controllers, v2: m.fsType === "cgroup2" });
+  }
+  return out;
+}
+
+function writeAtomic(file: string, content: string): void {
+  const tmp = join(dirname(file), `.${Date.now()}.${process.pid}.tmp`);
+  writeFileSync(tmp, content);
+  renameSync(tmp, file);
+}
+
+export type { HookConfig };

@@ -1,0 +1,105 @@
+// Runs a plan: spawns berth-init with a socketpair on a spare fd, sends the plan, and turns its
+// reports into events, the child's pid, and errors that name the config field.
+import { existsSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { BerthError } from "../sys/errdefs.ts";
+import { errnoMessage, errnoName } from "../sys/errno.ts";
+import { explain } from "../explain/channel.ts";
+import { REPORT } from "./plan/ops.ts";
+import { encodePlan, type PlanStep } from "./plan/encode.ts";
+
+export function helperPath(): string {
+  const env = process.env.BERTH_INIT;
+  if (env) return env;
+  for (const p of [join(import.meta.dir, "berth-init"), join(import.meta.dir, "../../build/berth-init")]) if (existsSync(p)) return p;
+  throw new BerthError("FailedPrecondition", "berth-init is not built: run scripts/setup.sh (or scripts/build-native.sh)");
+}
+
+export interface Launched {
+  /** Host pid of the container's init. */
+  readonly pid: number;
+  /** berth-init's parent process: in foreground mode it exits with the container's status. */
+  readonly helper: Bun.Subprocess;
+  /** Milliseconds of each step berth-init ran, when explaining: [step index, ms]. */
+  readonly timeline: [number, number][];
+}
+
+/** A step that failed inside berth-init. */
+export class StepError extends BerthError {
+  constructor(readonly stepIndex: number, readonly errno: number, readonly detail: string, s: PlanStep | undefined) {
+    const where = s?.field ? `${s.field}: ` : "";
+    const what = s ? s.describe : `plan step ${stepIndex}`;
+    super(errno === 2 || errno === 22 || errno === 1 || errno === 13 ? "InvalidArgument" : "Internal",
+      `${where}${what} failed: ${detail}: ${errnoMessage(errno)} (${errnoName(errno)})`, s?.field);
+  }
+}
+
+/**
+ * Spawn berth-init and run the plan up to READY. preserveFds are the caller's fds 3..3+n-1, which
+ * the container receives as 3..3+n-1 (runc's --preserve-fds); the report socket sits above them.
+ */
+export async function launch(steps: readonly PlanStep[], opts: { preserveFds?: number; explain?: boolean } = {}): Promise<Launched> {
+  const preserve = opts.preserveFds ?? 0;
+  const stdio: ("inherit" | "pipe" | number)[] = ["inherit", "inherit", "inherit"];
+  for (let i = 0; i < preserve; i++) stdio.push(3 + i);
+  stdio.push("pipe");
+  const reportFd = 3 + preserve;
+  const helper = Bun.spawn([helperPath(), String(reportFd)], { stdio: stdio as never, env: process.env });
+  const sock = (helper.stdio as unknown as (number | null)[])[reportFd];
+  if (typeof sock !== "number") throw new BerthError("Internal", "could not make the report socket for berth-init");
+
+  const plan = encodePlan(steps, { explain: opts.explain ?? false });
+  const msg = new Uint8Array(4 + plan.length);
+  new DataView(msg.buffer).setUint32(0, plan.length, true);
+  msg.set(plan, 4);
+  for (let off = 0; off < msg.length; ) {
+    try {
+      off += writeSync(sock, msg, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      await Bun.sleep(1);
+    }
+  }
+
+  const timeline: [number, number][] = [];
+  let pid = 0;
+  let buf = new Uint8Array(0);
+  const reader = Bun.file(sock).stream().getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const joined = new Uint8Array(buf.length + value.length);
+      joined.set(buf);
+      joined.set(value, buf.length);
+      buf = joined;
+      while (buf.length >= 16) {
+        const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+        const kind = dv.getUint32(0, true), index = dv.getUint32(4, true), val = dv.getInt32(8, true), len = dv.getUint32(12, true);
+        if (buf.length < 16 + len) break;
+        const text = new TextDecoder().decode(buf.subarray(16, 16 + len));
+        buf = buf.subarray(16 + len);
+        const s = steps[index];
+        switch (kind) {
+          case REPORT.PID:
+            pid = val;
+            break;
+          case REPORT.STEP:
+            timeline.push([index, val / 1000]);
+            if (s && explain.enabled) explain.emit({ step: s.op.name.toLowerCase(), detail: s.describe, ms: val / 1000, who: s.op.who });
+            break;
+          case REPORT.ERROR: {
+            await helper.exited;
+            throw new StepError(index, val, text, s);
+          }
+          case REPORT.READY:
+            return { pid, helper, timeline };
+        }
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const code = await helper.exited;
+  throw new BerthError("Internal", `berth-init exited (status ${code}) before the container was ready`);
+}

@@ -1,0 +1,198 @@
+// RuntimeConfig → the ordered list of kernel steps berth-init runs. Pure: no I/O, so unit tests
+// check plans as data (youki's recording-fake habit; here the plan *is* the recording).
+//
+// Order (runc's, see libcontainer/nsenter and rootfs_linux.go; runtime-spec runtime.md "Lifecycle"):
+//   parent: join namespaces → [time ns] → [exec fifo] → clone(new namespaces)
+//           → uid/gid maps → cgroup.procs → oom_score_adj → wake child
+//   child:  [cgroup ns] → / rslave → bind rootfs → mounts → devices → /dev links → exec fifo
+//           → (parent: prestart, createRuntime hooks) → createContainer hooks → pivot_root
+//           → sysctl → readonly/masked paths → read-only root → hostname → rlimits
+//           → bounding set → user → cwd → capabilities → no_new_privs → find executable
+//           → close fds → READY → [wait for start → startContainer hooks] → seccomp → exec
+import { CLONE, MS, MOUNT_ATTR, S_IF } from "../../sys/linux.ts";
+import { capabilityNames } from "../../sys/capabilities.ts";
+import { MOUNT_FLAG } from "./ops.ts";
+import { step, type PlanStep } from "./encode.ts";
+import type { HookConfig, MountConfig, RuntimeConfig } from "../config.ts";
+
+export interface CgroupHierarchy {
+  /** Host mount point, e.g. /sys/fs/cgroup/memory; its base name is the name inside. */
+  readonly mountPoint: string;
+  /** The container's cgroup directory on the host. */
+  readonly dir: string;
+  /** v1 controllers ("cpu", "name=systemd"); empty for cgroup2. */
+  readonly controllers: readonly string[];
+  readonly v2: boolean;
+}
+
+export interface PlanOptions {
+  /** create: stop before exec until `start`; foreground: wait and exit with the status; detach. */
+  readonly mode: "create" | "foreground" | "detach";
+  readonly fifoPath?: string;
+  /** cgroup.procs files to put the init process into. */
+  readonly cgroupProcs: readonly string[];
+  readonly cgroupHierarchies: readonly CgroupHierarchy[];
+  readonly noPivot?: boolean;
+  readonly preserveFds?: number;
+  /** State JSON for hooks, split where the pid goes ("pid": <pid>). */
+  readonly hookState: readonly [string, string];
+  /** Whether /proc/kcore exists on the host (runc links /dev/core to it then). */
+  readonly hostHasKcore?: boolean;
+}
+
+const NS_NAMES: [number, string][] = [
+  [CLONE.NEWNS, "CLONE_NEWNS"], [CLONE.NEWUTS, "CLONE_NEWUTS"], [CLONE.NEWIPC, "CLONE_NEWIPC"],
+  [CLONE.NEWUSER, "CLONE_NEWUSER"], [CLONE.NEWPID, "CLONE_NEWPID"], [CLONE.NEWNET, "CLONE_NEWNET"],
+  [CLONE.NEWCGROUP, "CLONE_NEWCGROUP"], [CLONE.NEWTIME, "CLONE_NEWTIME"],
+];
+export const cloneFlagNames = (flags: number) => NS_NAMES.filter(([f]) => flags & f).map(([, n]) => n).join("|") || "0";
+
+const q = JSON.stringify;
+const attrNames = (a: number) =>
+  Object.entries({ RDONLY: MOUNT_ATTR.RDONLY, NOSUID: MOUNT_ATTR.NOSUID, NODEV: MOUNT_ATTR.NODEV, NOEXEC: MOUNT_ATTR.NOEXEC, NOATIME: MOUNT_ATTR.NOATIME, STRICTATIME: MOUNT_ATTR.STRICTATIME, NODIRATIME: MOUNT_ATTR.NODIRATIME, NOSYMFOLLOW: MOUNT_ATTR.NOSYMFOLLOW })
+    .filter(([, v]) => a & v).map(([k]) => `MOUNT_ATTR_${k}`).join("|");
+const propName = (p: number) =>
+  (p & MS.REC ? "r" : "") + (p & MS.SHARED ? "shared" : p & MS.SLAVE ? "slave" : p & MS.PRIVATE ? "private" : p & MS.UNBINDABLE ? "unbindable" : "?");
+
+export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
+  const s: PlanStep[] = [];
+  const newNs = c.newNamespaces;
+
+  // ---- parent, before clone ----
+  for (const j of c.joinNamespaces) s.push(step("SETNS", [j.path, j.flag], `setns(open(${q(j.path)}), ${cloneFlagNames(j.flag)})`, j.field));
+  // clone(2) cannot take CLONE_NEWTIME (it overlaps CSIGNAL): unshare it in the parent, whose
+  // children then start in the new time namespace (time_namespaces(7)).
+  const cloneFlags = newNs & ~CLONE.NEWTIME & ~CLONE.NEWCGROUP;
+  if (newNs & CLONE.NEWTIME) {
+    s.push(step("UNSHARE", [CLONE.NEWTIME], "unshare(CLONE_NEWTIME)", "linux.namespaces"));
+    if (c.timeOffsets) s.push(step("WRITE_SELF", ["timens_offsets", c.timeOffsets], `write /proc/self/timens_offsets ${q(c.timeOffsets.trim())}`, "linux.timeOffsets"));
+  }
+  if (o.mode === "create") s.push(step("MKFIFO", [o.fifoPath!, 0o600], `mkfifo(${q(o.fifoPath)}, 0600) — the exec fifo \`start\` opens`));
+  s.push(step("CLONE", [cloneFlags], `clone(${cloneFlagNames(cloneFlags)}|SIGCHLD)`, "linux.namespaces"));
+
+  // ---- parent, after clone ----
+  if (newNs & CLONE.NEWUSER) {
+    s.push(step("WRITE_CHILD_PROC", ["uid_map", idMap(c.uidMappings)], `write /proc/<pid>/uid_map ${q(idMap(c.uidMappings).trim())}`, "linux.uidMappings"));
+    s.push(step("WRITE_CHILD_PROC", ["gid_map", idMap(c.gidMappings)], `write /proc/<pid>/gid_map ${q(idMap(c.gidMappings).trim())}`, "linux.gidMappings"));
+  }
+  for (const f of o.cgroupProcs) s.push(step("WRITE_CHILD_PID", [f], `write <pid> > ${f}`, "linux.cgroupsPath"));
+  if (c.process.oomScoreAdj !== undefined)
+    s.push(step("WRITE_CHILD_PROC", ["oom_score_adj", String(c.process.oomScoreAdj)], `write /proc/<pid>/oom_score_adj ${c.process.oomScoreAdj}`, "process.oomScoreAdj"));
+  s.push(step("WAKE_CHILD", [], "wake the child"));
+
+  // ---- child ----
+  s.push(step("WAIT_PARENT", [], "wait for the parent (id maps, cgroup)"));
+  if (newNs & CLONE.NEWCGROUP) s.push(step("CHILD_UNSHARE", [CLONE.NEWCGROUP], "unshare(CLONE_NEWCGROUP) — after joining the cgroup, so it is the namespace's root", "linux.namespaces"));
+  if (newNs & CLONE.NEWNS) s.push(step("MOUNT_ROOT_PROPAGATION", [MS.SLAVE | MS.REC], `mount(NULL, "/", NULL, MS_SLAVE|MS_REC) — container mounts stay out of the host`));
+  s.push(step("OPEN_ROOTFS", [c.rootfs], `open(${q(c.rootfs)})`, "root.path"));
+  s.push(step("BIND_ROOTFS", [], `mount(${q(c.rootfs)}, ${q(c.rootfs)}, MS_BIND|MS_REC) — pivot_root needs a mount point`, "root.path"));
+  for (const m of c.mounts) s.push(...mountSteps(m, c, o));
+  if (c.devices) {
+    const userns = (newNs & CLONE.NEWUSER) !== 0;
+    for (const d of c.devices) {
+      // A user namespace cannot mknod(2) devices: bind the host's node instead (as runc).
+      if (userns && (d.mode & S_IF.FIFO) !== S_IF.FIFO)
+        s.push(step("BIND_DEVICE", [d.path, d.path], `mount(${q(d.path)} (host), ${q(d.path)}, MS_BIND)`, d.field));
+      else
+        s.push(step("MKNOD", [d.path, d.mode, d.dev, d.uid, d.gid], `mknod(${q(d.path)}, 0${d.mode.toString(8)}, ${d.dev})`, d.field));
+    }
+    const links: [string, string][] = [["/proc/self/fd", "/dev/fd"], ["/proc/self/fd/0", "/dev/stdin"], ["/proc/self/fd/1", "/dev/stdout"], ["/proc/self/fd/2", "/dev/stderr"]];
+    if (o.hostHasKcore) links.push(["/proc/kcore", "/dev/core"]);
+    if (c.mounts.some((m) => m.destination === "/dev/pts")) links.push(["pts/ptmx", "/dev/ptmx"]);
+    for (const [target, path] of links) s.push(step("SYMLINK", [target, path], `symlink(${q(target)}, ${q(path)})`));
+  }
+  if (o.mode === "create") s.push(step("OPEN_EXEC_FIFO", [o.fifoPath!], `open(${q(o.fifoPath)}, O_RDWR) — kept for the wait before exec`));
+
+  const parentHooks = [...c.hooks.prestart, ...c.hooks.createRuntime];
+  if (parentHooks.length > 0) {
+    s.push(step("WAKE_PARENT", [], "ask the parent to run prestart/createRuntime hooks"));
+    s.push(step("WAIT_CHILD", [], "wait for the child to finish its mounts"));
+    for (const h of parentHooks) s.push(hookStep("HOOK", h, o));
+    s.push(step("WAKE_CHILD", [], "wake the child"));
+  }
+  for (const h of c.hooks.createContainer) s.push(hookStep("CHILD_HOOK", h, o));
+
+  s.push(step("PIVOT_ROOT", [o.noPivot ? 1 : 0], o.noPivot ? `mount(${q(c.rootfs)}, "/", MS_MOVE); chroot(".")` : `pivot_root(${q(c.rootfs)}, ${q(c.rootfs)}); umount2(old root, MNT_DETACH)`, "root.path"));
+  if (c.rootfsPropagation) s.push(step("MOUNT_ROOT_PROPAGATION", [c.rootfsPropagation], `mount(NULL, "/", NULL, ${propName(c.rootfsPropagation)})`, "linux.rootfsPropagation"));
+  for (const [k, v] of c.sysctl) {
+    const path = `/proc/sys/${k.replace(/\./g, "/")}`;
+    s.push(step("WRITE_FILE", [path, v], `write ${path} ${q(v)}`, `linux.sysctl.${k}`));
+  }
+  c.readonlyPaths.forEach((p, i) => s.push(step("READONLY_PATH", [p], `mount(${q(p)}, ${q(p)}, MS_BIND|MS_REC); mount_setattr(MOUNT_ATTR_RDONLY)`, `linux.readonlyPaths[${i}]`)));
+  c.maskedPaths.forEach((p, i) => s.push(step("MASK_PATH", [p], `mask ${q(p)} (/dev/null or an empty read-only tmpfs over it)`, `linux.maskedPaths[${i}]`)));
+  if (c.readonlyRoot) s.push(step("MOUNT_SETATTR", ["/", MOUNT_ATTR.RDONLY, 0], `mount_setattr("/", MOUNT_ATTR_RDONLY)`, "root.readonly"));
+  if (c.hostname !== undefined) s.push(step("SETHOSTNAME", [c.hostname], `sethostname(${q(c.hostname)})`, "hostname"));
+  if (c.domainname !== undefined) s.push(step("SETDOMAINNAME", [c.domainname], `setdomainname(${q(c.domainname)})`, "domainname"));
+
+  const p = c.process;
+  for (const r of p.rlimits) s.push(step("SETRLIMIT", [r.resource, r.soft, r.hard], `setrlimit(${r.type}, {soft: ${r.soft}, hard: ${r.hard}})`, r.field));
+  s.push(step("CAPS_BOUNDING", [p.caps.bounding], `prctl(PR_CAPBSET_DROP) all but ${capabilityNames(p.caps.bounding).join(",") || "none"}`, "process.capabilities.bounding"));
+  s.push(step("SET_USER", [p.uid, p.gid, p.additionalGids.map(String), p.umask], `setgroups([${p.additionalGids.join(",")}]); setresgid(${p.gid}); setresuid(${p.uid}); umask(0${p.umask.toString(8)})`, "process.user"));
+  s.push(step("CHDIR", [p.cwd], `chdir(${q(p.cwd)})`, "process.cwd"));
+  s.push(step("CAPS", [p.caps.effective, p.caps.permitted, p.caps.inheritable, p.caps.ambient],
+    `capset(effective=${capabilityNames(p.caps.effective).join(",") || "none"}, permitted=…, inheritable=…); ambient=${capabilityNames(p.caps.ambient).join(",") || "none"}`, "process.capabilities"));
+  if (p.noNewPrivileges) s.push(step("NO_NEW_PRIVS", [], "prctl(PR_SET_NO_NEW_PRIVS, 1)", "process.noNewPrivileges"));
+  const pathEnv = p.env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  s.push(step("FIND_EXEC", [p.args[0]!, pathEnv], `find ${q(p.args[0])} on PATH=${pathEnv}`, "process.args"));
+  s.push(step("CLOSE_FDS", [3 + (o.preserveFds ?? 0)], `close_range(${3 + (o.preserveFds ?? 0)}, ~0, CLOSE_RANGE_CLOEXEC) — no host fd reaches the container`));
+  s.push(step("READY", [], "report created"));
+  if (o.mode === "create") s.push(step("WAIT_START", [], "read(exec fifo) — blocks until `berth-runtime start`"));
+  for (const h of c.hooks.startContainer) s.push(hookStep("CHILD_HOOK", h, o));
+  s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));
+  s.push(step("FINISH", [o.mode === "foreground" ? 1 : 0], o.mode === "foreground" ? "wait for the container and exit with its status" : "exit once the child is ready"));
+  return s;
+}
+
+function idMap(m: RuntimeConfig["uidMappings"]): string {
+  return m.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join("");
+}
+
+function hookStep(name: "HOOK" | "CHILD_HOOK", h: HookConfig, o: PlanOptions): PlanStep {
+  const args = h.args && h.args.length > 0 ? h.args : [h.path];
+  return step(name, [h.path, args, h.env ?? [], h.timeout ?? 0, o.hookState[0], o.hookState[1]], `run hook ${q(h.path)} ${q(args.slice(1))}`, h.field);
+}
+
+function mountSteps(m: MountConfig, c: RuntimeConfig, o: PlanOptions): PlanStep[] {
+  if (m.type === "cgroup" || m.type === "cgroup2") return cgroupMountSteps(m, c, o);
+  let flags = 0;
+  if (m.bind) flags |= MOUNT_FLAG.BIND | MOUNT_FLAG.CREATE_AUTO;
+  if (m.recursive) flags |= MOUNT_FLAG.RECURSIVE;
+  if (m.attrRecursive) flags |= MOUNT_FLAG.ATTR_RECURSIVE;
+  const attrs = attrNames(m.attrSet);
+  const describe = m.bind
+    ? `open_tree(${q(m.source)}, OPEN_TREE_CLONE${m.recursive ? "|AT_RECURSIVE" : ""})${attrs ? `; mount_setattr(${attrs})` : ""}; move_mount(→ ${q(m.destination)})`
+    : `mount(${q(m.source)}, ${q(m.destination)}, ${q(m.type)}${attrs ? `, ${attrs}` : ""}${m.data ? `, ${q(m.data)}` : ""})`;
+  return [step("MOUNT", [m.source, m.destination, m.type, m.data, flags, m.attrSet, m.attrClr, m.propagation],
+    describe + (m.propagation ? `; propagation ${propName(m.propagation)}` : ""), m.field)];
+}
+
+/** A "cgroup" mount: the container's own cgroups, as runc lays them out (config-linux.md). */
+function cgroupMountSteps(m: MountConfig, c: RuntimeConfig, o: PlanOptions): PlanStep[] {
+  const cgroupns = (c.newNamespaces & CLONE.NEWCGROUP) !== 0;
+  const ro = (m.attrSet & MOUNT_ATTR.RDONLY) !== 0;
+  const attr = m.attrSet & ~MOUNT_ATTR.RDONLY;
+  const v2 = o.cgroupHierarchies.find((h) => h.v2 && h.mountPoint === "/sys/fs/cgroup");
+  if (m.type === "cgroup2" || v2) {
+    const h = v2 ?? o.cgroupHierarchies.find((x) => x.v2);
+    if (cgroupns || !h)
+      return [step("MOUNT", ["cgroup2", m.destination, "cgroup2", "", 0, m.attrSet, 0, 0], `mount("cgroup2", ${q(m.destination)}, "cgroup2")`, m.field)];
+    return [step("MOUNT", [h.dir, m.destination, "bind", "", MOUNT_FLAG.BIND, m.attrSet, 0, 0], `bind ${q(h.dir)} → ${q(m.destination)}`, m.field)];
+  }
+  const out: PlanStep[] = [step("MOUNT", ["tmpfs", m.destination, "tmpfs", "mode=755", 0, attr, 0, 0], `mount("tmpfs", ${q(m.destination)}, "tmpfs", "mode=755") — holds one directory per hierarchy`, m.field)];
+  for (const h of o.cgroupHierarchies) {
+    if (h.v2) continue;
+    const name = h.mountPoint.slice(h.mountPoint.lastIndexOf("/") + 1);
+    const dest = `${m.destination.replace(/\/$/, "")}/${name}`;
+    if (cgroupns) {
+      out.push(step("MOUNT", ["cgroup", dest, "cgroup", h.controllers.join(","), 0, m.attrSet, 0, 0], `mount("cgroup", ${q(dest)}, "cgroup", ${q(h.controllers.join(","))})`, m.field));
+    } else {
+      out.push(step("MOUNT", [h.dir, dest, "bind", "", MOUNT_FLAG.BIND, m.attrSet, 0, 0], `bind ${q(h.dir)} → ${q(dest)}`, m.field));
+    }
+    // Co-mounted controllers get links, as on the host: cpu → cpu,cpuacct.
+    if (h.controllers.length > 1 && name.includes(","))
+      for (const ctl of h.controllers) if (!ctl.startsWith("name=") && ctl !== name)
+        out.push(step("SYMLINK", [name, `${m.destination.replace(/\/$/, "")}/${ctl}`], `symlink(${q(name)}, ${q(`${m.destination}/${ctl}`)})`, m.field));
+  }
+  if (ro) out.push(step("MOUNT_SETATTR", [m.destination, MOUNT_ATTR.RDONLY, 0], `mount_setattr(${q(m.destination)}, MOUNT_ATTR_RDONLY)`, m.field));
+  return out;
+}

@@ -1,0 +1,81 @@
+// The plan's op table: the single source of truth for the TypeScript planner and the C helper.
+// `scripts/gen-plan-ops.ts` turns this table into build/plan-ops.h at set-up time, so the numbers
+// can never drift apart. berth-init knows nothing about OCI: it runs these ops in order.
+//
+// Who runs an op: "parent" is berth-init before/after clone, in the runtime's namespaces (host side);
+// "child" is the cloned process that becomes the container's init.
+//
+// Argument kinds: "str" is a NUL-terminated string, "u64" an 8-byte little-endian integer,
+// "bytes" raw bytes (seccomp BPF), "strs" a list of strings (argv, env), sent as one arg per item
+// after a u64 count.
+
+export type ArgKind = "str" | "u64" | "bytes" | "strs";
+export interface OpDef {
+  readonly code: number;
+  readonly name: string;
+  readonly who: "parent" | "child";
+  readonly args: readonly (readonly [string, ArgKind])[];
+  readonly doc: string;
+}
+
+const table = [
+  // ---- parent, before clone -------------------------------------------------------------
+  ["SETNS", "parent", [["path", "str"], ["nstype", "u64"]], "setns(open(path), nstype): join an existing namespace"],
+  ["UNSHARE", "parent", [["flags", "u64"]], "unshare(flags) in the parent (time namespace: children enter it)"],
+  ["WRITE_SELF", "parent", [["file", "str"], ["content", "str"]], "write content to /proc/self/<file> (timens_offsets)"],
+  ["MKFIFO", "parent", [["path", "str"], ["mode", "u64"]], "mkfifo(path, mode): the exec fifo of create/start"],
+  ["CLONE", "parent", [["flags", "u64"]], "clone(flags|SIGCHLD): the child runs the child ops that follow"],
+  // ---- parent, after clone ---------------------------------------------------------------
+  ["WRITE_CHILD_PROC", "parent", [["file", "str"], ["content", "str"]], "write content to /proc/<child>/<file> (uid_map, gid_map, setgroups)"],
+  ["WRITE_CHILD_PID", "parent", [["path", "str"]], "write the child's pid to path (cgroup.procs)"],
+  ["WAKE_CHILD", "parent", [], "let the child go on past its WAIT_PARENT (sends it its host pid)"],
+  ["WAIT_CHILD", "parent", [], "wait until the child reaches WAKE_PARENT"],
+  ["HOOK", "parent", [["path", "str"], ["args", "strs"], ["env", "strs"], ["timeout_s", "u64"], ["state_head", "str"], ["state_tail", "str"]], "fork+exec a hook with the state JSON on stdin; non-zero exit or timeout fails"],
+  ["FINISH", "parent", [["foreground", "u64"]], "foreground: forward signals, wait for the child, exit with its status; else exit 0"],
+  // ---- child ----------------------------------------------------------------------------
+  ["WAIT_PARENT", "child", [], "block until the parent's WAKE_CHILD"],
+  ["WAKE_PARENT", "child", [], "tell the parent to go on past WAIT_CHILD, then wait for its WAKE_CHILD"],
+  ["CHILD_UNSHARE", "child", [["flags", "u64"]], "unshare(flags) in the child (cgroup namespace, after cgroup placement)"],
+  ["CHILD_HOOK", "child", [["path", "str"], ["args", "strs"], ["env", "strs"], ["timeout_s", "u64"], ["state_head", "str"], ["state_tail", "str"]], "HOOK, run by the child (createContainer, startContainer hooks)"],
+  ["SETSID", "child", [], "setsid(): a new session"],
+  ["MOUNT_ROOT_PROPAGATION", "child", [["flags", "u64"]], "mount(NULL, \"/\", NULL, flags): stop mounts propagating to the host"],
+  ["OPEN_ROOTFS", "child", [["path", "str"]], "open the rootfs directory; later paths resolve inside it"],
+  ["BIND_ROOTFS", "child", [], "bind-mount the rootfs onto itself so pivot_root can use it"],
+  ["MOUNT", "child", [["source", "str"], ["dest", "str"], ["fstype", "str"], ["data", "str"], ["flags", "u64"], ["attr_set", "u64"], ["attr_clr", "u64"], ["propagation", "u64"]], "mount source on dest, resolved inside the rootfs (openat2 RESOLVE_IN_ROOT) and created; new mount API (open_tree/fsopen, mount_setattr, move_mount)"],
+  ["MKNOD", "child", [["path", "str"], ["mode", "u64"], ["dev", "u64"], ["uid", "u64"], ["gid", "u64"]], "mknod a device inside the rootfs"],
+  ["BIND_DEVICE", "child", [["host_path", "str"], ["path", "str"]], "bind-mount a host device node (user namespaces cannot mknod)"],
+  ["SYMLINK", "child", [["target", "str"], ["path", "str"]], "symlink(target, path inside the rootfs)"],
+  ["OPEN_EXEC_FIFO", "child", [["path", "str"]], "open the exec fifo (O_RDWR) before the host paths disappear"],
+  ["PIVOT_ROOT", "child", [["no_pivot", "u64"]], "pivot_root(rootfs, rootfs) and detach the old root (or MS_MOVE + chroot)"],
+  ["MASK_PATH", "child", [["path", "str"]], "hide a path: /dev/null over a file, an empty read-only tmpfs over a directory"],
+  ["READONLY_PATH", "child", [["path", "str"]], "bind a path onto itself and remount it read-only"],
+  ["MOUNT_SETATTR", "child", [["path", "str"], ["attr_set", "u64"], ["recursive", "u64"]], "mount_setattr(path, attr_set): the read-only rootfs"],
+  ["WRITE_FILE", "child", [["path", "str"], ["content", "str"]], "write content to a file (sysctl under /proc/sys, oom_score_adj)"],
+  ["SETHOSTNAME", "child", [["name", "str"]], "sethostname(name)"],
+  ["SETDOMAINNAME", "child", [["name", "str"]], "setdomainname(name)"],
+  ["SETRLIMIT", "child", [["resource", "u64"], ["soft", "u64"], ["hard", "u64"]], "prlimit(0, resource, {soft, hard})"],
+  ["CHDIR", "child", [["path", "str"]], "chdir(path) and check that it is inside the container"],
+  ["SET_USER", "child", [["uid", "u64"], ["gid", "u64"], ["groups", "strs"], ["umask", "u64"]], "setgroups, setresgid, setresuid (keeping capabilities), umask"],
+  ["CAPS_BOUNDING", "child", [["bounding", "u64"]], "prctl(PR_CAPBSET_DROP) for every capability not in the bounding set"],
+  ["CAPS", "child", [["effective", "u64"], ["permitted", "u64"], ["inheritable", "u64"], ["ambient", "u64"]], "capset(effective, permitted, inheritable), then raise the ambient set"],
+  ["NO_NEW_PRIVS", "child", [], "prctl(PR_SET_NO_NEW_PRIVS, 1)"],
+  ["SECCOMP", "child", [["bpf", "bytes"], ["flags", "u64"]], "load a seccomp BPF filter compiled by the runtime"],
+  ["CLOSE_FDS", "child", [["first", "u64"]], "mark every fd from first up close-on-exec (CVE-2024-21626)"],
+  ["FIND_EXEC", "child", [["file", "str"], ["path_env", "str"]], "find the executable on the container's PATH before reporting ready (as runc's LookPath)"],
+  ["READY", "child", [], "report that the container is created"],
+  ["WAIT_START", "child", [], "block on the exec fifo until `start`"],
+  ["EXEC", "child", [["args", "strs"], ["env", "strs"]], "execve(the path FIND_EXEC found, args, env)"],
+] as const;
+
+export const OPS: readonly OpDef[] = table.map(([name, who, args, doc], code) => ({ code, name, who, args, doc }));
+
+export type OpName = (typeof table)[number][0];
+export const OP: Record<OpName, OpDef> = Object.fromEntries(OPS.map((o) => [o.name, o])) as Record<OpName, OpDef>;
+
+/** Report records berth-init writes to the runtime (fd 3). */
+export const REPORT = { PID: 1, STEP: 2, ERROR: 3, READY: 4 } as const;
+
+/** MOUNT flags (berth's own bits, not MS_*): how to make the mount and its mount point. */
+export const MOUNT_FLAG = { BIND: 1, RECURSIVE: 2, ATTR_RECURSIVE: 4, CREATE_FILE: 8, CREATE_AUTO: 16 } as const;
+export const PLAN_MAGIC = "BRTHPLN1";
+export const PLAN_VERSION = 1;

@@ -1,0 +1,127 @@
+// The runtime's state directory: <root>/<id>/state.json (plus exec.fifo between create and start).
+// state.json is written atomically (temp file + rename); the status is derived from the process
+// (alive? same start time? fifo still there?) each time, never stored, so it cannot go stale.
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { alreadyExists, invalidArgument, notFound } from "../sys/errdefs.ts";
+import type { HookConfig } from "./config.ts";
+import type { State } from "./spec/types.ts";
+
+export const DEFAULT_ROOT = "/run/berth-runtime";
+
+export interface SavedState {
+  readonly ociVersion: string;
+  readonly id: string;
+  readonly pid: number;
+  /** Start time of pid in clock ticks since boot (/proc/<pid>/stat field 22): guards PID reuse. */
+  readonly pidStart: number;
+  readonly bundle: string;
+  readonly rootfs: string;
+  readonly created: string;
+  readonly owner: string;
+  readonly annotations: Record<string, string>;
+  readonly cgroupPaths: Record<string, string>;
+  readonly poststart: readonly HookConfig[];
+  readonly poststop: readonly HookConfig[];
+  /** The `--explain` timeline of create, when it was recorded: [describe, ms][]. */
+  readonly timeline?: readonly (readonly [string, number])[];
+}
+
+export type Status = State["status"];
+
+export class StateStore {
+  constructor(readonly root: string) {}
+
+  dir(id: string): string {
+    return join(this.root, id);
+  }
+  fifo(id: string): string {
+    return join(this.root, id, "exec.fifo");
+  }
+
+  /** Reserve the id: mkdir fails if a container of that id exists. */
+  reserve(id: string): string {
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      mkdirSync(this.dir(id), { mode: 0o711 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw alreadyExists(`container with id "${id}" already exists: delete it first or pick another id`, "container-id");
+      throw e;
+    }
+    return this.dir(id);
+  }
+
+  save(s: SavedState): void {
+    const file = join(this.dir(s.id), "state.json");
+    writeFileSync(`${file}.tmp`, JSON.stringify(s));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  load(id: string): SavedState {
+    if (id.includes("/") || id === "." || id === "..") throw invalidArgument(`invalid container id "${id}"`, "container-id");
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir(id), "state.json"), "utf8");
+    } catch {
+      throw notFound(`container "${id}" does not exist (looked in ${this.root}; pass --root if it was created with another)`, "container-id");
+    }
+    return JSON.parse(text) as SavedState;
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  ids(): string[] {
+    try {
+      return readdirSync(this.root).filter((id) => existsSync(join(this.root, id, "state.json"))).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  status(s: SavedState, frozen?: () => boolean): Status {
+    if (!processAlive(s.pid, s.pidStart)) return "stopped";
+    if (existsSync(this.fifo(s.id))) return "created";
+    if (frozen?.()) return "paused";
+    return "running";
+  }
+}
+
+/** /proc/<pid>/stat fields after the command name: state is [0], starttime is [19]. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return text.slice(text.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+export function processStartTime(pid: number): number {
+  return Number(statFields(pid)?.[19] ?? 0);
+}
+
+/** Alive means: exists, not a zombie, and the same process (start time) as recorded. */
+export function processAlive(pid: number, start: number): boolean {
+  if (pid <= 0) return false;
+  const f = statFields(pid);
+  if (!f) return false;
+  if (f[0] === "Z" || f[0] === "X") return false;
+  return start === 0 || Number(f[19]) === start;
+}
+
+/** The state as runtime.md defines it (what `state` prints and hooks read on stdin). */
+export function publicState(s: SavedState, status: Status): State & { rootfs: string; created: string; owner: string } {
+  return {
+    ociVersion: s.ociVersion,
+    id: s.id,
+    pid: status === "stopped" ? 0 : s.pid,
+    status,
+    bundle: s.bundle,
+    rootfs: s.rootfs,
+    created: s.created,
+    owner: s.owner,
+    ...(Object.keys(s.annotations).length > 0 ? { annotations: s.annotations } : {}),
+  };
+}
