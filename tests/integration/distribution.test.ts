@@ -9,6 +9,7 @@ import { LocalContentStore, digestOf, writeBytes } from "../../src/content/index
 import { MediaType } from "../../src/image/media-types.ts";
 import { ImageStore, MetadataDB, NamespacedContentStore, collectGarbage } from "../../src/metadata/index.ts";
 import { RegistryClient, pull, push } from "../../src/distribution/index.ts";
+import { unpackLayer } from "../../src/image/unpack.ts";
 import { BerthError } from "../../src/sys/errdefs.ts";
 import { buildBusyboxImage, registryBlobPath, startRegistry, type RunningRegistry, type TestImage } from "./registry-harness.ts";
 
@@ -263,5 +264,21 @@ describe("pull into the metadata store, then GC", () => {
     } finally {
       meta.close();
     }
+  });
+});
+
+describe("pull then unpack", () => {
+  test("the pulled layers unpack with verified diffIDs into a runnable busybox tree", async () => {
+    const dst = await freshStore();
+    const res = await pull(`${reg.host}/berth/busybox:v1`, { client, store: dst });
+    const config = JSON.parse(new TextDecoder().decode(await dst.read(res.config.digest))) as { rootfs: { diff_ids: string[] } };
+    const rootfs = await mkdtemp(join(work, "rootfs-"));
+    for (const [i, l] of res.layers.entries()) {
+      const r = await unpackLayer(rootfs, await dst.read(l.digest), { expectedDiffID: config.rootfs.diff_ids[i]! });
+      expect(r.skipped).toEqual([]);
+    }
+    const out = Bun.spawnSync([join(rootfs, "bin", "sh"), "-c", "echo unpacked"]);
+    expect(new TextDecoder().decode(out.stdout)).toBe("unpacked\n");
+    expect((await stat(join(rootfs, "random.bin"))).size).toBe(6 << 20);
   });
 });
