@@ -150,6 +150,26 @@ describe.skipIf(!haveTools)("containerd drop-in (ctr run --runc-binary)", () => 
     expect(verbs).toEqual(["create", "start", "kill", "delete", "delete"]);
   }, 30_000);
 
+  test("ctr task kill --all -s SIGKILL ends every process of the task, like runc", async () => {
+    const seen: Record<string, unknown> = {};
+    for (const name of ["runc", "berth"] as const) {
+      const id = `killall-${name}`;
+      const run = await c.run({ runtime: runtimes[name].wrapper, flags: ["-d"], image, id, cmd: ["sh", "-c", "sleep 1000 & sleep 1000 & wait"] });
+      expect(run.code).toBe(0);
+      const pid = (await waitTaskStatus(id, "RUNNING"))?.pid ?? 0;
+      const kill = await c.ctr(["task", "kill", "--all", "-s", "SIGKILL", id]);
+      const stopped = await waitTaskStatus(id, "STOPPED");
+      const del = await c.ctr(["task", "delete", id]);
+      await c.ctr(["containers", "rm", id]);
+      expect(isAlive(pid)).toBe(false);
+      expect(cgroupDirs(`${c.ns}/${id}`)).toEqual([]);
+      const calls = callsFor(runtimes[name].log, id).map((l) => l.slice(l.indexOf(" --log-format json ") + 18).replaceAll(id, "ID"));
+      seen[name] = { kill: kill.code, stopped: stopped?.status, exitCode: /exit code (\d+)/.exec(del.stderr)?.[1] ?? null, killCall: calls.find((l) => l.startsWith(" kill")) };
+    }
+    expect(seen.berth).toEqual({ kill: 0, stopped: "STOPPED", exitCode: "137", killCall: " kill --all ID 9" });
+    expect(seen.berth).toEqual(seen.runc);
+  }, 20_000);
+
   /** inside-view.sh's lines under runc and under berth-runtime, same `ctr run` flags. */
   async function viewBoth(tag: string, flags: string[]): Promise<{ runc: string[]; berth: string[] }> {
     const out = { runc: [] as string[], berth: [] as string[] };
