@@ -603,6 +603,7 @@ static void run_op(uint32_t code, struct cursor *c) {
       sync_fd = sp[1];
       close(sp[0]);
       prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* until the parent is done with us */
+      umask(0); /* devices and mount points get exactly the modes asked for; SET_USER sets the process's */
     } else {
       child_pid = pid;
       sync_fd = sp[0];
@@ -629,6 +630,12 @@ static void run_op(uint32_t code, struct cursor *c) {
   case OP_WAIT_CHILD: sync_wait(); break;
   case OP_WAIT_PARENT: sync_wait(); break;
   case OP_WAKE_PARENT: sync_send(0); sync_wait(); break;
+  case OP_BECOME_NS_ROOT:
+    /* Our host uid 0 is not mapped in the new namespace: take its uid 0 (mapped by the parent). */
+    if (setresgid(0, 0, 0) < 0) DIE("setresgid(0) in the user namespace");
+    if (setresuid(0, 0, 0) < 0) DIE("setresuid(0) in the user namespace");
+    if (setgroups(0, NULL) < 0 && errno != EPERM) DIE("setgroups([]) in the user namespace");
+    break;
   case OP_HOOK:
   case OP_CHILD_HOOK: op_hook(c); break;
   case OP_FINISH: finish(next_u64(c)); break;
@@ -778,7 +785,8 @@ int main(int argc, char **argv, char **envp) {
     if ((op_who[code] == 'c') != is_child) continue;
     long long t0 = explain ? now_us() : 0;
     run_op(code, &c);
-    if (explain && code != OP_READY) report(REPORT_STEP, (int32_t)(now_us() - t0), NULL);
+    /* After CLONE both processes return here: only the parent reports that step. */
+    if (explain && code != OP_READY && !(code == OP_CLONE && is_child)) report(REPORT_STEP, (int32_t)(now_us() - t0), NULL);
   }
   if (!is_child) finish(0);
   die_err(EINVAL, "plan ended without EXEC");

@@ -97,7 +97,8 @@ export async function main(argv: string[]): Promise<number> {
     if (g.explain) {
       explain.subscribe((e) => {
         const ms = e.ms !== undefined ? ` ${e.ms.toFixed(3)} ms` : "";
-        process.stderr.write(`[explain] ${(e.who ?? "runtime").padEnd(7)} ${e.detail}${ms}\n`);
+        const what = e.who === "runtime" || e.who === undefined ? `${e.step}: ${e.detail}` : e.detail;
+        process.stderr.write(`[explain] ${(e.who ?? "runtime").padEnd(7)} ${what}${ms}\n`);
       });
     }
     return await cmd.run(args, g, log);
@@ -111,4 +112,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) process.exit(await main(process.argv.slice(2)));
+if (import.meta.main) void main(process.argv.slice(2)).then((code) => process.exit(code));
