@@ -7,7 +7,7 @@ import { invalidArgument, notImplemented } from "../sys/errdefs.ts";
 import { capabilityMask } from "../sys/capabilities.ts";
 import { RLIMITS, RLIM_INFINITY } from "../sys/rlimits.ts";
 import { CLONE, MS, MOUNT_ATTR, S_IF, makedev } from "../sys/linux.ts";
-import type { Hook, IdMapping, NamespaceType, Spec } from "./spec/types.ts";
+import type { Hook, IdMapping, NamespaceType, Seccomp, Spec } from "./spec/types.ts";
 import type { LinuxResources } from "../cgroups/resources.ts";
 
 export const NAMESPACE_FLAGS: Record<NamespaceType, number> = {
@@ -73,6 +73,8 @@ export interface RuntimeConfig {
   /** linux.resources, with the device rules the container's own devices need appended. */
   readonly resources: LinuxResources;
   readonly annotations: Readonly<Record<string, string>>;
+  /** linux.seccomp, compiled by the runtime (src/seccomp) just before planning. */
+  readonly seccomp?: Seccomp;
 }
 
 export interface ProcessConfig {
@@ -215,7 +217,8 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
   }
 
   if (linux.cgroupsPath !== undefined) need(typeof linux.cgroupsPath === "string", "linux.cgroupsPath", "must be a string");
-  if (linux.seccomp) throw notImplemented("linux.seccomp: seccomp filters are not supported by this berth-runtime yet; remove linux.seccomp or use runc", "linux.seccomp");
+  if (linux.seccomp?.listenerPath)
+    throw notImplemented("linux.seccomp.listenerPath: handing the seccomp notify fd to a listener is not supported yet; drop SCMP_ACT_NOTIFY rules and listenerPath", "linux.seccomp.listenerPath");
   if (linux.intelRdt) throw notImplemented("linux.intelRdt is not supported", "linux.intelRdt");
   if (spec.process.terminal) throw notImplemented("process.terminal: terminals (--console-socket) are not supported by this berth-runtime yet; set \"terminal\": false", "process.terminal");
 
@@ -236,6 +239,7 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
     ...(linux.cgroupsPath !== undefined ? { cgroupsPath: linux.cgroupsPath } : {}),
     resources: withDeviceRules(linux.resources, devices ?? []),
     annotations: spec.annotations ?? {},
+    ...(linux.seccomp ? { seccomp: linux.seccomp } : {}),
   };
   return config;
 }

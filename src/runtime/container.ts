@@ -55,7 +55,11 @@ export async function create(o: CreateOptions): Promise<Created> {
     const hookState: State = { ociVersion: OCI_VERSION, id, status: "creating", bundle: o.bundle, ...(Object.keys(config.annotations).length ? { annotations: config.annotations } : {}) };
     const json = JSON.stringify({ ...hookState, pid: 0 });
     const at = json.indexOf('"pid":0') + 6;
+    // Compiled in the runtime, loaded by the child (the cache makes Docker's profile ~1 ms).
+    // Imported only when asked for: libseccomp and its cache stay off the common start path.
+    const seccomp = config.seccomp ? (await import("../seccomp/cache.ts")).compileSeccompCached(config.seccomp, join(o.root, ".seccomp-cache")) : undefined;
     const steps = buildPlan(config, {
+      ...(seccomp ? { seccomp: { bpf: seccomp.bpf, flags: seccomp.flags } } : {}),
       mode,
       fifoPath: store.fifo(id),
       cgroupProcs: cgroup.procsFiles(),

@@ -1,5 +1,6 @@
 // `berth-runtime features` (runtime-spec features.md): what this build supports, as data.
 import { CAPABILITIES } from "../sys/capabilities.ts";
+import { KNOWN_ACTIONS, KNOWN_ARCHES, KNOWN_FLAGS, KNOWN_OPERATORS } from "../seccomp/compile.ts";
 
 export function featuresDocument() {
   return {
@@ -19,7 +20,7 @@ export function featuresDocument() {
       namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
       capabilities: CAPABILITIES,
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
-      seccomp: { enabled: false },
+      seccomp: { enabled: true, actions: KNOWN_ACTIONS, operators: KNOWN_OPERATORS, archs: KNOWN_ARCHES, supportedFlags: KNOWN_FLAGS },
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

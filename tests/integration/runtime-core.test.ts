@@ -232,6 +232,24 @@ describe("process", () => {
     expect(existsSync(join(h.root, "killed"))).toBe(false);
   });
 
+  test("seccomp: the profile's errno for denied syscalls, others allowed", async () => {
+    for (const nnp of [true, false]) {
+      const r = await h.run(["sh", "-c", "mkdir /tmp/x 2>&1; echo still running"], (s) => {
+        s.process!.noNewPrivileges = nnp;
+        s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64"], syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 38 }] };
+      });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("mkdir: can't create directory '/tmp/x': Function not implemented\nstill running\n");
+    }
+  });
+
+  test("seccomp: a kill action kills the container with SIGSYS", async () => {
+    const r = await h.run(["sh", "-c", "exec mkdir /tmp/x"], (s) => {
+      s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_KILL_PROCESS" }] };
+    });
+    expect(r.code).toBe(128 + 31);
+  });
+
   test("no host file descriptor leaks into the container (CVE-2024-21626)", async () => {
     const fd = openSync("/", "r");
     try {

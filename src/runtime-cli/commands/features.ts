@@ -1,7 +1,7 @@
 import { command } from "./command.ts";
-import { featuresDocument } from "../../runtime/features.ts";
 
-export default command("features", "print what this runtime supports, as JSON (runtime-spec features.md)", "", {}, () => {
+export default command("features", "print what this runtime supports, as JSON (runtime-spec features.md)", "", {}, async () => {
+  const { featuresDocument } = await import("../../runtime/features.ts");
   console.log(JSON.stringify(featuresDocument(), null, 4));
   return 0;
 });

@@ -36,6 +36,8 @@ export interface PlanOptions {
   readonly preserveFds?: number;
   /** State JSON for hooks, split where the pid goes ("pid": <pid>). */
   readonly hookState: readonly [string, string];
+  /** The compiled linux.seccomp filter. */
+  readonly seccomp?: { readonly bpf: Uint8Array; readonly flags: number };
   /** Whether /proc/kcore exists on the host (runc links /dev/core to it then). */
   readonly hostHasKcore?: boolean;
 }
@@ -126,6 +128,10 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   if (c.domainname !== undefined) s.push(step("SETDOMAINNAME", [c.domainname], `setdomainname(${q(c.domainname)})`, "domainname"));
 
   const p = c.process;
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it
+  // (runc does the same); with no_new_privs, load it last so the fewest syscalls run under it.
+  const seccomp = o.seccomp && step("SECCOMP", [o.seccomp.bpf, o.seccomp.flags], `seccomp(SECCOMP_SET_MODE_FILTER, ${o.seccomp.flags}, ${o.seccomp.bpf.length / 8} instructions)`, "linux.seccomp");
+  if (seccomp && !p.noNewPrivileges) s.push(seccomp);
   for (const r of p.rlimits) s.push(step("SETRLIMIT", [r.resource, r.soft, r.hard], `setrlimit(${r.type}, {soft: ${r.soft}, hard: ${r.hard}})`, r.field));
   s.push(step("CAPS_BOUNDING", [p.caps.bounding], `prctl(PR_CAPBSET_DROP) all but ${capabilityNames(p.caps.bounding).join(",") || "none"}`, "process.capabilities.bounding"));
   s.push(step("SET_USER", [p.uid, p.gid, p.additionalGids.map(String), p.umask], `setgroups([${p.additionalGids.join(",")}]); setresgid(${p.gid}); setresuid(${p.uid}); umask(0${p.umask.toString(8)})`, "process.user"));
@@ -139,6 +145,7 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   s.push(step("READY", [], "report created"));
   if (o.mode === "create") s.push(step("WAIT_START", [], "read(exec fifo) — blocks until `berth-runtime start`"));
   for (const h of c.hooks.startContainer) s.push(hookStep("CHILD_HOOK", h, o));
+  if (seccomp && p.noNewPrivileges) s.push(seccomp);
   s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));
   s.push(step("FINISH", [o.mode === "foreground" ? 1 : 0], o.mode === "foreground" ? "wait for the container and exit with its status" : "exit once the child is ready"));
   return s;
@@ -170,7 +177,6 @@ function mountSteps(m: MountConfig, c: RuntimeConfig, o: PlanOptions): PlanStep[
 /** A "cgroup" mount: the container's own cgroups, as runc lays them out (config-linux.md). */
 function cgroupMountSteps(m: MountConfig, c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   const cgroupns = (c.newNamespaces & CLONE.NEWCGROUP) !== 0;
-  const ro = (m.attrSet & MOUNT_ATTR.RDONLY) !== 0;
   const attr = m.attrSet & ~MOUNT_ATTR.RDONLY;
   const v2 = o.cgroupHierarchies.find((h) => h.v2 && h.mountPoint === "/sys/fs/cgroup");
   if (m.type === "cgroup2" || v2) {
@@ -179,6 +185,7 @@ function cgroupMountSteps(m: MountConfig, c: RuntimeConfig, o: PlanOptions): Pla
       return [step("MOUNT", ["cgroup2", m.destination, "cgroup2", "", 0, m.attrSet, 0, 0], `mount("cgroup2", ${q(m.destination)}, "cgroup2")`, m.field)];
     return [step("MOUNT", [h.dir, m.destination, "bind", "", MOUNT_FLAG.BIND, m.attrSet, 0, 0], `bind ${q(h.dir)} → ${q(m.destination)}`, m.field)];
   }
+  // Like runc, "ro" applies to the hierarchies; the tmpfs holding them stays writable.
   const out: PlanStep[] = [step("MOUNT", ["tmpfs", m.destination, "tmpfs", "mode=755", 0, attr, 0, 0], `mount("tmpfs", ${q(m.destination)}, "tmpfs", "mode=755") — holds one directory per hierarchy`, m.field)];
   for (const h of o.cgroupHierarchies) {
     if (h.v2) continue;
@@ -194,6 +201,5 @@ function cgroupMountSteps(m: MountConfig, c: RuntimeConfig, o: PlanOptions): Pla
       for (const ctl of h.controllers) if (!ctl.startsWith("name=") && ctl !== name)
         out.push(step("SYMLINK", [name, `${m.destination.replace(/\/$/, "")}/${ctl}`], `symlink(${q(name)}, ${q(`${m.destination}/${ctl}`)})`, m.field));
   }
-  if (ro) out.push(step("MOUNT_SETATTR", [m.destination, MOUNT_ATTR.RDONLY, 0], `mount_setattr(${q(m.destination)}, MOUNT_ATTR_RDONLY)`, m.field));
   return out;
 }
