@@ -193,13 +193,9 @@ describe.skipIf(!haveTools)("containerd drop-in (ctr run --runc-binary)", () => 
     expect(v.berth.filter((l) => !knownDifference(l))).toEqual(v.runc.filter((l) => !knownDifference(l)));
   }, 20_000);
 
-  // berth-runtime creates the default device nodes (/dev/null, zero, full, random, urandom, tty —
-  // containerd's spec has no linux.devices, so the runtime's defaults apply) with mode 0644
-  // (crw-r--r--): the umask of the init process (022) is applied to mknod's mode and not undone.
-  // runc creates them 0666 (crw-rw-rw-), so a non-root process in the container can write
-  // /dev/null under runc but not under berth. Same with plain `berth-runtime run` on the busybox
-  // bundle and under podman.
-  test.todo("default device nodes are mode 0666 (crw-rw-rw-) like runc's", async () => {
+  // The default device nodes (containerd's spec has no linux.devices, so the runtime's defaults
+  // apply) must be 0666 (crw-rw-rw-) as runc makes them (berth once applied the umask to mknod).
+  test("default device nodes are mode 0666 (crw-rw-rw-) like runc's", async () => {
     const v = await viewBoth("devices", []);
     expect(v.runc).toContain("dev: crw-rw-rw- null");
     expect(v.berth.filter(knownDifference)).toEqual(v.runc.filter(knownDifference));

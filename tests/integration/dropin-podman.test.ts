@@ -153,12 +153,10 @@ describe.skipIf(!haveTools)("podman drop-in (podman --runtime)", () => {
     expect(v.berth.filter((l) => !knownDifference(l))).toEqual(v.runc.filter((l) => !knownDifference(l)));
   }, 20_000);
 
-  // Default device nodes: podman's spec has no linux.devices, so the runtime's defaults apply.
-  // berth-runtime creates /dev/null, zero, full, random, urandom, tty with mode 0644 (crw-r--r--,
-  // the init's umask 022 applied to mknod and not undone); runc makes them 0666 (crw-rw-rw-), so
-  // `podman run --user 65534:65534 … sh -c 'echo x > /dev/null'` fails under berth only with
-  // "sh: can't create /dev/null: Permission denied".
-  test.todo("default device nodes are mode 0666 (crw-rw-rw-) like runc's, so a non-root user can write /dev/null", async () => {
+  // Default device nodes: podman's spec has no linux.devices, so the runtime's defaults apply; they
+  // must be 0666 (crw-rw-rw-) as runc makes them, or a non-root user cannot write /dev/null
+  // (berth once applied the umask 022 to mknod).
+  test("default device nodes are mode 0666 (crw-rw-rw-) like runc's, so a non-root user can write /dev/null", async () => {
     const v = await viewBoth([]);
     expect(v.runc).toContain("dev: crw-rw-rw- null");
     expect(v.berth.filter(deviceLine)).toEqual(v.runc.filter(deviceLine));
@@ -168,10 +166,8 @@ describe.skipIf(!haveTools)("podman drop-in (podman --runtime)", () => {
   }, 20_000);
 
   // cgroup v1 mount {"destination":"/sys/fs/cgroup","type":"cgroup","options":[…,"ro"]}: runc 1.1
-  // mounts the tmpfs that holds the per-controller binds read-write ("tmpfs on /sys/fs/cgroup type
-  // tmpfs (rw,nosuid,nodev,noexec,relatime,mode=755)") and only the controller binds read-only;
-  // berth-runtime makes the tmpfs itself read-only too ("(ro,nosuid,…)"). Stricter, but not what runc does.
-  test.todo("the cgroup v1 tmpfs at /sys/fs/cgroup is mounted as runc mounts it (rw tmpfs, ro controllers)", async () => {
+  // mounts the tmpfs that holds the per-controller binds read-write and only the binds read-only.
+  test("the cgroup v1 tmpfs at /sys/fs/cgroup is mounted as runc mounts it (rw tmpfs, ro controllers)", async () => {
     const v = await viewBoth([]);
     expect(v.berth.filter(cgroupTmpfsLine)).toEqual(v.runc.filter(cgroupTmpfsLine));
   }, 20_000);
@@ -189,12 +185,8 @@ describe.skipIf(!haveTools)("podman drop-in (podman --runtime)", () => {
   }, 20_000);
 
   // podman's default spec carries a seccomp profile (linux.seccomp, SCMP_ACT_ERRNO default with an
-  // allow list). berth-runtime refuses it for now: conmon's `create --bundle B --pid-file P ID`
-  // fails, conmon then calls `delete --force ID`, and podman exits 126 with
-  //   Error: OCI runtime error: <runtime path>: berth-runtime: linux.seccomp: seccomp filters are
-  //   not supported by this berth-runtime yet; remove linux.seccomp or use runc
-  // runc loads the filter and the container prints hello. The tests above use seccomp=unconfined.
-  test.todo("podman run with podman's default seccomp profile works, like runc", async () => {
+  // allow list); the container must run under it as under runc.
+  test("podman run with podman's default seccomp profile works, like runc", async () => {
     const out = await runBoth(["echo", "hello"], []);
     expect(out.runc).toEqual({ code: 0, stdout: "hello\n", stderr: "" });
     expect(out.berth).toEqual(out.runc);
