@@ -1,0 +1,206 @@
+// The planner and the config checks, as data: no root, no kernel.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll } from "bun:test";
+import { buildConfig, parseMount } from "../../src/runtime/config.ts";
+import { buildPlan, type PlanOptions } from "../../src/runtime/plan/build.ts";
+import { encodePlan, step } from "../../src/runtime/plan/encode.ts";
+import { OPS, PLAN_MAGIC } from "../../src/runtime/plan/ops.ts";
+import { defaultSpec } from "../../src/runtime/spec/default-spec.ts";
+import { CLONE, MOUNT_ATTR, MS } from "../../src/sys/linux.ts";
+import { parseSignal, signalName } from "../../src/sys/signals.ts";
+import { parseFlags } from "../../src/runtime-cli/args.ts";
+import type { Spec } from "../../src/runtime/spec/types.ts";
+
+const bundle = mkdtempSync("/tmp/bt-unit-");
+mkdirSync(join(bundle, "rootfs"));
+afterAll(() => rmSync(bundle, { recursive: true, force: true }));
+
+const opts: PlanOptions = { mode: "create", fifoPath: "/run/x/exec.fifo", cgroupProcs: ["/sys/fs/cgroup/pids/c/cgroup.procs"], cgroupHierarchies: [], hookState: ['{"pid":', "}"] };
+const spec = (edit: (s: Spec) => void = () => {}) => {
+  const s = defaultSpec();
+  s.process!.terminal = false;
+  edit(s);
+  return s;
+};
+const plan = (edit?: (s: Spec) => void, o: Partial<PlanOptions> = {}) => buildPlan(buildConfig(spec(edit), "c1", bundle), { ...opts, ...o });
+const names = (edit?: (s: Spec) => void, o: Partial<PlanOptions> = {}) => plan(edit, o).map((s) => s.op.name);
+
+describe("plan order", () => {
+  test("the default spec gives runc's sequence of kernel steps", () => {
+    const n = names();
+    const order = ["MKFIFO", "CLONE", "WRITE_CHILD_PID", "WAKE_CHILD", "WAIT_PARENT", "MOUNT_ROOT_PROPAGATION", "OPEN_ROOTFS", "BIND_ROOTFS", "MOUNT", "MKNOD", "SYMLINK", "OPEN_EXEC_FIFO", "PIVOT_ROOT", "READONLY_PATH", "MASK_PATH", "MOUNT_SETATTR", "SETHOSTNAME", "SETRLIMIT", "CAPS_BOUNDING", "SET_USER", "CHDIR", "CAPS", "NO_NEW_PRIVS", "FIND_EXEC", "CLOSE_FDS", "READY", "WAIT_START", "EXEC", "FINISH"];
+    const firsts = order.map((o) => n.indexOf(o as never));
+    expect(firsts.every((i) => i >= 0)).toBe(true);
+    expect([...firsts].sort((a, b) => a - b)).toEqual(firsts);
+  });
+
+  test("clone flags are the new namespaces, minus time and cgroup (set up separately)", () => {
+    const p = plan((s) => s.linux!.namespaces!.push({ type: "cgroup" }, { type: "time" }));
+    const clone = p.find((s) => s.op.name === "CLONE")!;
+    expect(clone.args[0]).toBe(CLONE.NEWPID | CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS);
+    expect(clone.describe).toBe("clone(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID|CLONE_NEWNET|SIGCHLD)");
+    const n = p.map((s) => s.op.name);
+    expect(n.indexOf("UNSHARE")).toBeLessThan(n.indexOf("CLONE"));
+    // the cgroup namespace is made after the parent has written the pid into cgroup.procs
+    expect(n.indexOf("CHILD_UNSHARE")).toBeGreaterThan(n.indexOf("WAIT_PARENT"));
+    expect(n.indexOf("WRITE_CHILD_PID")).toBeLessThan(n.indexOf("WAKE_CHILD"));
+  });
+
+  test("a user namespace: maps written by the parent, then the child becomes its root; devices are bound", () => {
+    const p = plan((s) => {
+      s.linux!.namespaces!.push({ type: "user" });
+      s.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 10 }];
+      s.linux!.gidMappings = [{ containerID: 0, hostID: 2000, size: 10 }];
+    });
+    const maps = p.filter((s) => s.op.name === "WRITE_CHILD_PROC").map((s) => s.args);
+    expect(maps).toEqual([["uid_map", "0 1000 10\n"], ["gid_map", "0 2000 10\n"]]);
+    const n = p.map((s) => s.op.name);
+    expect(n.indexOf("BECOME_NS_ROOT")).toBe(n.indexOf("WAIT_PARENT") + 1);
+    expect(n).not.toContain("MKNOD");
+    expect(n.filter((x) => x === "BIND_DEVICE").length).toBe(6);
+  });
+
+  test("joined namespaces: setns before clone, user first, and not in the clone flags", () => {
+    const p = plan((s) => {
+      s.linux!.namespaces = [{ type: "mount" }, { type: "network", path: "/proc/self/ns/net" }, { type: "user", path: "/proc/self/ns/user" }, { type: "uts" }];
+      s.linux!.uidMappings = undefined;
+    });
+    const setns = p.filter((s) => s.op.name === "SETNS").map((s) => s.args);
+    expect(setns).toEqual([["/proc/self/ns/user", CLONE.NEWUSER], ["/proc/self/ns/net", CLONE.NEWNET]]);
+    expect(p.find((s) => s.op.name === "CLONE")!.args[0]).toBe(CLONE.NEWNS | CLONE.NEWUTS);
+  });
+
+  test("hooks: prestart and createRuntime in the parent between the child's mounts and pivot_root", () => {
+    const p = plan((s) => (s.hooks = { prestart: [{ path: "/bin/a" }], createRuntime: [{ path: "/bin/b" }], createContainer: [{ path: "/bin/c" }], startContainer: [{ path: "/bin/d" }] }));
+    const n = p.map((s) => `${s.op.name}${s.op.name.endsWith("HOOK") ? ":" + s.args[0] : ""}`);
+    const at = (x: string) => n.indexOf(x);
+    expect(at("WAKE_PARENT")).toBeGreaterThan(at("OPEN_EXEC_FIFO"));
+    expect(at("HOOK:/bin/a")).toBeLessThan(at("HOOK:/bin/b"));
+    expect(at("HOOK:/bin/b")).toBeLessThan(at("CHILD_HOOK:/bin/c"));
+    expect(at("CHILD_HOOK:/bin/c")).toBeLessThan(at("PIVOT_ROOT"));
+    expect(at("CHILD_HOOK:/bin/d")).toBeGreaterThan(at("WAIT_START"));
+    expect(at("CHILD_HOOK:/bin/d")).toBeLessThan(at("EXEC"));
+    expect(p.find((s) => s.op.name === "HOOK")!.field).toBe("hooks.prestart[0]");
+  });
+
+  test("foreground and detached runs have no exec fifo", () => {
+    for (const mode of ["foreground", "detach"] as const) {
+      const n = names(undefined, { mode });
+      for (const x of ["MKFIFO", "OPEN_EXEC_FIFO", "WAIT_START"]) expect(n).not.toContain(x);
+      const finish = plan(undefined, { mode }).at(-1)!;
+      expect(finish.args).toEqual([mode === "foreground" ? 1 : 0]);
+    }
+  });
+
+  test("seccomp loads last with no_new_privs, before dropping privileges without it", () => {
+    const seccomp = { bpf: new Uint8Array(8), flags: 0 };
+    const n1 = names(undefined, { seccomp });
+    expect(n1.indexOf("SECCOMP")).toBe(n1.indexOf("EXEC") - 1);
+    const n2 = names((s) => (s.process!.noNewPrivileges = false), { seccomp });
+    expect(n2.indexOf("SECCOMP")).toBeLessThan(n2.indexOf("CAPS_BOUNDING"));
+  });
+
+  test("the exec is looked up on the container's PATH; preserved fds stay open", () => {
+    const p = plan((s) => s.process!.env = ["PATH=/opt/bin:/bin"], { preserveFds: 2 });
+    expect(p.find((s) => s.op.name === "FIND_EXEC")!.args).toEqual(["sh", "/opt/bin:/bin"]);
+    expect(p.find((s) => s.op.name === "CLOSE_FDS")!.args).toEqual([5]);
+  });
+});
+
+describe("mount options", () => {
+  const m = (options: string[], type = "tmpfs") => parseMount({ destination: "/x", type, source: type === "bind" ? bundle : "tmpfs", options }, 0, bundle);
+  test("flags become mount attributes; the rest goes to the file system", () => {
+    const t = m(["nosuid", "strictatime", "mode=755", "size=65536k"]);
+    expect(t.attrSet).toBe(MOUNT_ATTR.NOSUID | MOUNT_ATTR.STRICTATIME);
+    expect(t.attrClr & MOUNT_ATTR.ATIME_MASK).toBe(MOUNT_ATTR.ATIME_MASK);
+    expect(t.data).toBe("mode=755,size=65536k");
+  });
+  test("later options win: ro,rw is rw", () => {
+    expect(m(["ro", "rw"]).attrSet & MOUNT_ATTR.RDONLY).toBe(0);
+    expect(m(["rw", "ro"]).attrSet & MOUNT_ATTR.RDONLY).toBe(MOUNT_ATTR.RDONLY);
+  });
+  test("bind, rbind, recursive attributes and propagation", () => {
+    const b = m(["rbind", "rro", "rslave"], "bind");
+    expect(b).toMatchObject({ bind: true, recursive: true, attrRecursive: true, propagation: MS.SLAVE | MS.REC, data: "" });
+    expect(b.attrSet).toBe(MOUNT_ATTR.RDONLY);
+  });
+  test("unsupported options are refused with the field", () => {
+    expect(() => m(["tmpcopyup"])).toThrow(/mounts\[0\]\.options: "tmpcopyup"/);
+  });
+});
+
+describe("config checks name the field", () => {
+  const bad: [string, (s: Spec) => void, RegExp][] = [
+    ["ociVersion", (s) => (s.ociVersion = "0.9"), /^ociVersion:/],
+    ["root.path", (s) => (s.root = { path: "nope" }), /^root\.path: .*does not exist/],
+    ["duplicate namespace", (s) => s.linux!.namespaces!.push({ type: "pid" }), /linux\.namespaces\[5\]\.type: namespace "pid" is listed twice/],
+    ["no mount namespace", (s) => (s.linux!.namespaces = [{ type: "pid" }]), /linux\.namespaces: berth needs a mount namespace/],
+    ["maps without userns", (s) => (s.linux!.uidMappings = [{ containerID: 0, hostID: 1, size: 1 }]), /linux\.uidMappings: id mappings need a new user namespace/],
+    ["env", (s) => s.process!.env!.push("NOEQUALS"), /process\.env\[2\]/],
+    ["soft above hard", (s) => (s.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: 10, hard: 5 }]), /process\.rlimits\[0\]: soft limit 10 is above hard limit 5/],
+    ["device type", (s) => (s.linux!.devices = [{ type: "x", path: "/dev/x" }]), /linux\.devices\[0\]\.type/],
+    ["sysctl outside the namespaces", (s) => (s.linux!.sysctl = { "kernel.panic": "1" }), /linux\.sysctl\.kernel\.panic: only namespaced sysctls/],
+    ["timeOffsets without time ns", (s) => (s.linux!.timeOffsets = { monotonic: { secs: 1 } }), /linux\.timeOffsets/],
+    ["hook path", (s) => (s.hooks = { poststart: [{ path: "relative" }] }), /hooks\.poststart\[0\]\.path/],
+    ["oomScoreAdj", (s) => (s.process!.oomScoreAdj = 5000), /process\.oomScoreAdj/],
+    ["terminal", (s) => (s.process!.terminal = true), /process\.terminal/],
+  ];
+  for (const [name, edit, re] of bad) test(name, () => expect(() => buildConfig(spec(edit), "c1", bundle)).toThrow(re));
+
+  test("device cgroup rules: the config's, one per device, then runc's defaults", () => {
+    const c = buildConfig(spec((s) => (s.linux!.devices = [{ type: "c", path: "/dev/fuse", major: 10, minor: 229 }])), "c1", bundle);
+    const rules = c.resources.devices!.map((d) => `${d.allow ? "a" : "d"} ${d.type ?? "a"} ${d.major ?? "*"}:${d.minor ?? "*"} ${d.access}`);
+    expect(rules[0]).toBe("d a *:* rwm");
+    expect(rules).toContain("a c 10:229 rwm");
+    expect(rules).toContain("a c 1:3 rwm");
+    expect(rules).toContain("a c *:* m");
+  });
+
+  test("ambient capabilities outside permitted∩inheritable are dropped, as runc does", () => {
+    const c = buildConfig(spec(), "c1", bundle);
+    expect(c.process.caps.ambient).toBe(0n);
+    expect(c.process.caps.bounding).toBe((1n << 29n) | (1n << 5n) | (1n << 10n));
+  });
+});
+
+describe("plan encoding", () => {
+  test("header, op codes and argument kinds", () => {
+    const bytes = encodePlan([step("SETHOSTNAME", ["box"], "x"), step("SETRLIMIT", [7, 1n, 0xffffffffffffffffn], "y"), step("EXEC", [["sh", "-c"], []], "z")], { explain: true });
+    const dv = new DataView(bytes.buffer);
+    expect(new TextDecoder().decode(bytes.subarray(0, 8))).toBe(PLAN_MAGIC);
+    expect(dv.getUint32(12, true)).toBe(1);
+    expect(dv.getUint32(16, true)).toBe(3);
+    expect(dv.getUint32(20, true)).toBe(OPS.find((o) => o.name === "SETHOSTNAME")!.code);
+    expect(dv.getUint32(24, true)).toBe(8); // u32 length + "box\0"
+    expect(new TextDecoder().decode(bytes.subarray(32, 36))).toBe("box\0");
+  });
+  test("wrong argument kinds and NULs are refused", () => {
+    expect(() => step("SETHOSTNAME", [], "x")).toThrow(/takes 1 args/);
+    expect(() => encodePlan([step("SETHOSTNAME", [5], "x")])).toThrow(/string expected/);
+    expect(() => encodePlan([step("SETHOSTNAME", ["a\0b"], "x")])).toThrow(/NUL/);
+  });
+  test("every op has a unique code in table order", () => {
+    expect(OPS.map((o) => o.code)).toEqual(OPS.map((_, i) => i));
+  });
+});
+
+describe("signals and flags", () => {
+  test("signal names and numbers as runc accepts them", () => {
+    expect(parseSignal("KILL")).toBe(9);
+    expect(parseSignal("sigterm")).toBe(15);
+    expect(parseSignal("9")).toBe(9);
+    expect(parseSignal("RTMIN+2")).toBe(36);
+    expect(() => parseSignal("NOPE")).toThrow(/unknown signal "NOPE"/);
+    expect(() => parseSignal("65")).toThrow();
+    expect(signalName(15)).toBe("SIGTERM");
+  });
+  test("-flag, --flag, --flag=value, and positional arguments between flags", () => {
+    const t = { bundle: { kind: "string", alias: "b", help: "" }, detach: { kind: "bool", alias: "d", help: "" }, "preserve-fds": { kind: "int", help: "" } } as const;
+    expect(parseFlags(["-bundle", "/b", "id", "--detach", "--preserve-fds=2"], t, false, "run")).toEqual({ flags: { bundle: "/b", detach: true, "preserve-fds": 2 }, rest: ["id"] });
+    expect(parseFlags(["-b", "/x", "--", "-d"], t, false, "run")).toEqual({ flags: { bundle: "/x" }, rest: ["-d"] });
+    expect(() => parseFlags(["--preserve-fds", "x"], t, false, "run")).toThrow(/needs a number/);
+    expect(() => parseFlags(["--bundle"], t, false, "run")).toThrow(/needs a value/);
+  });
+});
