@@ -630,6 +630,12 @@ static void run_op(uint32_t code, struct cursor *c) {
   case OP_WAIT_CHILD: sync_wait(); break;
   case OP_WAIT_PARENT: sync_wait(); break;
   case OP_WAKE_PARENT: sync_send(0); sync_wait(); break;
+  case OP_JOIN_CGROUP:
+    /* cgroup v1 moves a thread that writes "0" to tasks without taking the global threadgroup
+     * rwsem; a pid written to cgroup.procs waits for an RCU grace period (~10 ms here). We are
+     * single-threaded, so moving this thread moves the process. */
+    write_file_at(AT_FDCWD, next_str(c), "0");
+    break;
   case OP_BECOME_NS_ROOT:
     /* Our host uid 0 is not mapped in the new namespace: take its uid 0 (mapped by the parent). */
     if (setresgid(0, 0, 0) < 0) DIE("setresgid(0) in the user namespace");

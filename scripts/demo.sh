@@ -16,4 +16,6 @@ node_modules/bun/bin/bun.exe -e '
   await Bun.write(f, JSON.stringify(c, null, 2));
 ' "$bundle"
 echo "host hostname: $(hostname)"
-exec build/berth-runtime --root "$root" ${BERTH_EXPLAIN:+--explain} run --bundle "$bundle" "berth-demo-$$"
+status=0
+build/berth-runtime --root "$root" ${BERTH_EXPLAIN:+--explain} run --bundle "$bundle" "berth-demo-$$" || status=$?
+exit $status

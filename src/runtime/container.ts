@@ -15,6 +15,15 @@ import type { State } from "./spec/types.ts";
 
 export const OCI_VERSION = "1.0.2-dev";
 
+/** Time a runtime-side phase for --explain (the child's steps are timed by berth-init). */
+function timed<T>(what: string, f: () => T): T {
+  if (!explain.enabled) return f();
+  const t0 = performance.now();
+  const r = f();
+  explain.emit({ step: "phase", detail: what, ms: performance.now() - t0, who: "runtime" });
+  return r;
+}
+
 export interface CreateOptions {
   root: string;
   id: string;
@@ -43,14 +52,15 @@ export async function create(o: CreateOptions): Promise<Created> {
   } catch {
     throw invalidArgument(`cannot read ${file}: is --bundle (${o.bundle}) the bundle directory? \`berth-runtime spec\` writes a default config.json`, "bundle");
   }
-  const config = buildConfig(parseSpec(text, file), id, o.bundle);
+  const config = timed("parse and check config.json", () => buildConfig(parseSpec(text, file), id, o.bundle));
   const store = new StateStore(o.root);
   store.reserve(id);
   let cgroup: CgroupManager | undefined;
   let pid = 0;
   try {
-    cgroup = openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id });
-    cgroup.create(config.resources);
+    const cg = timed("find the cgroup hierarchies", () => openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id }));
+    cgroup = cg;
+    timed("create the cgroup and apply limits", () => cg.create(config.resources));
     const created = new Date().toISOString();
     const hookState: State = { ociVersion: OCI_VERSION, id, status: "creating", bundle: o.bundle, ...(Object.keys(config.annotations).length ? { annotations: config.annotations } : {}) };
     const json = JSON.stringify({ ...hookState, pid: 0 });
@@ -63,13 +73,16 @@ export async function create(o: CreateOptions): Promise<Created> {
       mode,
       fifoPath: store.fifo(id),
       cgroupProcs: cgroup.procsFiles(),
+      ...(cgroup.driver === "v1" ? { cgroupTasks: cgroup.procsFiles().map((f) => join(dirname(f), "tasks")) } : {}),
       cgroupHierarchies: hierarchies(cgroup),
       noPivot: o.noPivot ?? false,
       preserveFds: o.preserveFds ?? 0,
       hookState: [json.slice(0, at), json.slice(at + 1)],
       hostHasKcore: existsSync("/proc/kcore"),
     });
+    const t0 = performance.now();
     const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: o.explain ?? explain.enabled });
+    if (explain.enabled) explain.emit({ step: "phase", detail: "berth-init: spawn to READY", ms: performance.now() - t0, who: "runtime" });
     pid = launched.pid;
     const state: SavedState = {
       ociVersion: OCI_VERSION, id, pid, pidStart: processStartTime(pid), bundle: o.bundle,
@@ -170,7 +183,7 @@ async function destroy(store: StateStore, s: SavedState): Promise<void> {
     try { process.kill(s.pid, "SIGKILL"); } catch {}
     for (let i = 0; i < 200 && processAlive(s.pid, s.pidStart); i++) await Bun.sleep(5);
   }
-  openCgroupManager({ id: s.id, paths: s.cgroupPaths }).destroy();
+  timed("remove the cgroup", () => openCgroupManager({ id: s.id, paths: s.cgroupPaths }).destroy());
   store.remove(s.id);
   await runHooks(s.poststop, publicState(s, "stopped"), { warnOnly: true });
 }

@@ -1,7 +1,7 @@
 // Runs a plan: spawns berth-init with a socketpair on a spare fd, sends the plan, and turns its
 // reports into events, the child's pid, and errors that name the config field.
 import { existsSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { BerthError } from "../sys/errdefs.ts";
 import { errnoMessage, errnoName } from "../sys/errno.ts";
 import { explain } from "../explain/channel.ts";
@@ -11,7 +11,8 @@ import { encodePlan, type PlanStep } from "./plan/encode.ts";
 export function helperPath(): string {
   const env = process.env.BERTH_INIT;
   if (env) return env;
-  for (const p of [join(import.meta.dir, "berth-init"), join(import.meta.dir, "../../build/berth-init")]) if (existsSync(p)) return p;
+  // Beside the compiled berth-runtime executable, or in build/ when run from the sources.
+  for (const p of [join(dirname(process.execPath), "berth-init"), join(import.meta.dir, "../../build/berth-init")]) if (existsSync(p)) return p;
   throw new BerthError("FailedPrecondition", "berth-init is not built: run scripts/setup.sh (or scripts/build-native.sh)");
 }
 

@@ -85,6 +85,22 @@ describe("plan order", () => {
     expect(p.find((s) => s.op.name === "HOOK")!.field).toBe("hooks.prestart[0]");
   });
 
+  test("v1 cgroups: the child joins by itself through tasks, except in a new user namespace", () => {
+    const o = { cgroupTasks: ["/sys/fs/cgroup/pids/c/tasks"] };
+    const p = plan(undefined, o);
+    const n = p.map((s) => s.op.name);
+    expect(n).not.toContain("WRITE_CHILD_PID");
+    expect(p.find((s) => s.op.name === "JOIN_CGROUP")!.args).toEqual(["/sys/fs/cgroup/pids/c/tasks"]);
+    expect(n.indexOf("JOIN_CGROUP")).toBe(n.indexOf("WAIT_PARENT") + 1);
+    const u = names((s) => {
+      s.linux!.namespaces!.push({ type: "user" });
+      s.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 10 }];
+      s.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 10 }];
+    }, o);
+    expect(u).toContain("WRITE_CHILD_PID");
+    expect(u).not.toContain("JOIN_CGROUP");
+  });
+
   test("foreground and detached runs have no exec fifo", () => {
     for (const mode of ["foreground", "detach"] as const) {
       const n = names(undefined, { mode });

@@ -31,6 +31,8 @@ export interface PlanOptions {
   readonly fifoPath?: string;
   /** cgroup.procs files to put the init process into. */
   readonly cgroupProcs: readonly string[];
+  /** v1 `tasks` files the child can join by itself (faster); used when there is no new user namespace. */
+  readonly cgroupTasks?: readonly string[];
   readonly cgroupHierarchies: readonly CgroupHierarchy[];
   readonly noPivot?: boolean;
   readonly preserveFds?: number;
@@ -77,13 +79,16 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
     s.push(step("WRITE_CHILD_PROC", ["uid_map", idMap(c.uidMappings)], `write /proc/<pid>/uid_map ${q(idMap(c.uidMappings).trim())}`, "linux.uidMappings"));
     s.push(step("WRITE_CHILD_PROC", ["gid_map", idMap(c.gidMappings)], `write /proc/<pid>/gid_map ${q(idMap(c.gidMappings).trim())}`, "linux.gidMappings"));
   }
-  for (const f of o.cgroupProcs) s.push(step("WRITE_CHILD_PID", [f], `write <pid> > ${f}`, "linux.cgroupsPath"));
+  // In a new user namespace the child has no rights on the host's cgroup files: the parent moves it.
+  const childJoins = o.cgroupTasks !== undefined && (newNs & CLONE.NEWUSER) === 0;
+  if (!childJoins) for (const f of o.cgroupProcs) s.push(step("WRITE_CHILD_PID", [f], `write <pid> > ${f}`, "linux.cgroupsPath"));
   if (c.process.oomScoreAdj !== undefined)
     s.push(step("WRITE_CHILD_PROC", ["oom_score_adj", String(c.process.oomScoreAdj)], `write /proc/<pid>/oom_score_adj ${c.process.oomScoreAdj}`, "process.oomScoreAdj"));
   s.push(step("WAKE_CHILD", [], "wake the child"));
 
   // ---- child ----
   s.push(step("WAIT_PARENT", [], "wait for the parent (id maps, cgroup)"));
+  if (childJoins) for (const f of o.cgroupTasks!) s.push(step("JOIN_CGROUP", [f], `write 0 > ${f}`, "linux.cgroupsPath"));
   if (newNs & CLONE.NEWUSER) s.push(step("BECOME_NS_ROOT", [], "setresuid(0, 0, 0) — root of the new user namespace", "linux.uidMappings"));
   if (newNs & CLONE.NEWCGROUP) s.push(step("CHILD_UNSHARE", [CLONE.NEWCGROUP], "unshare(CLONE_NEWCGROUP) — after joining the cgroup, so it is the namespace's root", "linux.namespaces"));
   if (newNs & CLONE.NEWNS) s.push(step("MOUNT_ROOT_PROPAGATION", [MS.SLAVE | MS.REC], `mount(NULL, "/", NULL, MS_SLAVE|MS_REC) — container mounts stay out of the host`));

@@ -35,6 +35,7 @@ const table = [
   // ---- child ----------------------------------------------------------------------------
   ["WAIT_PARENT", "child", [], "block until the parent's WAKE_CHILD"],
   ["WAKE_PARENT", "child", [], "tell the parent to go on past WAIT_CHILD, then wait for its WAKE_CHILD"],
+  ["JOIN_CGROUP", "child", [["tasks", "str"]], "write 0 to a v1 hierarchy's tasks file: the single-threaded child moves itself (no global lock, unlike cgroup.procs)"],
   ["BECOME_NS_ROOT", "child", [], "setresgid(0,0,0), setresuid(0,0,0), setgroups([]): be root of the new user namespace once the maps exist"],
   ["CHILD_UNSHARE", "child", [["flags", "u64"]], "unshare(flags) in the child (cgroup namespace, after cgroup placement)"],
   ["CHILD_HOOK", "child", [["path", "str"], ["args", "strs"], ["env", "strs"], ["timeout_s", "u64"], ["state_head", "str"], ["state_tail", "str"]], "HOOK, run by the child (createContainer, startContainer hooks)"],
