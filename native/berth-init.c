@@ -554,6 +554,11 @@ static void sync_wait(void) {
   while ((n = read(sync_fd, &v, sizeof v)) < 0 && errno == EINTR) {}
   if (n != sizeof v) _exit(1); /* the other side died and has reported why */
   if (is_child && v > 0) child_pid = v;
+  if (!is_child && v > 0) {
+    /* FORK_GRANDCHILD: the intermediate child is done; the grandchild is ours now. */
+    while (waitpid(child_pid, NULL, 0) < 0 && errno == EINTR) {}
+    child_pid = v;
+  }
 }
 static void sync_send(int32_t v) {
   if (send(sync_fd, &v, sizeof v, MSG_NOSIGNAL) != sizeof v) _exit(1); /* the other side died and reported */
@@ -567,7 +572,8 @@ static long long now_us(void) {
 
 static void run_op(uint32_t code, struct cursor *c) {
   switch (code) {
-  case OP_SETNS: {
+  case OP_SETNS:
+  case OP_CHILD_SETNS: {
     const char *path = next_str(c);
     uint64_t type = next_u64(c);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -630,6 +636,17 @@ static void run_op(uint32_t code, struct cursor *c) {
   case OP_WAIT_CHILD: sync_wait(); break;
   case OP_WAIT_PARENT: sync_wait(); break;
   case OP_WAKE_PARENT: sync_send(0); sync_wait(); break;
+  case OP_FORK_GRANDCHILD: {
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid < 0) DIE("clone(CLONE_PARENT)");
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      break; /* the grandchild goes on with the plan */
+    }
+    report(REPORT_PID, pid, NULL);
+    sync_send(pid);
+    _exit(0);
+  }
   case OP_JOIN_CGROUP:
     /* cgroup v1 moves a thread that writes "0" to tasks without taking the global threadgroup
      * rwsem; a pid written to cgroup.procs waits for an RCU grace period (~10 ms here). We are

@@ -7,7 +7,7 @@ import { invalidArgument, notImplemented } from "../sys/errdefs.ts";
 import { capabilityMask } from "../sys/capabilities.ts";
 import { RLIMITS, RLIM_INFINITY } from "../sys/rlimits.ts";
 import { CLONE, MS, MOUNT_ATTR, S_IF, makedev } from "../sys/linux.ts";
-import type { Hook, IdMapping, NamespaceType, Seccomp, Spec } from "./spec/types.ts";
+import type { Hook, IdMapping, NamespaceType, Process, Seccomp, Spec } from "./spec/types.ts";
 import type { LinuxResources } from "../cgroups/resources.ts";
 
 export const NAMESPACE_FLAGS: Record<NamespaceType, number> = {
@@ -134,7 +134,7 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
     throw invalidArgument(`root.path: ${rootfs} does not exist: create the rootfs or fix the path (relative paths are relative to the bundle ${bundle})`, "root.path");
   }
   need(st.isDirectory(), "root.path", `${rootfs} is not a directory`);
-  need(spec.process, "process", "is required to create a container");
+  need(spec.process && typeof spec.process === "object", "process", "is required to create a container");
 
   const linux = spec.linux ?? {};
   // Namespaces.
@@ -155,7 +155,6 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
   });
   // The user namespace is joined first so the others are joined with its privileges (setns(2)).
   joinNamespaces.sort((a, b) => (a.type === "user" ? -1 : 0) - (b.type === "user" ? -1 : 0));
-  const userns = seen.has("user");
   const uidMappings = idMappings(linux.uidMappings, "linux.uidMappings");
   const gidMappings = idMappings(linux.gidMappings, "linux.gidMappings");
   if (newNamespaces & CLONE.NEWUSER) {
@@ -234,7 +233,7 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
     maskedPaths: strArray(linux.maskedPaths, "linux.maskedPaths"),
     readonlyPaths: strArray(linux.readonlyPaths, "linux.readonlyPaths"),
     sysctl, rootfsPropagation,
-    process: processConfig(spec, userns),
+    process: processConfig(spec.process),
     hooks,
     ...(linux.cgroupsPath !== undefined ? { cgroupsPath: linux.cgroupsPath } : {}),
     resources: withDeviceRules(linux.resources, devices ?? []),
@@ -392,8 +391,8 @@ function withDeviceRules(r: LinuxResources | undefined, devices: readonly Device
 
 // ---- process -------------------------------------------------------------------------------
 
-function processConfig(spec: Spec, userns: boolean): ProcessConfig {
-  const p = spec.process!;
+/** Check a Process (config.json's, or `exec --process`'s) and resolve it for the planner. */
+export function processConfig(p: Process): ProcessConfig {
   const args = strArray(p.args, "process.args");
   need(args.length > 0 && args[0] !== "", "process.args", "must name the program to run, e.g. [\"sh\"]");
   need(typeof p.cwd === "string" && isAbsolute(p.cwd), "process.cwd", "must be an absolute path (\"/\" if unsure)");
@@ -426,7 +425,6 @@ function processConfig(spec: Spec, userns: boolean): ProcessConfig {
     return { type: r.type, resource, soft, hard, field };
   });
   if (p.oomScoreAdj !== undefined) need(isInt(p.oomScoreAdj) && p.oomScoreAdj >= -1000 && p.oomScoreAdj <= 1000, "process.oomScoreAdj", "must be between -1000 and 1000");
-  void userns;
   return {
     args, env, cwd: p.cwd, terminal: p.terminal === true,
     uid: p.user.uid, gid: p.user.gid, additionalGids, umask: p.user.umask ?? 0o022,

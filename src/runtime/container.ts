@@ -8,7 +8,7 @@ import { explain } from "../explain/channel.ts";
 import { openCgroupManager, readHostCgroups, type CgroupManager } from "../cgroups/manager.ts";
 import { buildConfig, configPath, parseSpec, validateId, type HookConfig, type RuntimeConfig } from "./config.ts";
 import { buildPlan, type CgroupHierarchy } from "./plan/build.ts";
-import { launch } from "./launch.ts";
+import { forwardSignals, launch } from "./launch.ts";
 import { processAlive, processStartTime, publicState, StateStore, type SavedState, type Status } from "./state.ts";
 import { runHooks } from "./hooks.ts";
 import type { State } from "./spec/types.ts";
@@ -87,7 +87,7 @@ export async function create(o: CreateOptions): Promise<Created> {
     const state: SavedState = {
       ociVersion: OCI_VERSION, id, pid, pidStart: processStartTime(pid), bundle: o.bundle,
       rootfs: config.rootfs, created, owner: "", annotations: { ...config.annotations },
-      cgroupPaths: { ...cgroup.paths }, poststart: config.hooks.poststart, poststop: config.hooks.poststop,
+      cgroupPaths: { ...cgroup.paths }, poststart: config.hooks.poststart, poststop: config.hooks.poststop, spec: config.spec,
       ...(launched.timeline.length ? { timeline: launched.timeline.map(([i, ms]) => [steps[i]!.describe, ms] as const) } : {}),
     };
     store.save(state);
@@ -134,15 +134,9 @@ export async function run(o: CreateOptions & { keep?: boolean; detach?: boolean 
   const c = await create({ ...o, mode });
   await runHooks(c.state.poststart, publicState(c.state, "running"), { warnOnly: true });
   if (o.detach) return { status: 0 };
-  // The helper forwards signals to the container; this process must survive them meanwhile.
-  const forward = (sig: NodeJS.Signals) => () => { try { process.kill(c.state.pid, sig); } catch {} };
-  const handlers = (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const).map((sig) => {
-    const h = forward(sig);
-    process.on(sig, h);
-    return [sig, h] as const;
-  });
+  const stop = forwardSignals(c.state.pid);
   const status = await c.helper.exited;
-  for (const [sig, h] of handlers) process.off(sig, h);
+  stop();
   if (!o.keep) await destroy(new StateStore(o.root), c.state);
   return { status };
 }

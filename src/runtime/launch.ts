@@ -104,3 +104,24 @@ export async function launch(steps: readonly PlanStep[], opts: { preserveFds?: n
   const code = await helper.exited;
   throw new BerthError("Internal", `berth-init exited (status ${code}) before the container was ready`);
 }
+
+/**
+ * While a foreground container or exec runs, signals sent to the runtime go to its process
+ * (berth-init's parent forwards the terminal's own signals). Returns the function that stops it.
+ */
+export function forwardSignals(pid: number): () => void {
+  const handlers = (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const).map((sig) => {
+    const h = () => {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  return () => {
+    for (const [sig, h] of handlers) process.off(sig, h);
+  };
+}

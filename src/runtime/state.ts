@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { join } from "node:path";
 import { alreadyExists, invalidArgument, notFound } from "../sys/errdefs.ts";
 import type { HookConfig } from "./config.ts";
-import type { State } from "./spec/types.ts";
+import type { Spec, State } from "./spec/types.ts";
 
 export const DEFAULT_ROOT = "/run/berth-runtime";
 
@@ -23,6 +23,8 @@ export interface SavedState {
   readonly cgroupPaths: Record<string, string>;
   readonly poststart: readonly HookConfig[];
   readonly poststop: readonly HookConfig[];
+  /** The container's config.json, as created: `exec` takes its process defaults and namespaces from it. */
+  readonly spec?: Spec;
   /** The `--explain` timeline of create, when it was recorded: [describe, ms][]. */
   readonly timeline?: readonly (readonly [string, number])[];
 }

@@ -220,11 +220,9 @@ describe.skipIf(!haveTools)("containerd drop-in (ctr run --runc-binary)", () => 
     }
   }
 
-  // berth-runtime has no `exec` yet. Shim argv: `--root R --log B/log.json --log-format json exec
-  // --process /tmp/runc-processNNN --detach --pid-file B/e1.pid ID`; berth answers "exec is not
-  // supported by this berth-runtime yet: exec into a running container" (exit 1), so `ctr task
-  // exec` fails with "OCI runtime exec failed: …"; runc runs the process and ctr prints its output.
-  test.todo("ctr task exec runs a second process in the container, like runc", async () => {
+  // Shim argv: `--root R --log B/log.json --log-format json exec --process /tmp/runc-processNNN
+  // --detach --pid-file B/e1.pid ID`; ctr prints the process's output and returns its code.
+  test("ctr task exec runs a second process in the container, like runc", async () => {
     const out: Record<string, { code: number; stdout: string }> = {};
     for (const name of ["runc", "berth"] as const) {
       out[name] = await withDetached(name, "exec", async (id) => {

@@ -192,12 +192,9 @@ describe.skipIf(!haveTools)("podman drop-in (podman --runtime)", () => {
     expect(out.berth).toEqual(out.runc);
   }, 20_000);
 
-  // berth-runtime has no `exec` yet. conmon calls (no --root) `exec --pid-file
-  // R/overlay-containers/ID/userdata/EXECID/exec_pid --process …/EXECID/exec-process-NNN --detach ID`;
-  // berth exits 1 and `podman exec` exits 255 with "Error: OCI runtime error: <runtime path>:
-  // berth-runtime: exec is not supported by this berth-runtime yet: exec into a running container".
-  // runc runs the process and `podman exec` prints its output and returns its exit code.
-  test.todo("podman exec runs a second process in a running container, like runc", async () => {
+  // conmon calls (no --root) `exec --pid-file R/overlay-containers/ID/userdata/EXECID/exec_pid
+  // --process …/EXECID/exec-process-NNN --detach ID`; podman exec prints the output and returns the code.
+  test("podman exec runs a second process in a running container, like runc", async () => {
     const out: Record<string, { code: number; stdout: string }> = {};
     for (const name of ["runc", "berth"] as const) {
       const rt = wrappers[name].path;

@@ -15,6 +15,8 @@ export function command(
   args: string,
   flags: FlagTable,
   run: (p: Parsed, g: Globals, log: Logger) => Promise<number> | number,
+  /** Flags end at the first argument (exec: the command's own flags follow the id). */
+  stopAtPositional = false,
 ): Command {
   const all: FlagTable = { ...flags, help: { kind: "bool", alias: "h", help: "show help" } };
   const help = () => `berth-runtime ${name} — ${summary}\n\nusage: berth-runtime ${name} [command options] ${args}\n${Object.keys(flags).length ? `\noptions:\n${usage(flags)}` : ""}`;
@@ -22,7 +24,7 @@ export function command(
     summary,
     help,
     async run(argv, g, log) {
-      const p = parseFlags(argv, all, false, name);
+      const p = parseFlags(argv, all, stopAtPositional, name);
       if (p.flags.help) {
         console.log(help());
         return 0;

@@ -10,6 +10,7 @@ import del from "./delete.ts";
 import list from "./list.ts";
 import spec from "./spec.ts";
 import features from "./features.ts";
+import exec from "./exec.ts";
 
 const missing = (name: string, why: string): Command => ({
   summary: `(not supported yet) ${why}`,
@@ -20,8 +21,7 @@ const missing = (name: string, why: string): Command => ({
 });
 
 export const COMMANDS: Record<string, Command> = {
-  create, start, run, state, kill, delete: del, list, spec, features,
-  exec: missing("exec", "exec into a running container"),
+  create, start, run, state, kill, delete: del, list, spec, features, exec,
   ps: missing("ps", "list a container's processes"),
   pause: missing("pause", "freeze a container"),
   resume: missing("resume", "thaw a container"),

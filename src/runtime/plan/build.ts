@@ -13,7 +13,8 @@ import { CLONE, MS, MOUNT_ATTR, S_IF } from "../../sys/linux.ts";
 import { capabilityNames } from "../../sys/capabilities.ts";
 import { MOUNT_FLAG } from "./ops.ts";
 import { step, type PlanStep } from "./encode.ts";
-import type { HookConfig, MountConfig, RuntimeConfig } from "../config.ts";
+import { NAMESPACE_FLAGS, type HookConfig, type MountConfig, type ProcessConfig, type RuntimeConfig } from "../config.ts";
+import type { NamespaceType } from "../spec/types.ts";
 
 export interface CgroupHierarchy {
   /** Host mount point, e.g. /sys/fs/cgroup/memory; its base name is the name inside. */
@@ -137,6 +138,19 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   // (runc does the same); with no_new_privs, load it last so the fewest syscalls run under it.
   const seccomp = o.seccomp && step("SECCOMP", [o.seccomp.bpf, o.seccomp.flags], `seccomp(SECCOMP_SET_MODE_FILTER, ${o.seccomp.flags}, ${o.seccomp.bpf.length / 8} instructions)`, "linux.seccomp");
   if (seccomp && !p.noNewPrivileges) s.push(seccomp);
+  s.push(...processSteps(p, o.preserveFds ?? 0));
+  s.push(step("READY", [], "report created"));
+  if (o.mode === "create") s.push(step("WAIT_START", [], "read(exec fifo) — blocks until `berth-runtime start`"));
+  for (const h of c.hooks.startContainer) s.push(hookStep("CHILD_HOOK", h, o));
+  if (seccomp && p.noNewPrivileges) s.push(seccomp);
+  s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));
+  s.push(step("FINISH", [o.mode === "foreground" ? 1 : 0], o.mode === "foreground" ? "wait for the container and exit with its status" : "exit once the child is ready"));
+  return s;
+}
+
+/** rlimits, user, capabilities, no_new_privs, the executable, fds: the same for init and exec. */
+function processSteps(p: ProcessConfig, preserveFds: number): PlanStep[] {
+  const s: PlanStep[] = [];
   for (const r of p.rlimits) s.push(step("SETRLIMIT", [r.resource, r.soft, r.hard], `setrlimit(${r.type}, {soft: ${r.soft}, hard: ${r.hard}})`, r.field));
   s.push(step("CAPS_BOUNDING", [p.caps.bounding], `prctl(PR_CAPBSET_DROP) all but ${capabilityNames(p.caps.bounding).join(",") || "none"}`, "process.capabilities.bounding"));
   s.push(step("SET_USER", [p.uid, p.gid, p.additionalGids.map(String), p.umask], `setgroups([${p.additionalGids.join(",")}]); setresgid(${p.gid}); setresuid(${p.uid}); umask(0${p.umask.toString(8)})`, "process.user"));
@@ -146,13 +160,7 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   if (p.noNewPrivileges) s.push(step("NO_NEW_PRIVS", [], "prctl(PR_SET_NO_NEW_PRIVS, 1)", "process.noNewPrivileges"));
   const pathEnv = p.env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   s.push(step("FIND_EXEC", [p.args[0]!, pathEnv], `find ${q(p.args[0])} on PATH=${pathEnv}`, "process.args"));
-  s.push(step("CLOSE_FDS", [3 + (o.preserveFds ?? 0)], `close_range(${3 + (o.preserveFds ?? 0)}, ~0, CLOSE_RANGE_CLOEXEC) — no host fd reaches the container`));
-  s.push(step("READY", [], "report created"));
-  if (o.mode === "create") s.push(step("WAIT_START", [], "read(exec fifo) — blocks until `berth-runtime start`"));
-  for (const h of c.hooks.startContainer) s.push(hookStep("CHILD_HOOK", h, o));
-  if (seccomp && p.noNewPrivileges) s.push(seccomp);
-  s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));
-  s.push(step("FINISH", [o.mode === "foreground" ? 1 : 0], o.mode === "foreground" ? "wait for the container and exit with its status" : "exit once the child is ready"));
+  s.push(step("CLOSE_FDS", [3 + preserveFds], `close_range(${3 + preserveFds}, ~0, CLOSE_RANGE_CLOEXEC) — no host fd reaches the container`));
   return s;
 }
 
@@ -207,4 +215,47 @@ function cgroupMountSteps(m: MountConfig, c: RuntimeConfig, o: PlanOptions): Pla
         out.push(step("SYMLINK", [name, `${m.destination.replace(/\/$/, "")}/${ctl}`], `symlink(${q(name)}, ${q(`${m.destination}/${ctl}`)})`, m.field));
   }
   return out;
+}
+
+export interface ExecPlanOptions {
+  /** Host pid of the container's init: its /proc/<pid>/ns/* are joined. */
+  readonly initPid: number;
+  /** The container's namespaces (types), from its config. */
+  readonly namespaces: readonly NamespaceType[];
+  /** Files that move the process into the container's cgroup: v1 `tasks` or v2 `cgroup.procs`. */
+  readonly cgroupJoin: readonly string[];
+  readonly foreground: boolean;
+  readonly preserveFds?: number;
+  readonly seccomp?: { readonly bpf: Uint8Array; readonly flags: number };
+}
+
+const NS_FILES: Record<NamespaceType, string> = { user: "user", cgroup: "cgroup", ipc: "ipc", uts: "uts", network: "net", pid: "pid", time: "time", mount: "mnt" };
+/** setns order: the user namespace first (its privileges admit the others), mount last (it changes our root). */
+const JOIN_ORDER: NamespaceType[] = ["user", "cgroup", "ipc", "uts", "network", "pid", "time", "mount"];
+
+/**
+ * `exec`: a new process in a running container (runc's nsexec shape). The parent stays in the host;
+ * an intermediate child joins the cgroup while it still can (host credentials), then the
+ * namespaces, and forks the grandchild (CLONE_PARENT) that enters the pid namespace and runs the
+ * process with the same security setup as the init.
+ */
+export function buildExecPlan(p: ProcessConfig, o: ExecPlanOptions): PlanStep[] {
+  const s: PlanStep[] = [];
+  s.push(step("CLONE", [0], "fork() — the intermediate child"));
+  s.push(step("WAIT_CHILD", [], "wait for the grandchild's pid"));
+  s.push(step("FINISH", [o.foreground ? 1 : 0], o.foreground ? "wait for the process and exit with its status" : "exit once the process is ready"));
+  for (const f of o.cgroupJoin) s.push(step("JOIN_CGROUP", [f], `write 0 > ${f}`));
+  for (const t of JOIN_ORDER) {
+    if (!o.namespaces.includes(t)) continue;
+    const path = `/proc/${o.initPid}/ns/${NS_FILES[t]}`;
+    s.push(step("CHILD_SETNS", [path, NAMESPACE_FLAGS[t]], `setns(open(${q(path)}), ${cloneFlagNames(NAMESPACE_FLAGS[t])})`));
+  }
+  s.push(step("FORK_GRANDCHILD", [], "clone(CLONE_PARENT) — the process, inside the pid namespace"));
+  const seccomp = o.seccomp && step("SECCOMP", [o.seccomp.bpf, o.seccomp.flags], `seccomp(SECCOMP_SET_MODE_FILTER, ${o.seccomp.flags}, ${o.seccomp.bpf.length / 8} instructions)`, "linux.seccomp");
+  if (seccomp && !p.noNewPrivileges) s.push(seccomp);
+  s.push(...processSteps(p, o.preserveFds ?? 0));
+  s.push(step("READY", [], "report ready"));
+  if (seccomp && p.noNewPrivileges) s.push(seccomp);
+  s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));
+  return s;
 }

@@ -35,6 +35,8 @@ const table = [
   // ---- child ----------------------------------------------------------------------------
   ["WAIT_PARENT", "child", [], "block until the parent's WAKE_CHILD"],
   ["WAKE_PARENT", "child", [], "tell the parent to go on past WAIT_CHILD, then wait for its WAKE_CHILD"],
+  ["CHILD_SETNS", "child", [["path", "str"], ["nstype", "u64"]], "setns in the intermediate child (exec): the parent stays in the host's namespaces"],
+  ["FORK_GRANDCHILD", "child", [], "clone(CLONE_PARENT): the grandchild (a sibling of this child) enters the joined pid namespace; this child reports its pid and exits"],
   ["JOIN_CGROUP", "child", [["tasks", "str"]], "write 0 to a v1 hierarchy's tasks file: the single-threaded child moves itself (no global lock, unlike cgroup.procs)"],
   ["BECOME_NS_ROOT", "child", [], "setresgid(0,0,0), setresuid(0,0,0), setgroups([]): be root of the new user namespace once the maps exist"],
   ["CHILD_UNSHARE", "child", [["flags", "u64"]], "unshare(flags) in the child (cgroup namespace, after cgroup placement)"],

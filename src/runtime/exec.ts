@@ -1,0 +1,59 @@
+// `exec`: run another process in a running container, joining its namespaces and cgroup, with
+// the same security setup as its init (runtime-spec has no exec; this is runc's behaviour).
+import { dirname, join } from "node:path";
+import { renameSync, writeFileSync } from "node:fs";
+import { failedPrecondition, invalidArgument } from "../sys/errdefs.ts";
+import { explain } from "../explain/channel.ts";
+import { openCgroupManager } from "../cgroups/manager.ts";
+import { processConfig } from "./config.ts";
+import { buildExecPlan } from "./plan/build.ts";
+import { forwardSignals, launch } from "./launch.ts";
+import { StateStore } from "./state.ts";
+import type { NamespaceType, Process } from "./spec/types.ts";
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  process: Process;
+  detach?: boolean;
+  pidFile?: string;
+  preserveFds?: number;
+}
+
+/** Runs the process; returns its exit status (foreground) or 0 once it runs (detach). */
+export async function exec(o: ExecOptions): Promise<number> {
+  const store = new StateStore(o.root);
+  const s = store.load(o.id);
+  const status = store.status(s, () => {
+    try {
+      return openCgroupManager({ id: s.id, paths: s.cgroupPaths }).freezerState() === "FROZEN";
+    } catch {
+      return false;
+    }
+  });
+  if (status === "stopped") throw failedPrecondition(`cannot exec in container "${o.id}": it has stopped`, "container-id");
+  if (status === "paused") throw failedPrecondition(`cannot exec in container "${o.id}": it is paused (resume it first)`, "container-id");
+  if (!s.spec) throw failedPrecondition(`container "${o.id}" was created by an older berth-runtime without its config; exec is not possible`, "container-id");
+  if (o.process.terminal) throw invalidArgument("exec: terminals (--tty, process.terminal) are not supported by this berth-runtime yet", "process.terminal");
+  const proc = processConfig(o.process);
+  const cg = openCgroupManager({ id: s.id, paths: s.cgroupPaths });
+  // v1: a single thread writing "0" to tasks moves itself without the global lock.
+  const cgroupJoin = cg.driver === "v1" ? cg.procsFiles().map((f) => join(dirname(f), "tasks")) : cg.procsFiles();
+  const namespaces = (s.spec.linux?.namespaces ?? []).map((n) => n.type as NamespaceType);
+  const seccomp = s.spec.linux?.seccomp ? (await import("../seccomp/cache.ts")).compileSeccompCached(s.spec.linux.seccomp, join(o.root, ".seccomp-cache")) : undefined;
+  const steps = buildExecPlan(proc, {
+    initPid: s.pid, namespaces, cgroupJoin, foreground: !o.detach, preserveFds: o.preserveFds ?? 0,
+    ...(seccomp ? { seccomp: { bpf: seccomp.bpf, flags: seccomp.flags } } : {}),
+  });
+  const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: explain.enabled });
+  if (o.pidFile) {
+    const tmp = join(dirname(o.pidFile), `.${process.pid}.pid.tmp`);
+    writeFileSync(tmp, String(launched.pid));
+    renameSync(tmp, o.pidFile);
+  }
+  if (o.detach) return 0;
+  const stop = forwardSignals(launched.pid);
+  const code = await launched.helper.exited;
+  stop();
+  return code;
+}
