@@ -26,6 +26,7 @@
  * inside the rootfs and mounted through fds, never through paths (CVE-2021-30465).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -278,6 +279,46 @@ static int make_fs_mount(const char *fstype, const char *source, const char *dat
   return mfd;
 }
 
+/* tmpcopyup: copy what the mount point held into the new (still detached) tmpfs, keeping modes,
+ * owners and links, so a tmpfs over /tmp or /run starts with the image's contents (runc's option). */
+static void copy_tree(int src, int dst, const char *what) {
+  int dfd = dup(src);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (!d) DIE("tmpcopyup: read %s", what);
+  for (struct dirent *e; (e = readdir(d));) {
+    const char *n = e->d_name;
+    if (!strcmp(n, ".") || !strcmp(n, "..")) continue;
+    struct stat st;
+    if (fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0) DIE("tmpcopyup: stat %s/%s", what, n);
+    if (S_ISDIR(st.st_mode)) {
+      if (mkdirat(dst, n, st.st_mode & 07777) < 0) DIE("tmpcopyup: mkdir %s/%s", what, n);
+      int s2 = openat(src, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), d2 = openat(dst, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (s2 < 0 || d2 < 0) DIE("tmpcopyup: open %s/%s", what, n);
+      copy_tree(s2, d2, what);
+      close(s2);
+      close(d2);
+    } else if (S_ISREG(st.st_mode)) {
+      int s2 = openat(src, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), d2 = openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+      if (s2 < 0 || d2 < 0) DIE("tmpcopyup: open %s/%s", what, n);
+      for (off_t off = 0; off < st.st_size;)
+        if (sendfile(d2, s2, &off, (size_t)(st.st_size - off)) <= 0) DIE("tmpcopyup: copy %s/%s", what, n);
+      close(s2);
+      close(d2);
+    } else if (S_ISLNK(st.st_mode)) {
+      char target[PATH_MAX];
+      ssize_t len = readlinkat(src, n, target, sizeof target - 1);
+      if (len < 0) DIE("tmpcopyup: readlink %s/%s", what, n);
+      target[len] = '\0';
+      if (symlinkat(target, dst, n) < 0) DIE("tmpcopyup: symlink %s/%s", what, n);
+    } else if (mknodat(dst, n, st.st_mode, st.st_rdev) < 0) {
+      DIE("tmpcopyup: mknod %s/%s", what, n);
+    }
+    if (fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) DIE("tmpcopyup: chown %s/%s", what, n);
+    if (!S_ISLNK(st.st_mode) && fchmodat(dst, n, st.st_mode & 07777, 0) < 0) DIE("tmpcopyup: chmod %s/%s", what, n);
+  }
+  closedir(d);
+}
+
 static void op_mount(struct cursor *c) {
   const char *source = next_str(c), *dest = next_str(c), *fstype = next_str(c), *data = next_str(c);
   uint64_t flags = next_u64(c), set = next_u64(c), clr = next_u64(c), prop = next_u64(c);
@@ -295,6 +336,15 @@ static void op_mount(struct cursor *c) {
   if (flags & MOUNT_FLAG_CREATE_FILE) as_file = 1;
   int target = open_in_root(dest, 1, as_file);
   if (target < 0) DIE("open mount point %s in rootfs", dest);
+  if (flags & MOUNT_FLAG_TMPCOPYUP) {
+    int from = openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), to = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat st;
+    if (from < 0 || to < 0 || fstat(from, &st) < 0) DIE("tmpcopyup: open %s", dest);
+    copy_tree(from, to, dest);
+    if (fchmod(to, st.st_mode & 07777) < 0 || fchown(to, st.st_uid, st.st_gid) < 0) DIE("tmpcopyup: %s", dest);
+    close(from);
+    close(to);
+  }
   move_onto(tree, target, dest);
   if (prop) set_attr(tree, 0, 0, prop & ~(uint64_t)MS_REC, (prop & MS_REC) != 0, dest);
   close(target);

@@ -22,6 +22,8 @@ export interface MountConfig {
   readonly source: string;
   readonly bind: boolean;
   readonly recursive: boolean;
+  /** tmpcopyup: the tmpfs starts with a copy of what the mount point held. */
+  readonly tmpcopyup: boolean;
   /** mount_setattr/fsmount attributes to set and clear, and whether they apply recursively. */
   readonly attrSet: number;
   readonly attrClr: number;
@@ -301,12 +303,16 @@ export function parseMount(m: Spec["mounts"] extends (infer T)[] | undefined ? T
   need(!m.destination.split("/").includes(".."), `${field}.destination`, `${m.destination} must not contain ".."`);
   if (m.uidMappings || m.gidMappings) throw notImplemented(`${field}: idmapped mounts (uidMappings/gidMappings) are not supported yet`, field);
   const options = strArray(m.options, `${field}.options`);
-  let set = 0, clr = 0, rec = false, prop = 0, bind: "bind" | "rbind" | undefined;
+  let set = 0, clr = 0, rec = false, prop = 0, bind: "bind" | "rbind" | undefined, tmpcopyup = false;
   const data: string[] = [];
   for (const o of options) {
     const e = OPTIONS[o];
     if (!e) {
-      if (o === "tmpcopyup" || o === "idmap" || o === "ridmap")
+      if (o === "tmpcopyup") {
+        tmpcopyup = true;
+        continue;
+      }
+      if (o === "idmap" || o === "ridmap")
         throw notImplemented(`${field}.options: "${o}" is not supported yet; remove it`, `${field}.options`);
       data.push(o);
       continue;
@@ -323,6 +329,7 @@ export function parseMount(m: Spec["mounts"] extends (infer T)[] | undefined ? T
   }
   const type = m.type ?? (bind ? "bind" : "");
   const isBind = bind !== undefined || type === "bind";
+  need(!tmpcopyup || type === "tmpfs", `${field}.options`, `"tmpcopyup" applies to tmpfs mounts only, not ${type}`);
   need(isBind || type !== "", `${field}.type`, "is required for a mount that is not a bind mount");
   need(isBind || KNOWN_FS.has(type) || /^[a-z0-9_.]+$/.test(type), `${field}.type`, `unknown file system type "${type}"`);
   let source = m.source ?? "";
@@ -335,7 +342,7 @@ export function parseMount(m: Spec["mounts"] extends (infer T)[] | undefined ? T
   // unless the source is read-only, which clearing RDONLY handles.
   return {
     field, destination: m.destination, type: isBind ? "bind" : type, source, bind: isBind,
-    recursive: bind === "rbind", attrSet: set, attrClr: clr, attrRecursive: rec,
+    recursive: bind === "rbind", tmpcopyup, attrSet: set, attrClr: clr, attrRecursive: rec,
     propagation: prop, data: isBind ? "" : data.join(","),
   };
 }

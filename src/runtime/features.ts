@@ -14,7 +14,7 @@ export function featuresDocument() {
       "remount", "rexec", "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime",
       "rnosuid", "rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave",
       "rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared", "silent", "slave", "strictatime",
-      "suid", "symfollow", "sync", "unbindable",
+      "suid", "symfollow", "sync", "tmpcopyup", "unbindable",
     ],
     linux: {
       namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],

@@ -173,12 +173,8 @@ describe.skipIf(!haveTools)("podman drop-in (podman --runtime)", () => {
   }, 20_000);
 
   // `podman run --read-only` adds tmpfs mounts for /tmp, /run and /var/tmp with the "tmpcopyup"
-  // option (mounts[0] is {"destination":"/tmp","type":"tmpfs","source":"tmpfs","options":["rw",
-  // "rprivate","nosuid","nodev","tmpcopyup"]}). berth-runtime refuses it at `create`; podman exits
-  // 126 with "Error: OCI runtime error: <runtime path>: berth-runtime: mounts[0].options:
-  // "tmpcopyup" is not supported yet; remove it". runc copies the image's directory contents into
-  // the new tmpfs and runs the container.
-  test.todo("podman run --read-only (tmpfs mounts with tmpcopyup) works, like runc", async () => {
+  // option ({"destination":"/tmp","type":"tmpfs","options":["rw","rprivate","nosuid","nodev","tmpcopyup"]}).
+  test("podman run --read-only (tmpfs mounts with tmpcopyup) works, like runc", async () => {
     const out = await runBoth(["sh", "-c", "touch /tmp/ok && echo writable-tmp; touch /x 2>/dev/null || echo ro-root"], [...unconfined, "--read-only"]);
     expect(out.runc).toEqual({ code: 0, stdout: "writable-tmp\nro-root\n", stderr: "" });
     expect(out.berth).toEqual(out.runc);

@@ -123,6 +123,20 @@ describe("root file system and mounts", () => {
     expect(existsSync(join(b, "rootfs/tmp/inside"))).toBe(false);
   });
 
+  test("tmpcopyup: a tmpfs over a directory starts with its contents (modes, links kept)", async () => {
+    const b = h.bundle((s) => {
+      s.process!.args = ["sh", "-c", "cat /etc/passwd | head -1; stat -c '%a %U' /etc/sub /etc/sub/secret; readlink /etc/link; echo new > /etc/new && cat /etc/new; grep ' /etc ' /proc/mounts | cut -d' ' -f3"];
+      s.mounts!.push({ destination: "/etc", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "tmpcopyup"] });
+    }, { copyRootfs: true });
+    mkdirSync(join(b, "rootfs/etc/sub"), { mode: 0o750 });
+    writeFileSync(join(b, "rootfs/etc/sub/secret"), "x", { mode: 0o600 });
+    symlinkSync("passwd", join(b, "rootfs/etc/link"));
+    const r = await h.rt(["run", "--bundle", b, "copyup"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("root:x:0:0:root:/root:/bin/sh\n750 root\n600 root\npasswd\nnew\ntmpfs\n");
+    expect(existsSync(join(b, "rootfs/etc/new"))).toBe(false);
+  });
+
   test("the rootfs is read-only when root.readonly is set", async () => {
     const r = await h.run(["sh", "-c", "touch /x 2>&1; echo $?"]);
     expect(r.stdout).toContain("Read-only file system");

@@ -143,7 +143,9 @@ describe("mount options", () => {
     expect(b.attrSet).toBe(MOUNT_ATTR.RDONLY);
   });
   test("unsupported options are refused with the field", () => {
-    expect(() => m(["tmpcopyup"])).toThrow(/mounts\[0\]\.options: "tmpcopyup"/);
+    expect(() => m(["idmap"])).toThrow(/mounts\[0\]\.options: "idmap"/);
+    expect(() => m(["tmpcopyup"], "bind")).toThrow(/tmpcopyup" applies to tmpfs mounts only/);
+    expect(m(["tmpcopyup"]).tmpcopyup).toBe(true);
   });
 });
 

@@ -179,12 +179,13 @@ function mountSteps(m: MountConfig, c: RuntimeConfig, o: PlanOptions): PlanStep[
   if (m.bind) flags |= MOUNT_FLAG.BIND | MOUNT_FLAG.CREATE_AUTO;
   if (m.recursive) flags |= MOUNT_FLAG.RECURSIVE;
   if (m.attrRecursive) flags |= MOUNT_FLAG.ATTR_RECURSIVE;
+  if (m.tmpcopyup) flags |= MOUNT_FLAG.TMPCOPYUP;
   const attrs = attrNames(m.attrSet);
   const describe = m.bind
     ? `open_tree(${q(m.source)}, OPEN_TREE_CLONE${m.recursive ? "|AT_RECURSIVE" : ""})${attrs ? `; mount_setattr(${attrs})` : ""}; move_mount(→ ${q(m.destination)})`
     : `mount(${q(m.source)}, ${q(m.destination)}, ${q(m.type)}${attrs ? `, ${attrs}` : ""}${m.data ? `, ${q(m.data)}` : ""})`;
   return [step("MOUNT", [m.source, m.destination, m.type, m.data, flags, m.attrSet, m.attrClr, m.propagation],
-    describe + (m.propagation ? `; propagation ${propName(m.propagation)}` : ""), m.field)];
+    describe + (m.tmpcopyup ? "; copy up the mount point's contents" : "") + (m.propagation ? `; propagation ${propName(m.propagation)}` : ""), m.field)];
 }
 
 /** A "cgroup" mount: the container's own cgroups, as runc lays them out (config-linux.md). */

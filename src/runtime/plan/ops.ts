@@ -80,6 +80,6 @@ export const OP: Record<OpName, OpDef> = Object.fromEntries(OPS.map((o) => [o.na
 export const REPORT = { PID: 1, STEP: 2, ERROR: 3, READY: 4 } as const;
 
 /** MOUNT flags (berth's own bits, not MS_*): how to make the mount and its mount point. */
-export const MOUNT_FLAG = { BIND: 1, RECURSIVE: 2, ATTR_RECURSIVE: 4, CREATE_FILE: 8, CREATE_AUTO: 16 } as const;
+export const MOUNT_FLAG = { BIND: 1, RECURSIVE: 2, ATTR_RECURSIVE: 4, CREATE_FILE: 8, CREATE_AUTO: 16, TMPCOPYUP: 32 } as const;
 export const PLAN_MAGIC = "BRTHPLN1";
 export const PLAN_VERSION = 1;
