@@ -1,0 +1,91 @@
+// The overlayfs snapshotter (containerd's overlay, Documentation/filesystems/overlayfs.rst):
+// each snapshot's directory holds `fs` — its own changes, the upperdir while active, one
+// lowerdir of its children once committed — and `work`, overlayfs's workdir while active.
+//
+//   active, no parent   → bind rw of fs
+//   view,   no parent   → bind ro of (empty) fs
+//   view,   one parent  → bind ro of the parent's fs (no overlay needed)
+//   view,   ≥2 parents  → overlay ro, lowerdir = parents' fs, nearest first
+//   active, ≥1 parent   → overlay, upperdir = fs, workdir = work, lowerdir = parents' fs
+//
+// Deleting a lower file in a mounted active snapshot leaves a whiteout (a 0/0 character device)
+// in fs; once committed, overlayfs honours it as a lower layer too, so layers stack.
+
+import { existsSync, readFileSync } from "node:fs";
+import { chmod, lchown, mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { LocalSnapshotter, type LocalSnapshotterOptions, type SnapshotRecord } from "./local.ts";
+import { mountOne, unmount } from "./mount.ts";
+import type { Kind, Mount } from "./types.ts";
+
+const fsDir = (dir: string) => join(dir, "fs");
+
+let indexOn: boolean | undefined;
+/** With the module's `index` feature on, an upper or lower used by two mounts fails: turn it off. */
+function overlayIndexOn(): boolean {
+  if (indexOn === undefined) {
+    const p = "/sys/module/overlay/parameters/index";
+    indexOn = existsSync(p) && readFileSync(p, "utf8").trim() === "Y";
+  }
+  return indexOn;
+}
+
+export class OverlaySnapshotter extends LocalSnapshotter {
+  readonly name = "overlay";
+
+  constructor(opts: LocalSnapshotterOptions) {
+    super(opts);
+  }
+
+  protected override async populate(dir: string, kind: Kind, parentDirs: string[]): Promise<void> {
+    await mkdir(fsDir(dir), { mode: 0o755 });
+    if (kind === "active") await mkdir(join(dir, "work"), { mode: 0o700 });
+    const parent = parentDirs[0];
+    if (parent !== undefined && kind === "active") {
+      // The merged root takes the upper root's owner and mode: make them the parent's.
+      const st = await stat(fsDir(parent));
+      await lchown(fsDir(dir), st.uid, st.gid);
+      await chmod(fsDir(dir), st.mode & 0o7777);
+    }
+  }
+
+  protected override mountsOf(rec: SnapshotRecord): Mount[] {
+    const lowers = rec.parentDirs.map(fsDir);
+    const ro = rec.kind !== "active";
+    if (lowers.length === 0) return [{ type: "bind", source: fsDir(rec.dir), options: [ro ? "ro" : "rw", "rbind"] }];
+    if (ro && lowers.length === 1) return [{ type: "bind", source: lowers[0]!, options: ["ro", "rbind"] }];
+    const options: string[] = [];
+    if (overlayIndexOn()) options.push("index=off");
+    if (ro) options.push("ro", `lowerdir=${lowers.join(":")}`);
+    else options.push(`workdir=${join(rec.dir, "work")}`, `upperdir=${fsDir(rec.dir)}`, `lowerdir=${lowers.join(":")}`);
+    return [{ type: "overlay", source: "overlay", options }];
+  }
+
+  protected override changesDir(dir: string): string {
+    return fsDir(dir);
+  }
+
+  protected override async afterCommit(dir: string): Promise<void> {
+    // A committed snapshot is only ever a lowerdir: its workdir is no longer needed.
+    await rm(join(dir, "work"), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Whether overlayfs works under `dir` (the kernel has it, the filesystem can be an upperdir):
+ * mounts a two-layer overlay in a temporary directory and removes it again.
+ */
+export async function overlaySupported(dir: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+  await mkdir(dir, { recursive: true });
+  const tmp = await mkdtemp(join(dir, ".overlay-check-"));
+  try {
+    for (const d of ["l1", "l2", "upper", "work", "merged"]) await mkdir(join(tmp, d));
+    mountOne({ type: "overlay", source: "overlay", options: [`lowerdir=${tmp}/l1:${tmp}/l2`, `upperdir=${tmp}/upper`, `workdir=${tmp}/work`] }, join(tmp, "merged"));
+    unmount(join(tmp, "merged"), { detach: true });
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
