@@ -49,7 +49,10 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -92,6 +95,8 @@ static int rootfd = -1;         /* the rootfs, later "/" */
 static int fifo_fd = -1;        /* exec fifo (child) */
 static int cur_op = -1;         /* index of the op being run, for reports */
 static char exec_path[PATH_MAX];
+static int console_fd = -1;     /* child: where the pty master goes; parent: where it comes from */
+static int console_peer = -1;   /* CONSOLE_PAIR: the child's end, until clone */
 static int ready_sent;          /* child: READY reported, the runtime may no longer listen */
 
 static void send_all(const void *buf, size_t len) {
@@ -574,6 +579,115 @@ static void op_exec(struct cursor *c) {
   DIE("exec %s", exec_path);
 }
 
+/* ---- terminals ------------------------------------------------------------------------- */
+static void op_console_create(struct cursor *c) {
+  uint64_t rows = next_u64(c), cols = next_u64(c), bind_console = next_u64(c);
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) DIE("open /dev/ptmx (is devpts mounted at /dev/pts?)");
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) DIE("unlockpt");
+  /* TIOCGPTPEER opens the peer through the master: no path lookup a container could race. */
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) DIE("open the pty slave (TIOCGPTPEER)");
+  unsigned int n;
+  if (ioctl(master, TIOCGPTN, &n) < 0) DIE("TIOCGPTN");
+  char name[64];
+  snprintf(name, sizeof name, "/dev/pts/%u", n);
+  if (rows && cols) {
+    struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+    if (ioctl(slave, TIOCSWINSZ, &ws) < 0) DIE("set the terminal size");
+  }
+  if (bind_console) {
+    int tree = sys_open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (tree < 0) DIE("open_tree %s", name);
+    int target = open_in_root("/dev/console", 1, 1);
+    if (target < 0) DIE("create /dev/console");
+    move_onto(tree, target, "/dev/console");
+    close(tree);
+    close(target);
+  }
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct iovec iov = {.iov_base = name, .iov_len = strlen(name)};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &master, sizeof(int));
+  if (sendmsg(console_fd, &m, MSG_NOSIGNAL) < 0) DIE("send the pty master to the console socket");
+  close(master);
+  close(console_fd);
+  console_fd = -1;
+  if (setsid() < 0 && errno != EPERM) DIE("setsid");
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) DIE("make %s the controlling terminal", name);
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(slave, fd) < 0) DIE("dup2 the terminal to fd %d", fd);
+  close(slave);
+}
+
+/* Parent of a foreground run/exec with a terminal: we are the console. Raw mode on our stdin,
+ * copy both ways, pass window size changes on. */
+static volatile sig_atomic_t winch;
+static void on_winch(int sig) { (void)sig; winch = 1; }
+
+static int receive_master(void) {
+  char name[64], cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {.iov_base = name, .iov_len = sizeof name};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  ssize_t n;
+  while ((n = recvmsg(console_fd, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+  struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+  if (!cm || cm->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return fd;
+}
+
+static void copy_fd(int from, int to, int *open_) {
+  char buf[8192];
+  ssize_t n = read(from, buf, sizeof buf);
+  if (n <= 0) {
+    *open_ = 0;
+    return;
+  }
+  for (ssize_t off = 0; off < n;) {
+    ssize_t w = write(to, buf + off, (size_t)(n - off));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    off += w;
+  }
+}
+
+static void console_loop(void) {
+  int master = receive_master();
+  if (master < 0) return; /* the child failed before making its terminal; it reported why */
+  struct termios saved;
+  int raw = tcgetattr(0, &saved) == 0;
+  if (raw) {
+    struct termios t = saved;
+    cfmakeraw(&t);
+    tcsetattr(0, TCSANOW, &t);
+  }
+  struct sigaction sa = {.sa_handler = on_winch};
+  sigaction(SIGWINCH, &sa, NULL);
+  winch = 1;
+  int in_open = 1, out_open = 1;
+  while (out_open) {
+    if (winch) {
+      struct winsize ws;
+      winch = 0;
+      if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+    }
+    struct pollfd p[2] = {{.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) continue;
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) copy_fd(master, 1, &out_open);
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) copy_fd(0, master, &in_open);
+  }
+  if (raw) tcsetattr(0, TCSANOW, &saved);
+  close(master);
+}
+
 /* ---- parent: the foreground wait -------------------------------------------------------- */
 static void forward(int sig) { kill(child_pid, sig); }
 
@@ -590,7 +704,8 @@ static void finish(uint64_t foreground) {
   struct sigaction sa = {.sa_handler = forward, .sa_flags = SA_RESTART};
   sigemptyset(&sa.sa_mask);
   for (int s = 1; s < 32; s++)
-    if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD) sigaction(s, &sa, NULL);
+    if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD && !(console_fd >= 0 && s == SIGWINCH)) sigaction(s, &sa, NULL);
+  if (console_fd >= 0) console_loop();
   int st;
   while (waitpid(child_pid, &st, 0) < 0)
     if (errno != EINTR) _exit(255);
@@ -658,12 +773,17 @@ static void run_op(uint32_t code, struct cursor *c) {
       is_child = 1;
       sync_fd = sp[1];
       close(sp[0]);
+      if (console_peer >= 0) {
+        close(console_fd);
+        console_fd = console_peer;
+      }
       prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* until the parent is done with us */
       umask(0); /* devices and mount points get exactly the modes asked for; SET_USER sets the process's */
     } else {
       child_pid = pid;
       sync_fd = sp[0];
       close(sp[1]);
+      if (console_peer >= 0) close(console_peer);
       report(REPORT_PID, pid, NULL);
     }
     break;
@@ -712,6 +832,23 @@ static void run_op(uint32_t code, struct cursor *c) {
   case OP_HOOK:
   case OP_CHILD_HOOK: op_hook(c); break;
   case OP_FINISH: finish(next_u64(c)); break;
+  case OP_CONSOLE_PAIR: {
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) DIE("socketpair for the console");
+    console_fd = sp[0]; /* the child swaps to sp[1] right after clone */
+    console_peer = sp[1];
+    break;
+  }
+  case OP_CONSOLE_CONNECT: {
+    const char *path = next_str(c);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof a.sun_path) die_err(ENAMETOOLONG, "console socket path %s", path);
+    strcpy(a.sun_path, path);
+    console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (console_fd < 0 || connect(console_fd, (struct sockaddr *)&a, sizeof a) < 0) DIE("connect to console socket %s", path);
+    break;
+  }
+  case OP_CONSOLE_CREATE: op_console_create(c); break;
   case OP_SETSID:
     if (setsid() < 0) DIE("setsid");
     break;

@@ -84,6 +84,8 @@ export interface ProcessConfig {
   readonly env: readonly string[];
   readonly cwd: string;
   readonly terminal: boolean;
+  /** process.consoleSize: [rows, cols] for the terminal, 0 when unset. */
+  readonly consoleSize: readonly [number, number];
   readonly uid: number;
   readonly gid: number;
   readonly additionalGids: readonly number[];
@@ -221,7 +223,6 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
   if (linux.seccomp?.listenerPath)
     throw notImplemented("linux.seccomp.listenerPath: handing the seccomp notify fd to a listener is not supported yet; drop SCMP_ACT_NOTIFY rules and listenerPath", "linux.seccomp.listenerPath");
   if (linux.intelRdt) throw notImplemented("linux.intelRdt is not supported", "linux.intelRdt");
-  if (spec.process.terminal) throw notImplemented("process.terminal: terminals (--console-socket) are not supported by this berth-runtime yet; set \"terminal\": false", "process.terminal");
 
   const config: RuntimeConfig = {
     id, bundle, spec, rootfs,
@@ -434,6 +435,7 @@ export function processConfig(p: Process): ProcessConfig {
   if (p.oomScoreAdj !== undefined) need(isInt(p.oomScoreAdj) && p.oomScoreAdj >= -1000 && p.oomScoreAdj <= 1000, "process.oomScoreAdj", "must be between -1000 and 1000");
   return {
     args, env, cwd: p.cwd, terminal: p.terminal === true,
+    consoleSize: [p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0],
     uid: p.user.uid, gid: p.user.gid, additionalGids, umask: p.user.umask ?? 0o022,
     caps, rlimits, noNewPrivileges: p.noNewPrivileges === true,
     ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),

@@ -31,6 +31,8 @@ export interface CreateOptions {
   pidFile?: string;
   noPivot?: boolean;
   preserveFds?: number;
+  /** Unix socket that receives the pty master when process.terminal is set. */
+  consoleSocket?: string;
   /** create: wait for `start`; detach: run now and return; foreground: run and wait. */
   mode?: "create" | "detach" | "foreground";
   explain?: boolean;
@@ -79,6 +81,7 @@ export async function create(o: CreateOptions): Promise<Created> {
       preserveFds: o.preserveFds ?? 0,
       hookState: [json.slice(0, at), json.slice(at + 1)],
       hostHasKcore: existsSync("/proc/kcore"),
+      ...(o.consoleSocket ? { consoleSocket: o.consoleSocket } : {}),
     });
     const t0 = performance.now();
     const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: o.explain ?? explain.enabled });

@@ -2,7 +2,7 @@
 // the same security setup as its init (runtime-spec has no exec; this is runc's behaviour).
 import { dirname, join } from "node:path";
 import { renameSync, writeFileSync } from "node:fs";
-import { failedPrecondition, invalidArgument } from "../sys/errdefs.ts";
+import { failedPrecondition } from "../sys/errdefs.ts";
 import { explain } from "../explain/channel.ts";
 import { openCgroupManager } from "../cgroups/manager.ts";
 import { processConfig } from "./config.ts";
@@ -18,6 +18,7 @@ export interface ExecOptions {
   detach?: boolean;
   pidFile?: string;
   preserveFds?: number;
+  consoleSocket?: string;
 }
 
 /** Runs the process; returns its exit status (foreground) or 0 once it runs (detach). */
@@ -34,7 +35,6 @@ export async function exec(o: ExecOptions): Promise<number> {
   if (status === "stopped") throw failedPrecondition(`cannot exec in container "${o.id}": it has stopped`, "container-id");
   if (status === "paused") throw failedPrecondition(`cannot exec in container "${o.id}": it is paused (resume it first)`, "container-id");
   if (!s.spec) throw failedPrecondition(`container "${o.id}" was created by an older berth-runtime without its config; exec is not possible`, "container-id");
-  if (o.process.terminal) throw invalidArgument("exec: terminals (--tty, process.terminal) are not supported by this berth-runtime yet", "process.terminal");
   const proc = processConfig(o.process);
   const cg = openCgroupManager({ id: s.id, paths: s.cgroupPaths });
   // v1: a single thread writing "0" to tasks moves itself without the global lock.
@@ -43,6 +43,7 @@ export async function exec(o: ExecOptions): Promise<number> {
   const seccomp = s.spec.linux?.seccomp ? (await import("../seccomp/cache.ts")).compileSeccompCached(s.spec.linux.seccomp, join(o.root, ".seccomp-cache")) : undefined;
   const steps = buildExecPlan(proc, {
     initPid: s.pid, namespaces, cgroupJoin, foreground: !o.detach, preserveFds: o.preserveFds ?? 0,
+    ...(o.consoleSocket ? { consoleSocket: o.consoleSocket } : {}),
     ...(seccomp ? { seccomp: { bpf: seccomp.bpf, flags: seccomp.flags } } : {}),
   });
   const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: explain.enabled });

@@ -390,6 +390,77 @@ describe("lifecycle", () => {
   });
 });
 
+describe("terminals", () => {
+  const receiver = join(import.meta.dir, "../lib/console-receiver.py");
+  async function consoleSession(input: string, act: (sock: string) => Promise<void>): Promise<{ out: string; name: string }> {
+    const dir = h.tmpdir();
+    const sock = join(dir, "console.sock");
+    const p = Bun.spawn(["python3", receiver, sock, input], { stdout: "pipe", stderr: "pipe" });
+    const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read(); // "listening"
+    expect(new TextDecoder().decode(first.value)).toContain("listening");
+    await act(sock);
+    let out = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+    }
+    const name = (await new Response(p.stderr as ReadableStream).text()).trim();
+    await p.exited;
+    return { out, name };
+  }
+
+  test("create --console-socket: the pty master reaches the socket and a session through it echoes input", async () => {
+    const b = h.bundle((s) => {
+      s.process!.terminal = true;
+      s.process!.args = ["sh"];
+      s.process!.consoleSize = { height: 33, width: 101 };
+    });
+    const { out, name } = await consoleSession("echo hi-$((6*7)); tty; stty size; ls -l /dev/console\nexit\n", async (sock) => {
+      const c = await h.rt(["create", "--bundle", b, "--console-socket", sock, "tty1"]);
+      expect(c.stderr).toBe("");
+      expect((await h.rt(["start", "tty1"])).code).toBe(0);
+    });
+    expect(name).toBe("name=/dev/pts/0");
+    expect(out).toContain("echo hi-$((6*7))"); // the terminal echoed what was typed
+    expect(out).toContain("hi-42\r\n/dev/pts/0\r\n33 101\r\n");
+    expect(out).toMatch(/crw--w----\s+1 root\s+5\s+136,\s+0 .* \/dev\/console/);
+    await h.rt(["delete", "-f", "tty1"]);
+  });
+
+  test("exec -t --console-socket gives the exec'd process its own terminal", async () => {
+    const b = h.bundle((s) => (s.process!.args = ["sleep", "60"]));
+    expect((await h.rt(["run", "-d", "--bundle", b, "tty2"])).code).toBe(0);
+    const { out } = await consoleSession("tty; echo $$\nexit\n", async (sock) => {
+      const r = await h.rt(["exec", "-t", "-d", "--console-socket", sock, "tty2", "sh"]);
+      expect(r.stderr).toBe("");
+    });
+    expect(out).toMatch(/\/dev\/pts\/\d+\r\n\d+\r\n/);
+    await h.rt(["delete", "-f", "tty2"]);
+  });
+
+  test("foreground run with a terminal: berth-init is the console", async () => {
+    const b = h.bundle((s) => {
+      s.process!.terminal = true;
+      s.process!.args = ["sh", "-c", "tty; exit 5"];
+    });
+    // `script` gives the runtime a terminal of its own, as an interactive user would have.
+    const p = Bun.spawnSync(["script", "-qec", `${h.runtime} --root ${h.root} run --bundle ${b} tty3`, "/dev/null"], { stdin: "ignore" });
+    expect(p.stdout.toString()).toContain("/dev/pts/0");
+    expect(p.exitCode).toBe(5);
+  });
+
+  test("a terminal without a console socket is refused unless the runtime stays in the foreground", async () => {
+    const b = h.bundle((s) => (s.process!.terminal = true));
+    for (const args of [["create"], ["run", "-d"]]) {
+      const r = await h.rt([...args, "--bundle", b, "tty4"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("needs --console-socket");
+    }
+  });
+});
+
 describe("bad input: clear errors, non-zero exit, nothing left behind", () => {
   const cases: [string, (s: import("../../src/runtime/spec/types.ts").Spec) => void, string][] = [
     ["unknown namespace", (s) => s.linux!.namespaces!.push({ type: "bogus" as never }), "linux.namespaces[5].type"],

@@ -101,6 +101,18 @@ describe("plan order", () => {
     expect(u).not.toContain("JOIN_CGROUP");
   });
 
+  test("terminals: console socket connected before pivot_root, pty made after; foreground without a socket uses a pair", () => {
+    const t = (s: Spec) => (s.process!.terminal = true);
+    expect(() => plan(t)).toThrow(/needs --console-socket/);
+    const n = names(t, { consoleSocket: "/run/c.sock" });
+    expect(n.indexOf("CONSOLE_CONNECT")).toBeLessThan(n.indexOf("PIVOT_ROOT"));
+    expect(n.indexOf("CONSOLE_CREATE")).toBeGreaterThan(n.indexOf("PIVOT_ROOT"));
+    const f = names(t, { mode: "foreground" });
+    expect(f.indexOf("CONSOLE_PAIR")).toBeLessThan(f.indexOf("CLONE"));
+    expect(f).not.toContain("CONSOLE_CONNECT");
+    expect(() => plan(undefined, { consoleSocket: "/run/c.sock" })).toThrow(/process.terminal is false/);
+  });
+
   test("foreground and detached runs have no exec fifo", () => {
     for (const mode of ["foreground", "detach"] as const) {
       const n = names(undefined, { mode });
@@ -163,7 +175,6 @@ describe("config checks name the field", () => {
     ["timeOffsets without time ns", (s) => (s.linux!.timeOffsets = { monotonic: { secs: 1 } }), /linux\.timeOffsets/],
     ["hook path", (s) => (s.hooks = { poststart: [{ path: "relative" }] }), /hooks\.poststart\[0\]\.path/],
     ["oomScoreAdj", (s) => (s.process!.oomScoreAdj = 5000), /process\.oomScoreAdj/],
-    ["terminal", (s) => (s.process!.terminal = true), /process\.terminal/],
   ];
   for (const [name, edit, re] of bad) test(name, () => expect(() => buildConfig(spec(edit), "c1", bundle)).toThrow(re));
 

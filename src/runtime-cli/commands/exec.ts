@@ -9,8 +9,8 @@ export default command("exec", "run another process in a running container", "<c
   process: { kind: "string", alias: "p", help: "path to a process.json (runtime-spec Process); replaces the flags below" },
   detach: { kind: "bool", alias: "d", help: "return once the process runs" },
   "pid-file": { kind: "string", help: "write the process's pid to this file" },
-  tty: { kind: "bool", alias: "t", help: "allocate a pseudo-terminal (not supported yet)" },
-  "console-socket": { kind: "string", help: "unix socket to receive the pty master (not supported yet)" },
+  tty: { kind: "bool", alias: "t", help: "allocate a pseudo-terminal" },
+  "console-socket": { kind: "string", help: "unix socket to receive the pty master (SCM_RIGHTS)" },
   env: { kind: "list", alias: "e", help: "set an environment variable NAME=value (repeatable)" },
   cwd: { kind: "string", help: "working directory inside the container" },
   user: { kind: "string", alias: "u", help: "uid[:gid] to run as" },
@@ -61,11 +61,11 @@ export default command("exec", "run another process in a running container", "<c
     }
     if (p.flags["no-new-privs"]) proc.noNewPrivileges = true;
   }
-  if (p.flags["console-socket"] || proc.terminal) throw invalidArgument("exec: terminals (--tty, --console-socket) are not supported by this berth-runtime yet", "--tty");
   const { exec } = await import("../../runtime/exec.ts");
   return exec({
     root: g.root, id, process: proc, detach: p.flags.detach === true,
     ...(p.flags["pid-file"] ? { pidFile: resolve(p.flags["pid-file"] as string) } : {}),
     preserveFds: (p.flags["preserve-fds"] as number) ?? 0,
+    ...(p.flags["console-socket"] ? { consoleSocket: resolve(p.flags["console-socket"] as string) } : {}),
   });
 }, true);

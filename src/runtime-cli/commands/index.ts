@@ -10,6 +10,11 @@ import del from "./delete.ts";
 import list from "./list.ts";
 import spec from "./spec.ts";
 import features from "./features.ts";
+import pause from "./pause.ts";
+import resume from "./resume.ts";
+import ps from "./ps.ts";
+import update from "./update.ts";
+import events from "./events.ts";
 import exec from "./exec.ts";
 
 const missing = (name: string, why: string): Command => ({
@@ -22,11 +27,11 @@ const missing = (name: string, why: string): Command => ({
 
 export const COMMANDS: Record<string, Command> = {
   create, start, run, state, kill, delete: del, list, spec, features, exec,
-  ps: missing("ps", "list a container's processes"),
-  pause: missing("pause", "freeze a container"),
-  resume: missing("resume", "thaw a container"),
-  update: missing("update", "change a container's resource limits"),
-  events: missing("events", "container events and stats"),
+  ps,
+  pause,
+  resume,
+  update,
+  events,
   checkpoint: missing("checkpoint", "CRIU does not work on this kernel"),
   restore: missing("restore", "CRIU does not work on this kernel"),
 };

@@ -14,6 +14,7 @@ export default command("run", "create and run a container; waits for it unless -
     ...(p.flags["pid-file"] ? { pidFile: resolve(p.flags["pid-file"] as string) } : {}),
     noPivot: p.flags["no-pivot"] === true, preserveFds: (p.flags["preserve-fds"] as number) ?? 0,
     detach: p.flags.detach === true, keep: p.flags.keep === true, explain: g.explain,
+    ...(p.flags["console-socket"] ? { consoleSocket: resolve(p.flags["console-socket"] as string) } : {}),
   });
   return r.status;
 });

@@ -11,6 +11,7 @@
 //           → close fds → READY → [wait for start → startContainer hooks] → seccomp → exec
 import { CLONE, MS, MOUNT_ATTR, S_IF } from "../../sys/linux.ts";
 import { capabilityNames } from "../../sys/capabilities.ts";
+import { invalidArgument } from "../../sys/errdefs.ts";
 import { MOUNT_FLAG } from "./ops.ts";
 import { step, type PlanStep } from "./encode.ts";
 import { NAMESPACE_FLAGS, type HookConfig, type MountConfig, type ProcessConfig, type RuntimeConfig } from "../config.ts";
@@ -41,6 +42,8 @@ export interface PlanOptions {
   readonly hookState: readonly [string, string];
   /** The compiled linux.seccomp filter. */
   readonly seccomp?: { readonly bpf: Uint8Array; readonly flags: number };
+  /** --console-socket for process.terminal; without one a foreground run makes berth-init the console. */
+  readonly consoleSocket?: string;
   /** Whether /proc/kcore exists on the host (runc links /dev/core to it then). */
   readonly hostHasKcore?: boolean;
 }
@@ -73,6 +76,8 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
     if (c.timeOffsets) s.push(step("WRITE_SELF", ["timens_offsets", c.timeOffsets], `write /proc/self/timens_offsets ${q(c.timeOffsets.trim())}`, "linux.timeOffsets"));
   }
   if (o.mode === "create") s.push(step("MKFIFO", [o.fifoPath!, 0o600], `mkfifo(${q(o.fifoPath)}, 0600) — the exec fifo \`start\` opens`));
+  const term = terminalSteps(c.process, o.consoleSocket, o.mode === "foreground", true);
+  s.push(...term.beforeClone);
   s.push(step("CLONE", [cloneFlags], `clone(${cloneFlagNames(cloneFlags)}|SIGCHLD)`, "linux.namespaces"));
 
   // ---- parent, after clone ----
@@ -93,6 +98,7 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   if (newNs & CLONE.NEWUSER) s.push(step("BECOME_NS_ROOT", [], "setresuid(0, 0, 0) — root of the new user namespace", "linux.uidMappings"));
   if (newNs & CLONE.NEWCGROUP) s.push(step("CHILD_UNSHARE", [CLONE.NEWCGROUP], "unshare(CLONE_NEWCGROUP) — after joining the cgroup, so it is the namespace's root", "linux.namespaces"));
   if (newNs & CLONE.NEWNS) s.push(step("MOUNT_ROOT_PROPAGATION", [MS.SLAVE | MS.REC], `mount(NULL, "/", NULL, MS_SLAVE|MS_REC) — container mounts stay out of the host`));
+  s.push(...term.connect);
   s.push(step("OPEN_ROOTFS", [c.rootfs], `open(${q(c.rootfs)})`, "root.path"));
   s.push(step("BIND_ROOTFS", [], `mount(${q(c.rootfs)}, ${q(c.rootfs)}, MS_BIND|MS_REC) — pivot_root needs a mount point`, "root.path"));
   for (const m of c.mounts) s.push(...mountSteps(m, c, o));
@@ -123,6 +129,7 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
 
   s.push(step("PIVOT_ROOT", [o.noPivot ? 1 : 0], o.noPivot ? `mount(${q(c.rootfs)}, "/", MS_MOVE); chroot(".")` : `pivot_root(${q(c.rootfs)}, ${q(c.rootfs)}); umount2(old root, MNT_DETACH)`, "root.path"));
   if (c.rootfsPropagation) s.push(step("MOUNT_ROOT_PROPAGATION", [c.rootfsPropagation], `mount(NULL, "/", NULL, ${propName(c.rootfsPropagation)})`, "linux.rootfsPropagation"));
+  s.push(...term.create);
   for (const [k, v] of c.sysctl) {
     const path = `/proc/sys/${k.replace(/\./g, "/")}`;
     s.push(step("WRITE_FILE", [path, v], `write ${path} ${q(v)}`, `linux.sysctl.${k}`));
@@ -146,6 +153,27 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));
   s.push(step("FINISH", [o.mode === "foreground" ? 1 : 0], o.mode === "foreground" ? "wait for the container and exit with its status" : "exit once the child is ready"));
   return s;
+}
+
+/**
+ * process.terminal: the pty is made inside the container (its /dev/ptmx) and its master sent over
+ * the console socket — the caller's --console-socket, or a socketpair to berth-init's parent,
+ * which then is the console of a foreground run/exec. runc refuses a detached terminal without a
+ * socket ("cannot allocate tty if runc will detach without setting console socket"); so do we.
+ */
+function terminalSteps(p: ProcessConfig, socket: string | undefined, foreground: boolean, init: boolean) {
+  const none = { beforeClone: [] as PlanStep[], connect: [] as PlanStep[], create: [] as PlanStep[] };
+  if (!p.terminal) {
+    if (socket) throw invalidArgument("--console-socket was given but process.terminal is false: set \"terminal\": true or drop the flag", "--console-socket");
+    return none;
+  }
+  if (!socket && !foreground) throw invalidArgument("process.terminal: a terminal needs --console-socket when the runtime does not stay in the foreground", "--console-socket");
+  const [rows, cols] = p.consoleSize;
+  return {
+    beforeClone: socket ? [] : [step("CONSOLE_PAIR", [], "socketpair() — berth-init is the console", "process.terminal")],
+    connect: socket ? [step("CONSOLE_CONNECT", [socket], `connect(${q(socket)}) — the console socket`, "--console-socket")] : [],
+    create: [step("CONSOLE_CREATE", [rows, cols, init ? 1 : 0], `open("/dev/ptmx"); send the master (SCM_RIGHTS); setsid(); ioctl(TIOCSCTTY)${init ? "; bind the slave on /dev/console" : ""}`, "process.terminal")],
+  };
 }
 
 /** rlimits, user, capabilities, no_new_privs, the executable, fds: the same for init and exec. */
@@ -228,6 +256,7 @@ export interface ExecPlanOptions {
   readonly foreground: boolean;
   readonly preserveFds?: number;
   readonly seccomp?: { readonly bpf: Uint8Array; readonly flags: number };
+  readonly consoleSocket?: string;
 }
 
 const NS_FILES: Record<NamespaceType, string> = { user: "user", cgroup: "cgroup", ipc: "ipc", uts: "uts", network: "net", pid: "pid", time: "time", mount: "mnt" };
@@ -242,16 +271,20 @@ const JOIN_ORDER: NamespaceType[] = ["user", "cgroup", "ipc", "uts", "network", 
  */
 export function buildExecPlan(p: ProcessConfig, o: ExecPlanOptions): PlanStep[] {
   const s: PlanStep[] = [];
+  const term = terminalSteps(p, o.consoleSocket, o.foreground, false);
+  s.push(...term.beforeClone);
   s.push(step("CLONE", [0], "fork() — the intermediate child"));
   s.push(step("WAIT_CHILD", [], "wait for the grandchild's pid"));
   s.push(step("FINISH", [o.foreground ? 1 : 0], o.foreground ? "wait for the process and exit with its status" : "exit once the process is ready"));
   for (const f of o.cgroupJoin) s.push(step("JOIN_CGROUP", [f], `write 0 > ${f}`));
+  s.push(...term.connect);
   for (const t of JOIN_ORDER) {
     if (!o.namespaces.includes(t)) continue;
     const path = `/proc/${o.initPid}/ns/${NS_FILES[t]}`;
     s.push(step("CHILD_SETNS", [path, NAMESPACE_FLAGS[t]], `setns(open(${q(path)}), ${cloneFlagNames(NAMESPACE_FLAGS[t])})`));
   }
   s.push(step("FORK_GRANDCHILD", [], "clone(CLONE_PARENT) — the process, inside the pid namespace"));
+  s.push(...term.create);
   const seccomp = o.seccomp && step("SECCOMP", [o.seccomp.bpf, o.seccomp.flags], `seccomp(SECCOMP_SET_MODE_FILTER, ${o.seccomp.flags}, ${o.seccomp.bpf.length / 8} instructions)`, "linux.seccomp");
   if (seccomp && !p.noNewPrivileges) s.push(seccomp);
   s.push(...processSteps(p, o.preserveFds ?? 0));

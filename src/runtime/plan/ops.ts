@@ -24,6 +24,7 @@ const table = [
   ["UNSHARE", "parent", [["flags", "u64"]], "unshare(flags) in the parent (time namespace: children enter it)"],
   ["WRITE_SELF", "parent", [["file", "str"], ["content", "str"]], "write content to /proc/self/<file> (timens_offsets)"],
   ["MKFIFO", "parent", [["path", "str"], ["mode", "u64"]], "mkfifo(path, mode): the exec fifo of create/start"],
+  ["CONSOLE_PAIR", "parent", [], "socketpair for the pty master: the parent is the console of a foreground run/exec"],
   ["CLONE", "parent", [["flags", "u64"]], "clone(flags|SIGCHLD): the child runs the child ops that follow"],
   // ---- parent, after clone ---------------------------------------------------------------
   ["WRITE_CHILD_PROC", "parent", [["file", "str"], ["content", "str"]], "write content to /proc/<child>/<file> (uid_map, gid_map, setgroups)"],
@@ -41,6 +42,8 @@ const table = [
   ["BECOME_NS_ROOT", "child", [], "setresgid(0,0,0), setresuid(0,0,0), setgroups([]): be root of the new user namespace once the maps exist"],
   ["CHILD_UNSHARE", "child", [["flags", "u64"]], "unshare(flags) in the child (cgroup namespace, after cgroup placement)"],
   ["CHILD_HOOK", "child", [["path", "str"], ["args", "strs"], ["env", "strs"], ["timeout_s", "u64"], ["state_head", "str"], ["state_tail", "str"]], "HOOK, run by the child (createContainer, startContainer hooks)"],
+  ["CONSOLE_CONNECT", "child", [["socket", "str"]], "connect to --console-socket (a host path: before pivot_root or setns)"],
+  ["CONSOLE_CREATE", "child", [["rows", "u64"], ["cols", "u64"], ["bind_console", "u64"]], "open the container's /dev/ptmx, send the master over the console socket (SCM_RIGHTS), make the slave our controlling terminal and stdio"],
   ["SETSID", "child", [], "setsid(): a new session"],
   ["MOUNT_ROOT_PROPAGATION", "child", [["flags", "u64"]], "mount(NULL, \"/\", NULL, flags): stop mounts propagating to the host"],
   ["OPEN_ROOTFS", "child", [["path", "str"]], "open the rootfs directory; later paths resolve inside it"],
