@@ -390,6 +390,24 @@ describe("lifecycle", () => {
   });
 });
 
+describe("cgroups", () => {
+  test("a container runs under a 512 KiB memory limit and a pids limit of 1 (runc cannot)", async () => {
+    const r = await h.run(["echo", "tiny"], (s) => (s.linux!.resources = { ...s.linux!.resources, memory: { limit: 512 * 1024 }, pids: { limit: 1 } }));
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("tiny\n");
+  });
+
+  test("limits are applied: memory, pids, cpu read back from inside; a fork loop stops at pids.max", async () => {
+    const r = await h.run(["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares; (for i in 1 2 3 4 5 6 7 8; do sleep 5 & done) 2>/dev/null; cat /sys/fs/cgroup/pids/pids.current /sys/fs/cgroup/pids/pids.events"], (s) => {
+      s.linux!.resources = { ...s.linux!.resources, memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 5 }, cpu: { quota: 50000, period: 100000, shares: 512 } };
+    });
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.slice(0, 4)).toEqual([String(64 * 1024 * 1024), "5", "50000", "512"]);
+    expect(lines[4]).toBe("5"); // sh, the sleeps that could start, and cat: the other forks failed
+    expect(Number(lines[5]!.split(" ")[1])).toBeGreaterThan(0); // pids.events: max N
+  });
+});
+
 describe("terminals", () => {
   const receiver = join(import.meta.dir, "../lib/console-receiver.py");
   async function consoleSession(input: string, act: (sock: string) => Promise<void>): Promise<{ out: string; name: string }> {
