@@ -107,7 +107,10 @@ export async function main(argv: string[]): Promise<number> {
       log("error", e.message);
       return 1;
     }
-    log("error", (e as Error).stack ?? String(e));
+    // A system error (EACCES on a path, …) is the user's to fix: its message names the path.
+    // Anything else is a bug in berth: show where.
+    const err = e as Error & { code?: string };
+    log("error", typeof err.code === "string" ? err.message : g.debug ? (err.stack ?? String(e)) : `internal error: ${err.message ?? String(e)} (run with --debug for the stack)`);
     return 1;
   }
 }

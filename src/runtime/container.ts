@@ -60,9 +60,8 @@ export async function create(o: CreateOptions): Promise<Created> {
   let cgroup: CgroupManager | undefined;
   let pid = 0;
   try {
-    const cg = timed("find the cgroup hierarchies", () => openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id }));
-    cgroup = cg;
-    timed("create the cgroup and apply limits", () => cg.create(config.resources));
+    cgroup = timed("create the cgroup and apply limits", () => createCgroup(config, id));
+    const cg = cgroup;
     const created = new Date().toISOString();
     const hookState: State = { ociVersion: OCI_VERSION, id, status: "creating", bundle: o.bundle, ...(Object.keys(config.annotations).length ? { annotations: config.annotations } : {}) };
     const json = JSON.stringify({ ...hookState, pid: 0 });
@@ -74,9 +73,10 @@ export async function create(o: CreateOptions): Promise<Created> {
       ...(seccomp ? { seccomp: { bpf: seccomp.bpf, flags: seccomp.flags } } : {}),
       mode,
       fifoPath: store.fifo(id),
-      cgroupProcs: cgroup.procsFiles(),
-      ...(cgroup.driver === "v1" ? { cgroupTasks: cgroup.procsFiles().map((f) => join(dirname(f), "tasks")) } : {}),
-      cgroupHierarchies: hierarchies(cgroup),
+      cgroupProcs: cg?.procsFiles() ?? [],
+      ...(cg?.driver === "v1" ? { cgroupTasks: cg.procsFiles().map((f) => join(dirname(f), "tasks")) } : {}),
+      cgroupHierarchies: cg ? hierarchies(cg) : [],
+      rootless: ROOTLESS,
       noPivot: o.noPivot ?? false,
       preserveFds: o.preserveFds ?? 0,
       hookState: [json.slice(0, at), json.slice(at + 1)],
@@ -90,7 +90,7 @@ export async function create(o: CreateOptions): Promise<Created> {
     const state: SavedState = {
       ociVersion: OCI_VERSION, id, pid, pidStart: processStartTime(pid), bundle: o.bundle,
       rootfs: config.rootfs, created, owner: "", annotations: { ...config.annotations },
-      cgroupPaths: { ...cgroup.paths }, poststart: config.hooks.poststart, poststop: config.hooks.poststop, spec: config.spec,
+      cgroupPaths: { ...(cg?.paths ?? {}) }, poststart: config.hooks.poststart, poststop: config.hooks.poststop, spec: config.spec,
       ...(launched.timeline.length ? { timeline: launched.timeline.map(([i, ms]) => [steps[i]!.describe, ms] as const) } : {}),
     };
     store.save(state);
@@ -180,7 +180,7 @@ async function destroy(store: StateStore, s: SavedState): Promise<void> {
     try { process.kill(s.pid, "SIGKILL"); } catch {}
     for (let i = 0; i < 200 && processAlive(s.pid, s.pidStart); i++) await Bun.sleep(5);
   }
-  timed("remove the cgroup", () => openCgroupManager({ id: s.id, paths: s.cgroupPaths }).destroy());
+  if (Object.keys(s.cgroupPaths).length > 0) timed("remove the cgroup", () => openCgroupManager({ id: s.id, paths: s.cgroupPaths }).destroy());
   store.remove(s.id);
   await runHooks(s.poststop, publicState(s, "stopped"), { warnOnly: true });
 }
@@ -213,6 +213,30 @@ function statusOf(store: StateStore, s: SavedState): Status {
       return false;
     }
   });
+}
+
+const ROOTLESS = process.geteuid?.() !== 0;
+
+/** Resources that are limits (device rules are added by berth itself for every container). */
+function hasLimits(r: RuntimeConfig["resources"]): boolean {
+  return Object.entries(r).some(([k, v]) => k !== "devices" && v !== undefined && v !== null);
+}
+
+/**
+ * The container's cgroup. Rootless, without a cgroup delegated to us, a container without limits
+ * runs in our own cgroup (as runc does); one with limits fails with the reason.
+ */
+function createCgroup(config: RuntimeConfig, id: string): CgroupManager | undefined {
+  const cg = openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id });
+  try {
+    cg.create(ROOTLESS ? { ...config.resources, devices: [] } : config.resources);
+    return cg;
+  } catch (e) {
+    if (!(ROOTLESS && e instanceof BerthError && e.code === "PermissionDenied")) throw e;
+    if (hasLimits(config.resources))
+      throw new BerthError("PermissionDenied", `linux.resources: running rootless (uid ${process.geteuid!()}), and this host does not delegate a cgroup to you, so limits cannot be applied: ${e.message}. Remove linux.resources or run as root`, "linux.resources");
+    return undefined;
+  }
 }
 
 function hierarchies(cg: CgroupManager): CgroupHierarchy[] {

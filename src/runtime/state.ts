@@ -3,11 +3,13 @@
 // (alive? same start time? fifo still there?) each time, never stored, so it cannot go stale.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { alreadyExists, invalidArgument, notFound } from "../sys/errdefs.ts";
+import { BerthError, alreadyExists, invalidArgument, notFound } from "../sys/errdefs.ts";
 import type { HookConfig } from "./config.ts";
 import type { Spec, State } from "./spec/types.ts";
 
-export const DEFAULT_ROOT = "/run/berth-runtime";
+/** runc's rule: root uses /run; an unprivileged user its $XDG_RUNTIME_DIR. */
+export const DEFAULT_ROOT =
+  process.geteuid?.() !== 0 && process.env.XDG_RUNTIME_DIR ? `${process.env.XDG_RUNTIME_DIR}/berth-runtime` : "/run/berth-runtime";
 
 export interface SavedState {
   readonly ociVersion: string;
@@ -43,7 +45,11 @@ export class StateStore {
 
   /** Reserve the id: mkdir fails if a container of that id exists. */
   reserve(id: string): string {
-    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    } catch (e) {
+      throw new BerthError("PermissionDenied", `cannot create the state directory ${this.root}: ${(e as Error).message}; pass --root with a directory you can write (or set XDG_RUNTIME_DIR)`, "--root");
+    }
     try {
       mkdirSync(this.dir(id), { mode: 0o711 });
     } catch (e) {

@@ -42,6 +42,8 @@ export interface PlanOptions {
   readonly hookState: readonly [string, string];
   /** The compiled linux.seccomp filter. */
   readonly seccomp?: { readonly bpf: Uint8Array; readonly flags: number };
+  /** Not root: gid_map may only be written after setgroups is denied (user_namespaces(7)). */
+  readonly rootless?: boolean;
   /** --console-socket for process.terminal; without one a foreground run makes berth-init the console. */
   readonly consoleSocket?: string;
   /** Whether /proc/kcore exists on the host (runc links /dev/core to it then). */
@@ -83,6 +85,7 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   // ---- parent, after clone ----
   if (newNs & CLONE.NEWUSER) {
     s.push(step("WRITE_CHILD_PROC", ["uid_map", idMap(c.uidMappings)], `write /proc/<pid>/uid_map ${q(idMap(c.uidMappings).trim())}`, "linux.uidMappings"));
+    if (o.rootless) s.push(step("WRITE_CHILD_PROC", ["setgroups", "deny"], "write /proc/<pid>/setgroups deny — needed before an unprivileged gid_map", "linux.gidMappings"));
     s.push(step("WRITE_CHILD_PROC", ["gid_map", idMap(c.gidMappings)], `write /proc/<pid>/gid_map ${q(idMap(c.gidMappings).trim())}`, "linux.gidMappings"));
   }
   // In a new user namespace the child has no rights on the host's cgroup files: the parent moves it.
