@@ -32,7 +32,11 @@ const SCHEMA = `
     inodes INTEGER NOT NULL DEFAULT 0,
     UNIQUE (snapshotter, key)
   );
-  CREATE INDEX IF NOT EXISTS local_snapshots_parent ON local_snapshots (parent_id);`;
+  CREATE INDEX IF NOT EXISTS local_snapshots_parent ON local_snapshots (parent_id);
+  CREATE TABLE IF NOT EXISTS local_snapshot_roots (
+    snapshotter TEXT PRIMARY KEY,
+    root TEXT NOT NULL
+  );`;
 
 interface Row {
   id: number;
@@ -62,20 +66,29 @@ export interface LocalSnapshotterOptions {
   root: string;
   /**
    * The database for the records: the engine's meta.db (MetadataDB.db) or any other. Without
-   * one, `<root>/metadata.db` is opened and closed with the snapshotter. One database may hold
-   * several snapshotters (rows are scoped by snapshotter name) but one root per name.
+   * one, `<root>/metadata.db` is opened and closed with the snapshotter.
    */
   db?: Database;
+  /**
+   * Name of this snapshotter's records in the database (default: the driver's name), so one
+   * database can hold several snapshotters. A scope belongs to one root: opening it with another
+   * root is refused, as its records would point at directories that are not there.
+   */
+  scope?: string;
 }
 
 export abstract class LocalSnapshotter implements Snapshotter {
-  abstract readonly name: string;
+  /** The driver: "overlay", "native". */
+  readonly name: string;
   readonly root: string;
+  /** The records' name in the database. */
+  private readonly scope: string;
   protected readonly db: Database;
   private readonly ownsDb: boolean;
   private closed = false;
 
-  constructor(opts: LocalSnapshotterOptions) {
+  constructor(name: string, opts: LocalSnapshotterOptions) {
+    this.name = name;
     this.root = opts.root;
     for (const d of ["snapshots", "staging", "removed"]) mkdirSync(join(opts.root, d), { recursive: true, mode: 0o700 });
     if (opts.db) {
@@ -89,7 +102,18 @@ export abstract class LocalSnapshotter implements Snapshotter {
     }
     this.db.run("PRAGMA foreign_keys = ON");
     this.db.run(SCHEMA);
+    this.scope = opts.scope ?? name;
+    this.db.query("INSERT OR IGNORE INTO local_snapshot_roots (snapshotter, root) VALUES (?, ?)").run(this.scope, this.root);
+    const owner = this.db.query("SELECT root FROM local_snapshot_roots WHERE snapshotter = ?").get(this.scope) as { root: string };
+    if (owner.root !== this.root) {
+      if (this.ownsDb) this.db.close();
+      throw failedPrecondition(
+        `the ${name} snapshot records "${this.scope}" in this database belong to ${owner.root}, not ${this.root}; give this root its own scope`,
+        "root",
+      );
+    }
   }
+
 
   /** Fill a new snapshot's (staging) directory; `parentDirs` are the ancestors, parent first. */
   protected abstract populate(dir: string, kind: Kind, parentDirs: string[]): Promise<void>;
@@ -101,7 +125,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
   // ---- records ---------------------------------------------------------------------------
 
   private row(key: string): Row | null {
-    return this.db.query("SELECT * FROM local_snapshots WHERE snapshotter = ? AND key = ?").get(this.name, key) as Row | null;
+    return this.db.query("SELECT * FROM local_snapshots WHERE snapshotter = ? AND key = ?").get(this.scope, key) as Row | null;
   }
 
   private mustRow(key: string): Row {
@@ -215,7 +239,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
         if (parentRow && !this.row(parent!)) throw notFound(`parent snapshot ${JSON.stringify(parent)} was removed meanwhile`, "parent");
         const res = this.db
           .query(`INSERT INTO local_snapshots (snapshotter, key, kind, parent_id, labels, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-          .run(this.name, key, kind, parentRow?.id ?? null, JSON.stringify(opts.labels ?? {}), now, now);
+          .run(this.scope, key, kind, parentRow?.id ?? null, JSON.stringify(opts.labels ?? {}), now, now);
         const newId = Number(res.lastInsertRowid);
         renameSync(staging, this.snapshotDir(newId));
         return newId;
@@ -273,7 +297,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
 
   async walk(fn: (info: Info) => void | Promise<void>, filter?: (info: Info) => boolean): Promise<void> {
     this.checkOpen();
-    const rows = this.db.query("SELECT * FROM local_snapshots WHERE snapshotter = ? ORDER BY id").all(this.name) as Row[];
+    const rows = this.db.query("SELECT * FROM local_snapshots WHERE snapshotter = ? ORDER BY id").all(this.scope) as Row[];
     for (const r of rows) {
       const info = this.toInfo(r);
       if (!filter || filter(info)) await fn(info);
@@ -284,7 +308,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
   async cleanup(): Promise<void> {
     this.checkOpen();
     const known = new Set(
-      (this.db.query("SELECT id FROM local_snapshots WHERE snapshotter = ?").all(this.name) as { id: number }[]).map((r) => String(r.id)),
+      (this.db.query("SELECT id FROM local_snapshots WHERE snapshotter = ?").all(this.scope) as { id: number }[]).map((r) => String(r.id)),
     );
     for (const name of readdirSync(join(this.root, "snapshots"))) {
       if (!known.has(name)) await rm(join(this.root, "snapshots", name), { recursive: true, force: true });

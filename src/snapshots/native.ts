@@ -13,10 +13,8 @@ import type { Kind, Mount } from "./types.ts";
 const fsDir = (dir: string) => join(dir, "fs");
 
 export class NativeSnapshotter extends LocalSnapshotter {
-  readonly name = "native";
-
   constructor(opts: LocalSnapshotterOptions) {
-    super(opts);
+    super("native", opts);
   }
 
   protected override async populate(dir: string, _kind: Kind, parentDirs: string[]): Promise<void> {

@@ -31,10 +31,8 @@ function overlayIndexOn(): boolean {
 }
 
 export class OverlaySnapshotter extends LocalSnapshotter {
-  readonly name = "overlay";
-
   constructor(opts: LocalSnapshotterOptions) {
-    super(opts);
+    super("overlay", opts);
   }
 
   protected override async populate(dir: string, kind: Kind, parentDirs: string[]): Promise<void> {

@@ -6,6 +6,12 @@ import { MetadataDB } from "../../src/metadata/index.ts";
 import { NativeSnapshotter, OverlaySnapshotter } from "../../src/snapshots/index.ts";
 import { snapshotterSuite } from "./snapshots-suite.ts";
 
+async function collectNames(sn: NativeSnapshotter): Promise<string[]> {
+  const names: string[] = [];
+  await sn.walk((i) => void names.push(i.name));
+  return names;
+}
+
 snapshotterSuite("native", (root) => new NativeSnapshotter({ root }));
 
 describe("native specifics", () => {
@@ -37,6 +43,17 @@ describe("native specifics", () => {
       await overlay.close();
       // The engine's database is still open and usable: the snapshotters did not close it.
       expect(meta.listNamespaces()).toEqual([]);
+      // A scope belongs to one root: the same scope elsewhere is refused, another scope is fine.
+      let refused = "";
+      try {
+        new NativeSnapshotter({ root: `${d}/native-elsewhere`, db: meta.db });
+      } catch (e) {
+        refused = (e as Error).message;
+      }
+      expect(refused).toContain(`belong to ${d}/native`);
+      const second = new NativeSnapshotter({ root: `${d}/native-elsewhere`, db: meta.db, scope: "native-2" });
+      expect(await collectNames(second)).toEqual([]);
+      await second.close();
       const other = new Database(`${d}/meta.db`);
       expect((other.query("SELECT count(*) AS n FROM local_snapshots").get() as { n: number }).n).toBe(2);
       other.close();

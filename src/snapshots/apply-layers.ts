@@ -1,0 +1,78 @@
+// Unpacking an image into snapshots (containerd's rootfs.ApplyLayers): for each layer, in order,
+// prepare a snapshot on the previous one, mount it, apply the layer, unmount, and commit it under
+// the layer's chain ID, so images sharing lower layers share their snapshots. A chain ID that
+// is already committed is reused without unpacking.
+//   ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))  (image-spec config.md)
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { digestOf } from "../content/digest.ts";
+import { isBerthError } from "../sys/errdefs.ts";
+import { unpackLayer, type UnpackResult } from "../image/unpack.ts";
+import { mountAll, unmountAll } from "./mount.ts";
+import type { Snapshotter } from "./types.ts";
+
+export interface LayerToApply {
+  /** From the image config's rootfs.diff_ids: the layer is verified against it. */
+  diffID: string;
+  /** The layer blob (compressed or not); only called when the layer must be unpacked. */
+  data: () => Promise<Uint8Array>;
+}
+
+/** Chain IDs of a list of diff IDs (one per prefix). */
+export function chainIDs(diffIDs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const d of diffIDs) out.push(out.length === 0 ? d : digestOf(`${out[out.length - 1]} ${d}`));
+  return out;
+}
+
+export interface ApplyResult {
+  /** The top layer's chain ID: the parent for a container's snapshot. */
+  chainID: string;
+  /** Layers unpacked by this call (others were already there). */
+  unpacked: UnpackResult[];
+}
+
+/**
+ * Apply `layers` onto snapshots of `sn`. `workDir` holds the temporary mount points (a
+ * directory on the host). Every mount is undone before returning, also on failure.
+ */
+export async function applyLayers(sn: Snapshotter, layers: readonly LayerToApply[], workDir: string): Promise<ApplyResult> {
+  const chains = chainIDs(layers.map((l) => l.diffID));
+  const unpacked: UnpackResult[] = [];
+  let parent: string | undefined;
+  for (const [i, layer] of layers.entries()) {
+    const chain = chains[i]!;
+    const have = await sn.stat(chain).catch((e: unknown) => {
+      if (isBerthError(e, "NotFound")) return undefined;
+      throw e;
+    });
+    if (!have) {
+      const key = `extract-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)} ${chain}`;
+      const mounts = await sn.prepare(key, parent, { labels: { "containerd.io/snapshot.ref": chain } });
+      const target = await mkdtemp(join(workDir, "apply-"));
+      try {
+        mountAll(mounts, target);
+        try {
+          unpacked.push(await unpackLayer(target, await layer.data(), { expectedDiffID: layer.diffID }));
+        } finally {
+          unmountAll(target, { detach: true });
+        }
+        try {
+          await sn.commit(chain, key);
+        } catch (e) {
+          // Another unpack of the same image committed it first: use theirs.
+          if (!isBerthError(e, "AlreadyExists")) throw e;
+          await sn.remove(key);
+        }
+      } catch (e) {
+        await sn.remove(key).catch(() => {});
+        throw e;
+      } finally {
+        await rm(target, { recursive: true, force: true });
+      }
+    }
+    parent = chain;
+  }
+  return { chainID: parent ?? "", unpacked };
+}
