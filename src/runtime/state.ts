@@ -90,8 +90,9 @@ export class StateStore {
 
   status(s: SavedState, frozen?: () => boolean): Status {
     if (!processAlive(s.pid, s.pidStart)) return "stopped";
-    if (existsSync(this.fifo(s.id))) return "created";
+    // The freezer first: a paused created container is "paused", as runc reports it.
     if (frozen?.()) return "paused";
+    if (existsSync(this.fifo(s.id))) return "created";
     return "running";
   }
 }

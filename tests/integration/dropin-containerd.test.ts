@@ -234,10 +234,8 @@ describe.skipIf(!haveTools)("containerd drop-in (ctr run --runc-binary)", () => 
     expect(out.berth).toEqual(out.runc);
   }, 20_000);
 
-  // berth-runtime has no `ps` yet. Shim argv: `… ps --format json ID`; berth exits 1 with "ps is not
-  // supported by this berth-runtime yet: list a container's processes"; runc prints a JSON array of
-  // host PIDs and `ctr task ps` lists the init PID.
-  test.todo("ctr task ps lists the container's init, like runc", async () => {
+  // Shim argv: `… ps --format json ID`: a JSON array of host PIDs; `ctr task ps` lists the init PID.
+  test("ctr task ps lists the container's init, like runc", async () => {
     for (const name of ["runc", "berth"] as const) {
       await withDetached(name, "ps", async (id) => {
         const row = await waitTaskStatus(id, "RUNNING");
@@ -248,10 +246,9 @@ describe.skipIf(!haveTools)("containerd drop-in (ctr run --runc-binary)", () => 
     }
   }, 20_000);
 
-  // berth-runtime has no `pause`/`resume` yet. Shim argv: `… pause ID`; berth exits 1 with "pause is
-  // not supported by this berth-runtime yet: freeze a container"; runc freezes the cgroup and
-  // `ctr task ls` shows PAUSED, then `resume` brings it back to RUNNING.
-  test.todo("ctr task pause and resume freeze and thaw the task, like runc", async () => {
+  // Shim argv: `… pause ID`: the cgroup freezes and `ctr task ls` shows PAUSED; `resume` brings it
+  // back to RUNNING.
+  test("ctr task pause and resume freeze and thaw the task, like runc", async () => {
     for (const name of ["runc", "berth"] as const) {
       await withDetached(name, "pause", async (id) => {
         expect((await c.ctr(["task", "pause", id])).code).toBe(0);

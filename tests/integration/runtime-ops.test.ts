@@ -111,9 +111,18 @@ describe("pause and resume", () => {
     }
   });
 
-  // runc says "paused" here; berth's `state` asks the exec fifo before the freezer (state.ts
-  // StateStore.status), so it still says "created". pause/resume themselves use runc's order.
-  test.todo("state of a paused created container says paused, as runc's");
+  test.skipIf(!hasRunc)("state of a paused created container says paused, as runc's", async () => {
+    for (const runtime of [undefined, RUNC]) {
+      const id = newId("created-paused");
+      const b = h.bundle((s) => (s.process!.args = ["true"]));
+      const o = runtime ? { runtime } : {};
+      expect((await h.rt(["create", "--bundle", b, id], o)).code).toBe(0);
+      expect((await h.rt(["pause", id], o)).code).toBe(0);
+      expect(await status(id, runtime)).toBe("paused");
+      expect((await h.rt(["resume", id], o)).code).toBe(0);
+      expect((await h.rt(["delete", "--force", id], o)).code).toBe(0);
+    }
+  });
 });
 
 describe("ps", () => {
