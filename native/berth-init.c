@@ -573,8 +573,42 @@ static void op_find_exec(struct cursor *c) {
   die_err(ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
 }
 
+/* Without HOME in the environment, use the user's home from the container's /etc/passwd, or "/"
+ * (what runc does, after pivot_root, so the file read is the container's). */
+static char **with_home(char **env, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!strncmp(env[i], "HOME=", 5)) return env;
+  static char home[PATH_MAX + 5];
+  strcpy(home, "HOME=/");
+  FILE *f = fopen("/etc/passwd", "re");
+  char line[1024];
+  while (f && fgets(line, sizeof line, f)) {
+    char *field[7] = {0}, *p = line;
+    int k = 0;
+    /* name:passwd:uid:gid:gecos:dir:shell — empty fields allowed, so no strtok */
+    for (; k < 7 && p; k++) {
+      field[k] = p;
+      p = strchr(p, ':');
+      if (p) *p++ = '\0';
+    }
+    if (k >= 6 && field[2] && (uid_t)strtoul(field[2], NULL, 10) == getuid() && field[5] && *field[5]) {
+      field[5][strcspn(field[5], "\n")] = '\0';
+      snprintf(home, sizeof home, "HOME=%s", field[5]);
+      break;
+    }
+  }
+  if (f) fclose(f);
+  char **out = calloc(n + 2, sizeof(char *));
+  if (!out) DIE("calloc");
+  memcpy(out, env, n * sizeof(char *));
+  out[n] = home;
+  return out;
+}
+
 static void op_exec(struct cursor *c) {
-  char **args = next_strs(c, NULL), **env = next_strs(c, NULL);
+  size_t n;
+  char **args = next_strs(c, NULL), **env = next_strs(c, &n);
+  env = with_home(env, n);
   execve(exec_path, args, env);
   DIE("exec %s", exec_path);
 }

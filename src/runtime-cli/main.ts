@@ -93,7 +93,11 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const cmd = COMMANDS[verb];
-    if (!cmd) throw new BerthError("InvalidArgument", `unknown command "${verb}": see \`berth-runtime help\``, verb);
+    if (!cmd) {
+      // runc (urfave/cli) exits 3 for a command it does not know; callers may rely on it.
+      log("error", `unknown command "${verb}": see \`berth-runtime help\``);
+      return 3;
+    }
     if (g.explain) {
       explain.subscribe((e) => {
         const ms = e.ms !== undefined ? ` ${e.ms.toFixed(3)} ms` : "";
