@@ -84,7 +84,7 @@ export async function create(o: CreateOptions): Promise<Created> {
       ...(o.consoleSocket ? { consoleSocket: o.consoleSocket } : {}),
     });
     const t0 = performance.now();
-    const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: o.explain ?? explain.enabled });
+    const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: o.explain ?? explain.enabled, foreground: mode === "foreground" });
     if (explain.enabled) explain.emit({ step: "phase", detail: "berth-init: spawn to READY", ms: performance.now() - t0, who: "runtime" });
     pid = launched.pid;
     const state: SavedState = {

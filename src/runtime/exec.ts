@@ -40,13 +40,24 @@ export async function exec(o: ExecOptions): Promise<number> {
   // v1: a single thread writing "0" to tasks moves itself without the global lock.
   const cgroupJoin = cg.driver === "v1" ? cg.procsFiles().map((f) => join(dirname(f), "tasks")) : cg.procsFiles();
   const namespaces = (s.spec.linux?.namespaces ?? []).map((n) => n.type as NamespaceType);
-  const seccomp = s.spec.linux?.seccomp ? (await import("../seccomp/cache.ts")).compileSeccompCached(s.spec.linux.seccomp, join(o.root, ".seccomp-cache")) : undefined;
+  const profile = s.spec.linux?.seccomp;
+  const seccomp = profile ? (await import("../seccomp/cache.ts")).compileSeccompCached(profile, join(o.root, ".seccomp-cache")) : undefined;
+  // As runc: the exec'd process's listener fd goes to the same agent, with the container "running"
+  // and state.pid the init's (the top-level pid is the new process's, filled in by berth-init).
+  const seccompListener = profile?.listenerPath
+    ? {
+        path: profile.listenerPath,
+        ...(profile.listenerMetadata ? { metadata: profile.listenerMetadata } : {}),
+        state: { ociVersion: s.ociVersion, id: s.id, status: "running" as const, pid: s.pid, bundle: s.bundle, ...(Object.keys(s.annotations ?? {}).length ? { annotations: s.annotations } : {}) },
+      }
+    : undefined;
   const steps = buildExecPlan(proc, {
     initPid: s.pid, namespaces, cgroupJoin, foreground: !o.detach, preserveFds: o.preserveFds ?? 0,
     ...(o.consoleSocket ? { consoleSocket: o.consoleSocket } : {}),
     ...(seccomp ? { seccomp: { bpf: seccomp.bpf, flags: seccomp.flags } } : {}),
+    ...(seccompListener ? { seccompListener } : {}),
   });
-  const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: explain.enabled });
+  const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: explain.enabled, foreground: !o.detach });
   if (o.pidFile) {
     const tmp = join(dirname(o.pidFile), `.${process.pid}.pid.tmp`);
     writeFileSync(tmp, String(launched.pid));

@@ -39,7 +39,7 @@ export class StepError extends BerthError {
  * Spawn berth-init and run the plan up to READY. preserveFds are the caller's fds 3..3+n-1, which
  * the container receives as 3..3+n-1 (runc's --preserve-fds); the report socket sits above them.
  */
-export async function launch(steps: readonly PlanStep[], opts: { preserveFds?: number; explain?: boolean } = {}): Promise<Launched> {
+export async function launch(steps: readonly PlanStep[], opts: { preserveFds?: number; explain?: boolean; foreground?: boolean } = {}): Promise<Launched> {
   const preserve = opts.preserveFds ?? 0;
   const stdio: ("inherit" | "pipe" | number)[] = ["inherit", "inherit", "inherit"];
   for (let i = 0; i < preserve; i++) stdio.push(3 + i);
@@ -94,6 +94,9 @@ export async function launch(steps: readonly PlanStep[], opts: { preserveFds?: n
             throw new StepError(index, val, text, s);
           }
           case REPORT.READY:
+            // Detached, berth-init's parent exits as soon as the child is ready: reap it here
+            // rather than leave it to whatever adopts orphans.
+            if (!opts.foreground) await helper.exited;
             return { pid, helper, timeline };
         }
       }
