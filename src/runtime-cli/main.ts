@@ -98,6 +98,8 @@ export async function main(argv: string[]): Promise<number> {
       log("error", `unknown command "${verb}": see \`berth-runtime help\``);
       return 3;
     }
+    // --debug records every kernel step in the log (containerd keeps the runtime's log.json).
+    if (g.debug && !g.explain) explain.subscribe((e) => log("debug", `${e.who ?? "runtime"} ${e.step}: ${e.detail}${e.ms !== undefined ? ` (${e.ms.toFixed(3)} ms)` : ""}`));
     if (g.explain) {
       explain.subscribe((e) => {
         const ms = e.ms !== undefined ? ` ${e.ms.toFixed(3)} ms` : "";
