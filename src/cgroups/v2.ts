@@ -1,10 +1,12 @@
 // cgroup v2 driver: one directory in the unified hierarchy (Documentation/admin-guide/cgroup-v2.rst).
 // Controllers must be enabled in every ancestor's cgroup.subtree_control ("Enabling and
-// Disabling"), v1 values are converted (resources.ts), and device rules would need an eBPF
-// program, which is not done here yet.
+// Disabling"), v1 values are converted (resources.ts), and device rules become an eBPF program
+// attached to the cgroup ("Device controller": device-filter.ts compiles, bpf.ts attaches).
 
 import { posix } from "node:path";
-import { failedPrecondition, internal, invalidArgument } from "../sys/errdefs.ts";
+import { BerthError, failedPrecondition, internal, invalidArgument } from "../sys/errdefs.ts";
+import { setDeviceProgram } from "./bpf.ts";
+import { compileDeviceFilter } from "./device-filter.ts";
 import { CgroupFiles, errnoOf, removeCgroupTree, sleepMs, type CgroupFs } from "./files.ts";
 import type { CgroupManager, FreezerState } from "./manager.ts";
 import { dirChain, resolveDir, type CgroupLayout, type CgroupMount, type ProcCgroup } from "./paths.ts";
@@ -18,6 +20,7 @@ import {
   memorySwapToV2,
   pidsMaxValue,
   validateResources,
+  type LinuxDeviceCgroup,
   type LinuxResources,
 } from "./resources.ts";
 import { emptyStats, parseFlatKeyed, parseIoStat, parseSingle, type CgroupStats } from "./stats.ts";
@@ -61,6 +64,12 @@ export function controllersNeeded(r: LinuxResources): string[] {
   return [...need];
 }
 
+/**
+ * Puts a compiled device program on a cgroup directory, replacing the previous one (bpf.ts;
+ * unit tests pass a recorder, since a temp dir is not a cgroup).
+ */
+export type DeviceProgramSetter = (cgroupDir: string, insns: Uint8Array) => void;
+
 export class V2Manager implements CgroupManager {
   readonly driver = "v2" as const;
   readonly warnings: string[] = [];
@@ -72,6 +81,7 @@ export class V2Manager implements CgroupManager {
     private readonly mountPoint: string,
     private readonly dir: string,
     cfs: CgroupFs,
+    private readonly setDevices: DeviceProgramSetter,
   ) {
     this.files = new CgroupFiles(cfs);
     this.paths = { "": dir };
@@ -83,15 +93,21 @@ export class V2Manager implements CgroupManager {
     self: ProcCgroup,
     target: { path: string; absolute: boolean },
     cfs: CgroupFs,
+    setDevices: DeviceProgramSetter = setDeviceProgram,
   ): V2Manager {
-    return new V2Manager(layout, mount.mountPoint, resolveDir(mount, target, self.unified), cfs);
+    return new V2Manager(layout, mount.mountPoint, resolveDir(mount, target, self.unified), cfs, setDevices);
   }
 
-  static fromPaths(layout: CgroupLayout, paths: Record<string, string>, cfs: CgroupFs): V2Manager {
+  static fromPaths(
+    layout: CgroupLayout,
+    paths: Record<string, string>,
+    cfs: CgroupFs,
+    setDevices: DeviceProgramSetter = setDeviceProgram,
+  ): V2Manager {
     const dir = paths[""] ?? Object.values(paths)[0];
     if (!dir) throw invalidArgument("saved cgroup paths are empty", "cgroup_paths");
     // The mount point only matters for create(); a re-opened cgroup already exists.
-    return new V2Manager(layout, posix.dirname(dir), dir, cfs);
+    return new V2Manager(layout, posix.dirname(dir), dir, cfs, setDevices);
   }
 
   create(resources: LinuxResources = {}): void {
@@ -155,9 +171,7 @@ export class V2Manager implements CgroupManager {
     if (c?.cpus) w.write(dir, "cpuset.cpus", c.cpus, f("cpu.cpus"));
     if (c?.mems) w.write(dir, "cpuset.mems", c.mems, f("cpu.mems"));
 
-    if (r.devices && r.devices.length > 0) {
-      this.warn(`${f("devices")} not enforced: cgroup v2 device rules need an eBPF program (not implemented)`);
-    }
+    if (r.devices && r.devices.length > 0) this.applyDevices(r.devices);
 
     const m = r.memory;
     if (m) {
@@ -247,6 +261,24 @@ export class V2Manager implements CgroupManager {
 
     // Last, so an explicit unified value wins over a converted one (runc's order too).
     for (const [k, v] of Object.entries(r.unified ?? {})) w.write(dir, k, v, f(`unified.${k}`));
+  }
+
+  /**
+   * Compile the rules and attach the program, replacing the cgroup's previous one (an update
+   * gives the whole list again, as runc's). Only when the kernel refuses BPF itself and the rules
+   * allow every device anyway is this a warning; a restriction that cannot be enforced fails.
+   */
+  private applyDevices(rules: LinuxDeviceCgroup[]): void {
+    const insns = compileDeviceFilter(rules);
+    try {
+      this.setDevices(this.dir, insns);
+    } catch (e) {
+      if (e instanceof BerthError && e.code === "PermissionDenied" && rules.every((d) => d.allow)) {
+        this.warn(`${f("devices")} not enforced: ${e.message}; the rules allow every device, so nothing is lost`);
+        return;
+      }
+      throw e;
+    }
   }
 
   procsFiles(): string[] {
