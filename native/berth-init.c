@@ -21,6 +21,18 @@
  * Reports (fd 3, little-endian): u32 kind, u32 op index, i32 value, u32 text length, text.
  *   PID(value=child pid) STEP(value=microseconds) ERROR(value=errno, text=detail) READY
  *
+ * Seccomp notify (linux.seccomp.listenerPath), as runc hands it over:
+ *   parent SECCOMP_CONNECT   first op: connect to the agent's socket with the runtime's
+ *                            credentials and mounts; the child inherits it through clone and the
+ *                            parent closes its copy (the agent sees EOF once the child is done)
+ *   child  SECCOMP           payload rendered first (the process state JSON, split where our host
+ *                            pid goes), then seccomp(NEW_LISTENER) → listener fd, then at once one
+ *                            sendmsg(payload, SCM_RIGHTS fd) and close both. Any other syscall
+ *                            between the load and the send could itself wait for the agent that
+ *                            has no fd yet, so there is none; src/seccomp refuses NOTIFY for
+ *                            sendmsg (and, like runc, write).
+ *   An exec's grandchild learns its host pid from the intermediate child (FORK_GRANDCHILD).
+ *
  * Security: runs from a sealed memfd copy of itself (CVE-2019-5736); every fd is close-on-exec
  * before execve (CVE-2024-21626); mount targets are resolved with openat2(RESOLVE_IN_ROOT)
  * inside the rootfs and mounted through fds, never through paths (CVE-2021-30465).
@@ -98,6 +110,7 @@ static char exec_path[PATH_MAX];
 static int console_fd = -1;     /* child: where the pty master goes; parent: where it comes from */
 static int console_peer = -1;   /* CONSOLE_PAIR: the child's end, until clone */
 static int ready_sent;          /* child: READY reported, the runtime may no longer listen */
+static int notify_sock = -1;    /* SECCOMP_CONNECT: the connection to the seccomp agent */
 
 static void send_all(const void *buf, size_t len) {
   const char *p = buf;
@@ -551,9 +564,51 @@ static void op_seccomp(struct cursor *c) {
   uint32_t len;
   const char *bpf = next_raw(c, &len);
   uint64_t flags = next_u64(c);
+  size_t nparts;
+  char **parts = next_strs(c, &nparts);
   if (len % sizeof(struct sock_filter)) die_err(EINVAL, "seccomp program of %u bytes", len);
   struct sock_fprog prog = {.len = (unsigned short)(len / sizeof(struct sock_filter)), .filter = (struct sock_filter *)bpf};
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)flags, &prog) < 0) DIE("seccomp(SECCOMP_SET_MODE_FILTER)");
+  int notify = (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) != 0;
+  if (notify && notify_sock < 0) die_err(EINVAL, "seccomp: a notify filter but no SECCOMP_CONNECT before it");
+  /* Everything that allocates or formats happens before the filter is loaded (see the header). */
+  char *msg = NULL;
+  size_t msg_len = 0;
+  if (notify) {
+    FILE *f = open_memstream(&msg, &msg_len);
+    if (!f) DIE("open_memstream");
+    for (size_t i = 0; i < nparts; i++) fprintf(f, i + 1 < nparts ? "%s%d" : "%s", parts[i], (int)child_pid);
+    if (fclose(f) != 0) DIE("render the seccomp payload");
+  }
+  long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)flags, &prog);
+  if (fd < 0) DIE("seccomp(SECCOMP_SET_MODE_FILTER)");
+  if (notify) {
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl = {0};
+    struct iovec iov = {.iov_base = msg, .iov_len = msg_len};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    int lfd = (int)fd;
+    memcpy(CMSG_DATA(h), &lfd, sizeof lfd);
+    ssize_t n = sendmsg(notify_sock, &m, MSG_NOSIGNAL);
+    if (n != (ssize_t)msg_len) die_err(n < 0 ? errno : EMSGSIZE, "send the seccomp listener fd to listenerPath");
+    close(lfd);
+    close(notify_sock); /* runtime-spec: one state per connection, closed after sending */
+    notify_sock = -1;
+    free(msg);
+  }
+  free(parts);
+}
+
+/* A connected unix stream socket (close-on-exec), for the console and seccomp agent sockets. */
+static int connect_unix(const char *path, const char *what) {
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof a.sun_path) die_err(ENAMETOOLONG, "%s %s", what, path);
+  strcpy(a.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) DIE("connect to %s %s", what, path);
+  return fd;
 }
 
 static void op_find_exec(struct cursor *c) {
@@ -818,6 +873,8 @@ static void run_op(uint32_t code, struct cursor *c) {
       sync_fd = sp[0];
       close(sp[1]);
       if (console_peer >= 0) close(console_peer);
+      if (notify_sock >= 0) close(notify_sock); /* the child's now; the agent must see it close */
+      notify_sock = -1;
       report(REPORT_PID, pid, NULL);
     }
     break;
@@ -841,12 +898,21 @@ static void run_op(uint32_t code, struct cursor *c) {
   case OP_WAIT_PARENT: sync_wait(); break;
   case OP_WAKE_PARENT: sync_send(0); sync_wait(); break;
   case OP_FORK_GRANDCHILD: {
+    /* getpid() in the grandchild answers in the joined pid namespace; SECCOMP's payload needs the
+     * host pid, which only clone's return value here knows: pass it down a pipe. */
+    int pp[2];
+    if (pipe2(pp, O_CLOEXEC) < 0) DIE("pipe for the grandchild's pid");
     pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid < 0) DIE("clone(CLONE_PARENT)");
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      close(pp[1]);
+      if (read(pp[0], &child_pid, sizeof child_pid) != sizeof child_pid) _exit(1); /* the child died and reported */
+      close(pp[0]);
       break; /* the grandchild goes on with the plan */
     }
+    close(pp[0]);
+    if (write(pp[1], &pid, sizeof pid) != sizeof pid) DIE("send the grandchild its pid");
     report(REPORT_PID, pid, NULL);
     sync_send(pid);
     _exit(0);
@@ -873,15 +939,8 @@ static void run_op(uint32_t code, struct cursor *c) {
     console_peer = sp[1];
     break;
   }
-  case OP_CONSOLE_CONNECT: {
-    const char *path = next_str(c);
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof a.sun_path) die_err(ENAMETOOLONG, "console socket path %s", path);
-    strcpy(a.sun_path, path);
-    console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (console_fd < 0 || connect(console_fd, (struct sockaddr *)&a, sizeof a) < 0) DIE("connect to console socket %s", path);
-    break;
-  }
+  case OP_CONSOLE_CONNECT: console_fd = connect_unix(next_str(c), "console socket"); break;
+  case OP_SECCOMP_CONNECT: notify_sock = connect_unix(next_str(c), "seccomp listenerPath"); break;
   case OP_CONSOLE_CREATE: op_console_create(c); break;
   case OP_SETSID:
     if (setsid() < 0) DIE("setsid");

@@ -220,8 +220,7 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
   }
 
   if (linux.cgroupsPath !== undefined) need(typeof linux.cgroupsPath === "string", "linux.cgroupsPath", "must be a string");
-  if (linux.seccomp?.listenerPath)
-    throw notImplemented("linux.seccomp.listenerPath: handing the seccomp notify fd to a listener is not supported yet; drop SCMP_ACT_NOTIFY rules and listenerPath", "linux.seccomp.listenerPath");
+  if (linux.seccomp) seccompListener(linux.seccomp);
   if (linux.intelRdt) throw notImplemented("linux.intelRdt is not supported", "linux.intelRdt");
 
   const config: RuntimeConfig = {
@@ -244,6 +243,23 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
     ...(linux.seccomp ? { seccomp: linux.seccomp } : {}),
   };
   return config;
+}
+
+/**
+ * linux.seccomp.listenerPath/listenerMetadata (config-linux.md "Seccomp"): the agent's unix socket,
+ * connected by berth-init on the host side. The rest of linux.seccomp is checked by its compiler.
+ */
+function seccompListener(s: Seccomp): void {
+  const field = "linux.seccomp.listenerPath";
+  if (s.listenerPath !== undefined) {
+    need(typeof s.listenerPath === "string" && isAbsolute(s.listenerPath), field, "must be the absolute path of the seccomp agent's unix socket");
+    // sockaddr_un.sun_path holds 108 bytes with the terminating NUL (unix(7)).
+    need(Buffer.byteLength(s.listenerPath) < 108, field, "is longer than a unix socket path can be (107 bytes): use a shorter path");
+  }
+  if (s.listenerMetadata !== undefined) {
+    need(typeof s.listenerMetadata === "string", "linux.seccomp.listenerMetadata", "must be a string");
+    need(!!s.listenerPath, "linux.seccomp.listenerMetadata", "must not be set without linux.seccomp.listenerPath");
+  }
 }
 
 function idMappings(v: IdMapping[] | undefined, field: string): IdMapping[] {

@@ -51,6 +51,9 @@ const SPEC_FLAGS: Readonly<Record<string, number>> = {
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: FILTER_FLAG.WAIT_KILLABLE_RECV,
 };
 
+/** Syscalls the runtime makes after loading a notify filter and before the agent has its fd. */
+const NOTIFY_HANDOVER = ["write", "sendmsg"];
+
 export const KNOWN_ACTIONS = [
   "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
   "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY",
@@ -114,9 +117,11 @@ export function compileSeccomp(s: Seccomp, field = "linux.seccomp"): CompiledSec
       if (typeof n !== "string" || n === "") throw invalidArgument(`${f}.names[${j}] must be a syscall name`, `${f}.names[${j}]`);
     });
     const act = parseAction(sc.action, sc.errnoRet, `${f}.action`, `${f}.errnoRet`);
-    if (act.notify && sc.names.includes("write")) {
-      // berth-init must still write to hand the listener fd over after loading the filter.
-      throw invalidArgument(`${f}: SCMP_ACT_NOTIFY cannot be used for the write syscall`, `${f}.names`);
+    const handover = act.notify ? sc.names.find((n) => NOTIFY_HANDOVER.includes(n)) : undefined;
+    if (handover) {
+      // Between loading the filter and handing the listener fd to the agent the process must not
+      // make a syscall that waits for the agent: berth-init's one is sendmsg; runc refuses write.
+      throw invalidArgument(`${f}: SCMP_ACT_NOTIFY cannot be used for the ${handover} syscall (it hands the listener fd to the agent)`, `${f}.names`);
     }
     const args = (sc.args ?? []).map((arg, j) => parseArg(arg, `${f}.args[${j}]`));
     rules.push({ index: i, names: sc.names, action: act.value, notify: act.notify, args });

@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll } from "bun:test";
 import { buildConfig, parseMount } from "../../src/runtime/config.ts";
-import { buildPlan, type PlanOptions } from "../../src/runtime/plan/build.ts";
+import { buildExecPlan, buildPlan, processStatePayload, type PlanOptions } from "../../src/runtime/plan/build.ts";
 import { encodePlan, step } from "../../src/runtime/plan/encode.ts";
 import { OPS, PLAN_MAGIC } from "../../src/runtime/plan/ops.ts";
 import { defaultSpec } from "../../src/runtime/spec/default-spec.ts";
@@ -130,6 +130,50 @@ describe("plan order", () => {
     expect(n2.indexOf("SECCOMP")).toBeLessThan(n2.indexOf("CAPS_BOUNDING"));
   });
 
+  test("seccomp notify: the parent connects to listenerPath first; SECCOMP carries the process state split at the pid", () => {
+    const seccomp = { bpf: new Uint8Array(8), flags: 8 /* NEW_LISTENER */ };
+    const notify = (s: Spec) => {
+      s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/agent.sock", listenerMetadata: "m", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] };
+    };
+    const hookState: [string, string] = ['{"ociVersion":"1.0.2","id":"c1","status":"creating","bundle":"/b","pid":', "}"];
+    const p = plan(notify, { seccomp, hookState });
+    expect(p[0]!.op.name).toBe("SECCOMP_CONNECT");
+    expect(p[0]!.args).toEqual(["/run/agent.sock"]);
+    expect(p[0]!.field).toBe("linux.seccomp.listenerPath");
+    const parts = p.find((x) => x.op.name === "SECCOMP")!.args[2] as string[];
+    expect(parts).toHaveLength(3); // the pid goes twice: the process's and the state's
+    expect(JSON.parse(parts.join("4321"))).toEqual({
+      ociVersion: "1.0.2", fds: ["seccompFd"], pid: 4321, metadata: "m",
+      state: { ociVersion: "1.0.2", id: "c1", status: "creating", bundle: "/b", pid: 4321 },
+    });
+    // A filter without NOTIFY rules: listenerPath is ignored (runtime-spec), nothing to send.
+    const quiet = plan(notify, { seccomp: { bpf: new Uint8Array(8), flags: 0 }, hookState });
+    expect(quiet.map((x) => x.op.name)).not.toContain("SECCOMP_CONNECT");
+    expect(quiet.find((x) => x.op.name === "SECCOMP")!.args[2]).toEqual([]);
+  });
+
+  test("seccomp notify for exec: state.pid is the init's, the top-level pid the new process's", () => {
+    const c = buildConfig(spec(), "c1", bundle);
+    const p = buildExecPlan(c.process, {
+      initPid: 77, namespaces: ["pid", "mount"], cgroupJoin: [], foreground: true,
+      seccomp: { bpf: new Uint8Array(8), flags: 8 },
+      seccompListener: { path: "/run/agent.sock", state: { ociVersion: "1.0.2", id: "c1", status: "running", pid: 77, bundle: "/b" } },
+    });
+    const n = p.map((x) => x.op.name);
+    expect(n[0]).toBe("SECCOMP_CONNECT");
+    expect(n.indexOf("SECCOMP_CONNECT")).toBeLessThan(n.indexOf("CLONE"));
+    const parts = p.find((x) => x.op.name === "SECCOMP")!.args[2] as string[];
+    expect(JSON.parse(parts.join("900"))).toEqual({ ociVersion: "1.0.2", fds: ["seccompFd"], pid: 900, state: { ociVersion: "1.0.2", id: "c1", status: "running", pid: 77, bundle: "/b" } });
+    expect(() => buildExecPlan(c.process, { initPid: 77, namespaces: [], cgroupJoin: [], foreground: true, seccomp: { bpf: new Uint8Array(8), flags: 8 } })).toThrow(/linux\.seccomp\.listenerPath/);
+  });
+
+  test("processStatePayload: a pid-like text inside strings is not a hole", () => {
+    const parts = processStatePayload({ path: "/s", metadata: '"pid":-1', state: { ociVersion: "1", id: "x", status: "creating", bundle: "/b", annotations: { pid: "-1", '"pid":-1': "1" } } });
+    expect(parts).toHaveLength(3);
+    const v = JSON.parse(parts.join("5"));
+    expect([v.pid, v.state.pid, v.metadata, v.state.annotations]).toEqual([5, 5, '"pid":-1', { pid: "-1", '"pid":-1': "1" }]);
+  });
+
   test("the exec is looked up on the container's PATH; preserved fds stay open", () => {
     const p = plan((s) => s.process!.env = ["PATH=/opt/bin:/bin"], { preserveFds: 2 });
     expect(p.find((s) => s.op.name === "FIND_EXEC")!.args).toEqual(["sh", "/opt/bin:/bin"]);
@@ -175,6 +219,9 @@ describe("config checks name the field", () => {
     ["timeOffsets without time ns", (s) => (s.linux!.timeOffsets = { monotonic: { secs: 1 } }), /linux\.timeOffsets/],
     ["hook path", (s) => (s.hooks = { poststart: [{ path: "relative" }] }), /hooks\.poststart\[0\]\.path/],
     ["oomScoreAdj", (s) => (s.process!.oomScoreAdj = 5000), /process\.oomScoreAdj/],
+    ["relative listenerPath", (s) => (s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "agent.sock" }), /^linux\.seccomp\.listenerPath: must be the absolute path/],
+    ["long listenerPath", (s) => (s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/" + "a".repeat(120) }), /linux\.seccomp\.listenerPath: is longer than a unix socket path/],
+    ["listenerMetadata alone", (s) => (s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerMetadata: "m" }), /linux\.seccomp\.listenerMetadata: must not be set without/],
   ];
   for (const [name, edit, re] of bad) test(name, () => expect(() => buildConfig(spec(edit), "c1", bundle)).toThrow(re));
 

@@ -9,13 +9,16 @@
 //           → sysctl → readonly/masked paths → read-only root → hostname → rlimits
 //           → bounding set → user → cwd → capabilities → no_new_privs → find executable
 //           → close fds → READY → [wait for start → startContainer hooks] → seccomp → exec
+//   seccomp notify (linux.seccomp.listenerPath): the parent connects to the agent first, with the
+//           runtime's credentials and mounts; the child inherits the socket and, right after
+//           seccomp(2) returns the listener fd, sends it with the container process state.
 import { CLONE, MS, MOUNT_ATTR, S_IF } from "../../sys/linux.ts";
 import { capabilityNames } from "../../sys/capabilities.ts";
 import { invalidArgument } from "../../sys/errdefs.ts";
 import { MOUNT_FLAG } from "./ops.ts";
 import { step, type PlanStep } from "./encode.ts";
 import { NAMESPACE_FLAGS, type HookConfig, type MountConfig, type ProcessConfig, type RuntimeConfig } from "../config.ts";
-import type { NamespaceType } from "../spec/types.ts";
+import type { NamespaceType, State } from "../spec/types.ts";
 
 export interface CgroupHierarchy {
   /** Host mount point, e.g. /sys/fs/cgroup/memory; its base name is the name inside. */
@@ -40,8 +43,8 @@ export interface PlanOptions {
   readonly preserveFds?: number;
   /** State JSON for hooks, split where the pid goes ("pid": <pid>). */
   readonly hookState: readonly [string, string];
-  /** The compiled linux.seccomp filter. */
-  readonly seccomp?: { readonly bpf: Uint8Array; readonly flags: number };
+  /** The compiled linux.seccomp filter (listenerPath and listenerMetadata come from the config). */
+  readonly seccomp?: CompiledFilter;
   /** Not root: gid_map may only be written after setgroups is denied (user_namespaces(7)). */
   readonly rootless?: boolean;
   /** --console-socket for process.terminal; without one a foreground run makes berth-init the console. */
@@ -64,11 +67,72 @@ const attrNames = (a: number) =>
 const propName = (p: number) =>
   (p & MS.REC ? "r" : "") + (p & MS.SHARED ? "shared" : p & MS.SLAVE ? "slave" : p & MS.PRIVATE ? "private" : p & MS.UNBINDABLE ? "unbindable" : "?");
 
+/** What the planner needs of a compiled seccomp filter (src/seccomp's CompiledSeccomp). */
+export interface CompiledFilter {
+  readonly bpf: Uint8Array;
+  readonly flags: number;
+}
+
+/** SECCOMP_FILTER_FLAG_NEW_LISTENER (linux/seccomp.h): seccomp(2) returns a notification fd. */
+const NEW_LISTENER = 8;
+
+/** Where a notify filter's listener fd goes (config-linux.md "Seccomp", listenerPath). */
+export interface SeccompListener {
+  readonly path: string;
+  readonly metadata?: string;
+  /** The container's state; a `pid` of undefined means the process's own pid (the init's). */
+  readonly state: Omit<State, "pid"> & { pid?: number };
+}
+
+/**
+ * runtime-spec's ContainerProcessState (specs-go/state.go) as berth-init sends it: the JSON split
+ * where the process's host pid goes, which only berth-init knows. For the init the state's pid is
+ * that pid too; for exec it is the init's, and the top-level pid the exec'd process's.
+ */
+export function processStatePayload(l: SeccompListener): string[] {
+  const HOLE = -1; // no real pid; `"pid":-1` cannot occur inside a JSON string (quotes are escaped)
+  const json = JSON.stringify({
+    ociVersion: l.state.ociVersion,
+    fds: ["seccompFd"],
+    pid: HOLE,
+    ...(l.metadata ? { metadata: l.metadata } : {}),
+    state: { ...l.state, pid: l.state.pid ?? HOLE },
+  });
+  const parts = json.split(`"pid":${HOLE}`);
+  return parts.map((p, i) => (i < parts.length - 1 ? `${p}"pid":` : p));
+}
+
+/** SECCOMP_CONNECT (first in the plan) and SECCOMP (placed by the caller) for a filter. */
+function seccompSteps(f: CompiledFilter | undefined, listener: SeccompListener | undefined): { connect: PlanStep[]; load?: PlanStep } {
+  if (!f) return { connect: [] };
+  const notify = (f.flags & NEW_LISTENER) !== 0;
+  // The spec ignores listenerPath without SCMP_ACT_NOTIFY rules; the compiler refuses the reverse.
+  if (notify && !listener) throw invalidArgument("linux.seccomp.listenerPath is required when a rule uses SCMP_ACT_NOTIFY", "linux.seccomp.listenerPath");
+  const payload = notify ? processStatePayload(listener!) : [];
+  const describe = `seccomp(SECCOMP_SET_MODE_FILTER, ${f.flags}, ${f.bpf.length / 8} instructions)` + (notify ? `; sendmsg(listener fd, SCM_RIGHTS) to ${q(listener!.path)}` : "");
+  return {
+    connect: notify ? [step("SECCOMP_CONNECT", [listener!.path], `connect(${q(listener!.path)}) — the seccomp agent`, "linux.seccomp.listenerPath")] : [],
+    load: step("SECCOMP", [f.bpf, f.flags, payload], describe, "linux.seccomp"),
+  };
+}
+
+/** The init's listener: its state is the hook state (status "creating", as runc sends). */
+function initListener(c: RuntimeConfig, o: PlanOptions): SeccompListener | undefined {
+  const path = c.seccomp?.listenerPath;
+  if (!path) return undefined;
+  const state = JSON.parse(`${o.hookState[0]}0${o.hookState[1]}`) as State;
+  delete state.pid;
+  const metadata = c.seccomp?.listenerMetadata;
+  return { path, state, ...(metadata ? { metadata } : {}) };
+}
+
 export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   const s: PlanStep[] = [];
   const newNs = c.newNamespaces;
+  const seccomp = seccompSteps(o.seccomp, initListener(c, o));
 
   // ---- parent, before clone ----
+  s.push(...seccomp.connect);
   for (const j of c.joinNamespaces) s.push(step("SETNS", [j.path, j.flag], `setns(open(${q(j.path)}), ${cloneFlagNames(j.flag)})`, j.field));
   // clone(2) cannot take CLONE_NEWTIME (it overlaps CSIGNAL): unshare it in the parent, whose
   // children then start in the new time namespace (time_namespaces(7)).
@@ -146,13 +210,12 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   const p = c.process;
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it
   // (runc does the same); with no_new_privs, load it last so the fewest syscalls run under it.
-  const seccomp = o.seccomp && step("SECCOMP", [o.seccomp.bpf, o.seccomp.flags], `seccomp(SECCOMP_SET_MODE_FILTER, ${o.seccomp.flags}, ${o.seccomp.bpf.length / 8} instructions)`, "linux.seccomp");
-  if (seccomp && !p.noNewPrivileges) s.push(seccomp);
+  if (seccomp.load && !p.noNewPrivileges) s.push(seccomp.load);
   s.push(...processSteps(p, o.preserveFds ?? 0));
   s.push(step("READY", [], "report created"));
   if (o.mode === "create") s.push(step("WAIT_START", [], "read(exec fifo) — blocks until `berth-runtime start`"));
   for (const h of c.hooks.startContainer) s.push(hookStep("CHILD_HOOK", h, o));
-  if (seccomp && p.noNewPrivileges) s.push(seccomp);
+  if (seccomp.load && p.noNewPrivileges) s.push(seccomp.load);
   s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));
   s.push(step("FINISH", [o.mode === "foreground" ? 1 : 0], o.mode === "foreground" ? "wait for the container and exit with its status" : "exit once the child is ready"));
   return s;
@@ -258,7 +321,9 @@ export interface ExecPlanOptions {
   readonly cgroupJoin: readonly string[];
   readonly foreground: boolean;
   readonly preserveFds?: number;
-  readonly seccomp?: { readonly bpf: Uint8Array; readonly flags: number };
+  readonly seccomp?: CompiledFilter;
+  /** linux.seccomp.listenerPath with the container's state (pid: the init's), for notify filters. */
+  readonly seccompListener?: SeccompListener;
   readonly consoleSocket?: string;
 }
 
@@ -275,6 +340,8 @@ const JOIN_ORDER: NamespaceType[] = ["user", "cgroup", "ipc", "uts", "network", 
 export function buildExecPlan(p: ProcessConfig, o: ExecPlanOptions): PlanStep[] {
   const s: PlanStep[] = [];
   const term = terminalSteps(p, o.consoleSocket, o.foreground, false);
+  const seccomp = seccompSteps(o.seccomp, o.seccompListener);
+  s.push(...seccomp.connect);
   s.push(...term.beforeClone);
   s.push(step("CLONE", [0], "fork() — the intermediate child"));
   s.push(step("WAIT_CHILD", [], "wait for the grandchild's pid"));
@@ -288,11 +355,10 @@ export function buildExecPlan(p: ProcessConfig, o: ExecPlanOptions): PlanStep[] 
   }
   s.push(step("FORK_GRANDCHILD", [], "clone(CLONE_PARENT) — the process, inside the pid namespace"));
   s.push(...term.create);
-  const seccomp = o.seccomp && step("SECCOMP", [o.seccomp.bpf, o.seccomp.flags], `seccomp(SECCOMP_SET_MODE_FILTER, ${o.seccomp.flags}, ${o.seccomp.bpf.length / 8} instructions)`, "linux.seccomp");
-  if (seccomp && !p.noNewPrivileges) s.push(seccomp);
+  if (seccomp.load && !p.noNewPrivileges) s.push(seccomp.load);
   s.push(...processSteps(p, o.preserveFds ?? 0));
   s.push(step("READY", [], "report ready"));
-  if (seccomp && p.noNewPrivileges) s.push(seccomp);
+  if (seccomp.load && p.noNewPrivileges) s.push(seccomp.load);
   s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));
   return s;
 }

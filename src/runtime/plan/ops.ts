@@ -20,6 +20,7 @@ export interface OpDef {
 
 const table = [
   // ---- parent, before clone -------------------------------------------------------------
+  ["SECCOMP_CONNECT", "parent", [["socket", "str"]], "connect to linux.seccomp.listenerPath with the runtime's credentials and mount namespace (first, before any setns); the child inherits the socket through clone, SECCOMP sends the listener fd over it"],
   ["SETNS", "parent", [["path", "str"], ["nstype", "u64"]], "setns(open(path), nstype): join an existing namespace"],
   ["UNSHARE", "parent", [["flags", "u64"]], "unshare(flags) in the parent (time namespace: children enter it)"],
   ["WRITE_SELF", "parent", [["file", "str"], ["content", "str"]], "write content to /proc/self/<file> (timens_offsets)"],
@@ -66,7 +67,7 @@ const table = [
   ["CAPS_BOUNDING", "child", [["bounding", "u64"]], "prctl(PR_CAPBSET_DROP) for every capability not in the bounding set"],
   ["CAPS", "child", [["effective", "u64"], ["permitted", "u64"], ["inheritable", "u64"], ["ambient", "u64"]], "capset(effective, permitted, inheritable), then raise the ambient set"],
   ["NO_NEW_PRIVS", "child", [], "prctl(PR_SET_NO_NEW_PRIVS, 1)"],
-  ["SECCOMP", "child", [["bpf", "bytes"], ["flags", "u64"]], "load a seccomp BPF filter compiled by the runtime"],
+  ["SECCOMP", "child", [["bpf", "bytes"], ["flags", "u64"], ["payload", "strs"]], "load a seccomp BPF filter compiled by the runtime; with SECCOMP_FILTER_FLAG_NEW_LISTENER send the listener fd (SCM_RIGHTS) and the payload parts joined by our host pid (the container process state JSON) over the SECCOMP_CONNECT socket, then close both"],
   ["CLOSE_FDS", "child", [["first", "u64"]], "mark every fd from first up close-on-exec (CVE-2024-21626)"],
   ["FIND_EXEC", "child", [["file", "str"], ["path_env", "str"]], "find the executable on the container's PATH before reporting ready (as runc's LookPath)"],
   ["READY", "child", [], "report that the container is created"],
