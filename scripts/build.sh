@@ -15,3 +15,6 @@ mv build/berth-init.tmp build/berth-init
 # 17 ms for the same bundle run as a script (no tsconfig/package.json lookups, no parse).
 "$bun" build src/runtime-cli/main.ts --compile --bytecode --minify --outfile build/berth-runtime.tmp >/dev/null
 mv build/berth-runtime.tmp build/berth-runtime
+# The berth CLI, built the same way (one executable beside berth-init, which it runs containers with).
+"$bun" build src/cli/main.ts --compile --bytecode --minify --outfile build/berth.tmp >/dev/null
+mv build/berth.tmp build/berth

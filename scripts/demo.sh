@@ -1,11 +1,17 @@
 #!/bin/sh
-# The main job: one real container from the busybox bundle that shows its own hostname, itself as
-# PID 1, and its own mount table — with every kernel step printed (--explain) when asked.
+# The main job: `berth run --rm busybox echo hello` on a fresh store (the built-in busybox image is
+# made from the host's busybox-static on first use, offline); then one real container from the
+# busybox bundle that shows its own hostname, itself as PID 1, and its own mount table — with
+# every kernel step printed (--explain) when asked.
 set -eu
 cd "$(dirname "$0")/.."
 bundle=$(mktemp -d /tmp/berth-demo.XXXXXX)
 root=$(mktemp -d /tmp/berth-demo-state.XXXXXX)
-trap 'rm -rf "$bundle" "$root"' EXIT
+store=$(mktemp -d /tmp/berth-demo-store.XXXXXX)
+trap 'rm -rf "$bundle" "$root" "$store"' EXIT
+echo '$ berth run --rm busybox echo hello'
+build/berth --root "$store/root" --runroot "$store/run" ${BERTH_EXPLAIN:+--explain} run --rm busybox echo hello
+echo
 cp -a build/busybox/. "$bundle/"
 node_modules/bun/bin/bun.exe -e '
   const f = process.argv[1] + "/config.json";

@@ -1,0 +1,233 @@
+// Image archives. `save` writes one tar that is both an OCI image layout (oci-layout, index.json,
+// blobs/sha256/…: what skopeo, umoci, podman and `ctr images import` read) and a docker-save
+// archive (manifest.json naming each image's config and layers by their paths in blobs/, as
+// docker 25+ writes it). `load` and `import` read OCI layouts (directories or tars) and docker
+// archives of both generations (the older one: <id>.json configs and <id>/layer.tar layers).
+import { readFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import type { Descriptor } from "../content/types.ts";
+import { parseDigest } from "../content/digest.ts";
+import { writeBytes } from "../content/write-blob.ts";
+import { MediaType, isIndexType, isManifestType } from "../image/media-types.ts";
+import { readTar } from "../image/tar-reader.ts";
+import { formatReference, parseReference } from "../distribution/reference.ts";
+import { invalidArgument, isBerthError, notFound } from "../sys/errdefs.ts";
+import type { Engine } from "./engine.ts";
+import { familiarName, readImage, type ResolvedImage } from "./images.ts";
+import type { TarWriter } from "./tar-writer.ts";
+
+const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
+const ANNOTATION_IMAGE_NAME = "io.containerd.image.name";
+const dec = new TextDecoder();
+const enc = new TextEncoder();
+const parse = <T>(b: Uint8Array, what: string): T => {
+  try {
+    return JSON.parse(dec.decode(b)) as T;
+  } catch (e) {
+    throw invalidArgument(`${what} is not valid JSON: ${(e as Error).message}`, what);
+  }
+};
+const blobName = (digest: string) => {
+  const { algorithm, hex } = parseDigest(digest);
+  return `blobs/${algorithm}/${hex}`;
+};
+
+// ---- save ----------------------------------------------------------------------------------
+
+/** Every blob an image record reaches that the store has (other platforms of an index may be absent). */
+async function reachable(e: Engine, target: Descriptor, out: Map<string, Descriptor>): Promise<void> {
+  if (out.has(target.digest)) return;
+  if (isIndexType(target.mediaType) || isManifestType(target.mediaType)) {
+    const doc = parse<{ manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] }>(await e.content.read(target.digest), target.digest);
+    if (isIndexType(target.mediaType)) {
+      for (const m of doc.manifests ?? []) {
+        try {
+          await e.content.info(m.digest);
+        } catch (err) {
+          if (isBerthError(err, "NotFound")) continue;
+          throw err;
+        }
+        await reachable(e, m, out);
+      }
+    } else {
+      for (const d of [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])]) {
+        await e.content.info(d.digest);
+        out.set(d.digest, d);
+      }
+    }
+  }
+  out.set(target.digest, target);
+}
+
+export async function saveImages(e: Engine, images: { name: string; img: ResolvedImage }[], tar: TarWriter): Promise<void> {
+  const blobs = new Map<string, Descriptor>();
+  const index: Descriptor[] = [];
+  const docker: { Config: string; RepoTags: string[]; Layers: string[] }[] = [];
+  for (const { name, img } of images) {
+    await reachable(e, img.record.target, blobs);
+    const ref = parseReference(name, { defaultTag: false });
+    index.push({ ...img.record.target, annotations: { [ANNOTATION_IMAGE_NAME]: name, ...(ref.tag ? { [ANNOTATION_REF_NAME]: ref.tag } : {}) } });
+    const same = docker.find((d) => d.Config === blobName(img.config.digest));
+    if (same) same.RepoTags.push(familiarName(name));
+    else docker.push({ Config: blobName(img.config.digest), RepoTags: ref.tag ? [familiarName(name)] : [], Layers: img.layers.map((l) => blobName(l.digest)) });
+  }
+  tar.dir("blobs");
+  tar.dir("blobs/sha256");
+  for (const d of blobs.values()) tar.file(blobName(d.digest), e.shared.blobPath(d.digest), d.size);
+  tar.bytes("oci-layout", enc.encode(JSON.stringify({ imageLayoutVersion: "1.0.0" })));
+  tar.bytes("index.json", enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: index })));
+  tar.bytes("manifest.json", enc.encode(JSON.stringify(docker)));
+  tar.end();
+}
+
+// ---- load / import ---------------------------------------------------------------------------
+
+/** Files of an archive or a layout directory, by relative path. */
+export interface Source {
+  what: string;
+  read(path: string): Promise<Uint8Array | undefined>;
+}
+
+export function tarSource(what: string, tar: Uint8Array): Source {
+  const files = new Map<string, Uint8Array>();
+  for (const entry of readTar(tar)) {
+    if (entry.type !== "file") continue;
+    files.set(entry.name.replace(/^(\.\/)+/, "").replace(/^\/+/, ""), entry.data);
+  }
+  return { what, read: async (p) => files.get(p) };
+}
+
+export function dirSource(dir: string): Source {
+  return {
+    what: dir,
+    read: async (p) => {
+      try {
+        return new Uint8Array(await readFile(join(dir, p)));
+      } catch (e) {
+        if ((e as { code?: string }).code === "ENOENT") return undefined;
+        throw e;
+      }
+    },
+  };
+}
+
+export interface Loaded {
+  /** Names recorded (normalised). */
+  names: string[];
+  /** Image IDs (config digests) of images loaded without a name. */
+  untagged: string[];
+}
+
+/** Copy a blob from the source into the content store; its digest is verified on commit. */
+async function copyBlob(e: Engine, src: Source, d: Descriptor): Promise<Uint8Array> {
+  const data = await src.read(blobName(d.digest));
+  if (!data) throw notFound(`${src.what}: blob ${d.digest} is missing (${blobName(d.digest)})`, "blob");
+  if (data.length !== d.size) throw invalidArgument(`${src.what}: blob ${d.digest} is ${data.length} bytes, its descriptor says ${d.size}`, "blob");
+  const w = await writeBytes(e.content, data, d.mediaType);
+  if (w.digest !== d.digest) throw invalidArgument(`${src.what}: blob ${blobName(d.digest)} does not match its digest`, "blob");
+  return data;
+}
+
+/** Copy what `d` reaches, children before parents (a stored manifest means a whole image). */
+async function copyTree(e: Engine, src: Source, d: Descriptor): Promise<void> {
+  if (isIndexType(d.mediaType) || isManifestType(d.mediaType)) {
+    const body = await src.read(blobName(d.digest));
+    if (!body) throw notFound(`${src.what}: ${d.mediaType} ${d.digest} is missing`, "blob");
+    const doc = parse<{ manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] }>(body, `${src.what}: ${d.digest}`);
+    if (isIndexType(d.mediaType)) {
+      let copied = 0;
+      for (const m of doc.manifests ?? []) {
+        // Copies of one platform of a multi-platform image keep the whole index: skip the others.
+        if (!(await src.read(blobName(m.digest)))) continue;
+        await copyTree(e, src, m);
+        copied++;
+      }
+      if (copied === 0) throw notFound(`${src.what}: index ${d.digest} has none of its manifests`, "blob");
+    } else {
+      for (const c of [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])]) await copyBlob(e, src, c);
+    }
+  }
+  await copyBlob(e, src, d);
+}
+
+function validName(n: string): string | undefined {
+  try {
+    return formatReference(parseReference(n));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Load an OCI layout or a docker archive from `src`. `name` (import's NAME argument) names the
+ * images; a tag-only ref.name annotation then becomes its tag.
+ */
+export async function loadSource(e: Engine, src: Source, opts: { name?: string; defaultRepo?: string } = {}): Promise<Loaded> {
+  const out: Loaded = { names: [], untagged: [] };
+  const indexBytes = await src.read("index.json");
+  const dockerBytes = await src.read("manifest.json");
+  const dockerManifest = dockerBytes ? parse<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(dockerBytes, `${src.what}: manifest.json`) : [];
+  if (indexBytes) {
+    const index = parse<{ manifests?: Descriptor[] }>(indexBytes, `${src.what}: index.json`);
+    for (const m of index.manifests ?? []) {
+      await copyTree(e, src, m);
+      const ann = m.annotations ?? {};
+      const refName = ann[ANNOTATION_REF_NAME];
+      const names: string[] = [];
+      const given = opts.name !== undefined ? parseReference(opts.name, { defaultTag: false }) : undefined;
+      if (given) {
+        const tag = given.tag ?? (refName && /^[\w][\w.-]{0,127}$/.test(refName) ? refName : "latest");
+        names.push(formatReference({ ...given, tag }));
+      } else if (ann[ANNOTATION_IMAGE_NAME] && validName(ann[ANNOTATION_IMAGE_NAME]!)) {
+        names.push(validName(ann[ANNOTATION_IMAGE_NAME]!)!);
+      } else if (refName && /[/:]/.test(refName) && validName(refName)) {
+        names.push(validName(refName)!);
+      } else {
+        // docker 25+ archives: names in manifest.json, matched by the config's path.
+        const cfg = (await readImage(e, { name: m.digest, target: m, labels: {}, createdAt: new Date(), updatedAt: new Date() }).catch(() => undefined))?.config.digest;
+        const entry = cfg ? dockerManifest.find((d) => d.Config === blobName(cfg)) : undefined;
+        for (const t of entry?.RepoTags ?? []) if (validName(t)) names.push(validName(t)!);
+        if (names.length === 0 && refName && opts.defaultRepo) {
+          const n = validName(`${opts.defaultRepo}:${refName}`);
+          if (n) names.push(n);
+        }
+      }
+      if (names.length === 0) {
+        // Recorded under its digest, so it can still be run, tagged and removed by ID.
+        names.push(m.digest);
+        const cfg = await readImage(e, { name: m.digest, target: m, labels: {}, createdAt: new Date(), updatedAt: new Date() }).catch(() => undefined);
+        out.untagged.push(cfg?.id ?? m.digest);
+      } else out.names.push(...names);
+      for (const n of names) e.images.put({ name: n, target: { mediaType: m.mediaType, digest: m.digest, size: m.size } });
+    }
+    return out;
+  }
+  if (!dockerBytes) throw invalidArgument(`${src.what} is neither an OCI image layout (index.json) nor a docker archive (manifest.json)`, "archive");
+  for (const d of dockerManifest) {
+    const configBytes = await src.read(d.Config);
+    if (!configBytes) throw notFound(`${src.what}: ${d.Config} (named in manifest.json) is missing`, "archive");
+    const config = await writeBytes(e.content, configBytes, MediaType.ociConfig);
+    const layers: Descriptor[] = [];
+    for (const path of d.Layers) {
+      const data = await src.read(path);
+      if (!data) throw notFound(`${src.what}: layer ${path} (named in manifest.json) is missing`, "archive");
+      const mediaType = data[0] === 0x1f && data[1] === 0x8b ? MediaType.ociLayerGzip
+        : data[0] === 0x28 && data[1] === 0xb5 && data[2] === 0x2f && data[3] === 0xfd ? MediaType.ociLayerZstd : MediaType.ociLayer;
+      layers.push(await writeBytes(e.content, data, mediaType));
+    }
+    const manifest = await writeBytes(e.content, JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers }), MediaType.ociManifest);
+    const names = opts.name !== undefined ? [formatReference(parseReference(opts.name))] : (d.RepoTags ?? []).map(validName).filter((n): n is string => n !== undefined);
+    if (names.length === 0) {
+      names.push(manifest.digest);
+      out.untagged.push(config.digest);
+    } else out.names.push(...names);
+    for (const n of names) e.images.put({ name: n, target: manifest });
+  }
+  return out;
+}
+
+/** Default repository for a layout whose entries carry only a tag: podman's rule, the directory's name. */
+export function repoFromPath(path: string): string | undefined {
+  const b = basename(path.replace(/\/+$/, "")).replace(/\.(tar|oci)$/, "").toLowerCase();
+  return validName(`localhost/${b}`) ? `localhost/${b}` : undefined;
+}

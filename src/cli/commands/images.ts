@@ -1,0 +1,57 @@
+import { command, args } from "../command.ts";
+import { ago, humanSize, renderTemplate, shortId, table } from "../format.ts";
+import { readImage, repoAndTag, normalizeName } from "../images.ts";
+
+export default command({
+  name: "images",
+  usage: "[OPTIONS] [REPOSITORY[:TAG]]",
+  summary: "List images",
+  flags: {
+    quiet: { kind: "bool", short: "q", help: "only show image IDs" },
+    "no-trunc": { kind: "bool", help: "don't truncate output" },
+    digests: { kind: "bool", help: "show digests" },
+    format: { kind: "string", help: "\"json\" (one object per line) or a template such as {{.Repository}}" },
+  },
+  async run(p, e) {
+    const [filter] = args(p, this, 0, 1);
+    const noTrunc = p.flags["no-trunc"] === true;
+    const now = Date.now();
+    const rows = [];
+    for (const rec of e.images.list()) {
+      if (filter !== undefined) {
+        const want = filter.includes(":") ? normalizeName(filter) : normalizeName(filter).replace(/:latest$/, "");
+        if (!(rec.name === want || rec.name.startsWith(`${want}:`))) continue;
+      }
+      const img = await readImage(e, rec).catch(() => undefined);
+      const { repo, tag } = repoAndTag(rec.name);
+      // Size: what the image takes in the content store (config and compressed layers).
+      const size = img ? img.config.size + img.layers.reduce((a, l) => a + l.size, 0) : 0;
+      const created = img?.configDoc.created ? new Date(img.configDoc.created) : rec.createdAt;
+      const id = img?.id ?? rec.target.digest;
+      rows.push({
+        Repository: repo, Tag: tag, ID: noTrunc ? id : shortId(id), Digest: rec.target.digest,
+        CreatedAt: created.toISOString(), CreatedSince: ago(created, now), Size: humanSize(size), VirtualSize: humanSize(size),
+        Containers: "N/A", SharedSize: "N/A", UniqueSize: "N/A",
+      });
+    }
+    if (p.flags.quiet) {
+      const seen = new Set<string>();
+      for (const r of rows) if (!seen.has(r.ID)) {
+        seen.add(r.ID);
+        process.stdout.write(`${r.ID}\n`);
+      }
+      return 0;
+    }
+    const fmt = p.flags.format as string | undefined;
+    if (fmt) {
+      for (const r of rows) process.stdout.write(`${renderTemplate(fmt, r)}\n`);
+      return 0;
+    }
+    const digests = p.flags.digests === true;
+    process.stdout.write(table(
+      ["REPOSITORY", "TAG", ...(digests ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"],
+      rows.map((r) => [r.Repository, r.Tag, ...(digests ? [r.Digest] : []), r.ID, r.CreatedSince, r.Size]),
+    ));
+    return 0;
+  },
+});

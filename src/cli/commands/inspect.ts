@@ -1,0 +1,105 @@
+import { command, args } from "../command.ts";
+import { renderTemplate } from "../format.ts";
+import { isBerthError, notFound, invalidArgument } from "../../sys/errdefs.ts";
+import { commandOf, statusOf } from "../containers.ts";
+import { findImage, namesOf, familiarName, type ResolvedImage } from "../images.ts";
+import type { ContainerRecord } from "../../metadata/containers.ts";
+import type { Engine } from "../engine.ts";
+
+/** docker's image inspect shape, for the fields berth knows. */
+async function imageDoc(e: Engine, img: ResolvedImage): Promise<Record<string, unknown>> {
+  const names = await namesOf(e, img.id);
+  const c = img.configDoc;
+  return {
+    Id: img.id,
+    RepoTags: names.filter((n) => !n.includes("@")).map(familiarName),
+    RepoDigests: names.map((n) => `${familiarName(n).replace(/[:@].*$/, "")}@${img.record.target.digest}`),
+    Parent: "",
+    Comment: "",
+    Created: c.created ?? "",
+    Config: c.config ?? {},
+    Architecture: c.architecture ?? "",
+    Os: c.os ?? "",
+    Size: img.layers.reduce((a, l) => a + l.size, 0),
+    RootFS: { Type: c.rootfs?.type ?? "layers", Layers: c.rootfs?.diff_ids ?? [] },
+    Metadata: { LastTagTime: img.record.updatedAt.toISOString() },
+    Descriptor: img.record.target,
+    Manifest: img.manifest,
+  };
+}
+
+/** docker's container inspect shape. */
+function containerDoc(e: Engine, c: ContainerRecord): Record<string, unknown> {
+  const st = statusOf(c);
+  const cmd = commandOf(c);
+  const zero = "0001-01-01T00:00:00Z";
+  return {
+    Id: c.id,
+    Created: c.createdAt.toISOString(),
+    Path: cmd[0] ?? "",
+    Args: cmd.slice(1),
+    State: {
+      Status: st,
+      Running: st === "running",
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: st === "dead",
+      Pid: st === "running" ? (c.pid ?? 0) : 0,
+      ExitCode: c.exitCode ?? 0,
+      Error: "",
+      StartedAt: c.startedAt?.toISOString() ?? zero,
+      FinishedAt: c.finishedAt?.toISOString() ?? zero,
+    },
+    Image: c.imageId,
+    Name: `/${c.name}`,
+    Driver: e.g.storageDriver,
+    Platform: "linux",
+    HostConfig: c.config.HostConfig ?? {},
+    Mounts: c.config.Mounts ?? [],
+    Config: c.config.Config ?? {},
+    GraphDriver: { Name: e.g.storageDriver, Data: { SnapshotKey: c.snapshotKey } },
+  };
+}
+
+export default command({
+  name: "inspect",
+  usage: "[OPTIONS] NAME|ID [NAME|ID...]",
+  summary: "Return low-level information on containers and images (JSON)",
+  flags: {
+    format: { kind: "string", short: "f", help: "a template such as {{.State.ExitCode}} or {{json .Config}}" },
+    type: { kind: "string", help: "container or image (default: a container if one matches, else an image)" },
+  },
+  async run(p, e) {
+    const type = p.flags.type as string | undefined;
+    if (type !== undefined && type !== "container" && type !== "image") throw invalidArgument(`--type ${type}: use container or image`, "--type");
+    const docs: Record<string, unknown>[] = [];
+    let failed = false;
+    for (const ref of args(p, this, 1, Infinity)) {
+      try {
+        let doc: Record<string, unknown> | undefined;
+        if (type !== "image") {
+          try {
+            doc = containerDoc(e, e.containers.find(ref));
+          } catch (err) {
+            if (!isBerthError(err, "NotFound")) throw err;
+          }
+        }
+        if (!doc && type !== "container") {
+          const img = await findImage(e, ref);
+          if (img) doc = await imageDoc(e, img);
+        }
+        if (!doc) throw notFound(`No such ${type ?? "object"}: ${ref}`, "name");
+        docs.push(doc);
+      } catch (err) {
+        if (!isBerthError(err)) throw err;
+        process.stderr.write(`berth: ${err.message}\n`);
+        failed = true;
+      }
+    }
+    const fmt = p.flags.format as string | undefined;
+    if (fmt) for (const d of docs) process.stdout.write(`${renderTemplate(fmt, d)}\n`);
+    else process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+    return failed ? 1 : 0;
+  },
+});

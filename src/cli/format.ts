@@ -1,0 +1,84 @@
+// Docker's output conventions: tables padded like text/tabwriter (min width 10, padding 3),
+// sizes in decimal units with three significant digits (go-units HumanSizeWithPrecision),
+// durations in words (go-units HumanDuration), 12-character IDs.
+
+/** Columns separated by at least three spaces; the last column is not padded. */
+export function table(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(10, ...all.map((r) => (r[i] ?? "").length + 3)));
+  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("").trimEnd()).join("\n") + "\n";
+}
+
+const UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+
+/** 4261234 → "4.26MB", 1234 → "1.23kB", 512 → "512B". */
+export function humanSize(bytes: number): string {
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < UNITS.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toPrecision(3))}${UNITS[i]}`;
+}
+
+/** go-units HumanDuration: "Less than a second", "5 seconds", "About a minute", "3 hours"… */
+export function humanDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return "Less than a second";
+  if (s === 1) return "1 second";
+  if (s < 60) return `${s} seconds`;
+  const min = Math.floor(s / 60);
+  if (min === 1) return "About a minute";
+  if (min < 60) return `${min} minutes`;
+  const h = Math.round(ms / 3_600_000);
+  if (h === 1) return "About an hour";
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+export const ago = (t: Date, now = Date.now()): string => `${humanDuration(Math.max(0, now - t.getTime()))} ago`;
+
+/** "sha256:abcdef…" or "abcdef…" → "abcdef012345". */
+export const shortId = (id: string): string => id.replace(/^sha256:/, "").slice(0, 12);
+
+/** docker ps COMMAND: the command line quoted, cut to 20 characters with "…". */
+export function quoteCommand(args: readonly string[], full = false): string {
+  const cmd = args.join(" ");
+  return JSON.stringify(full || cmd.length <= 20 ? cmd : `${cmd.slice(0, 19)}…`);
+}
+
+/** docker ps STATUS. */
+export function containerStatus(c: { status: string; exitCode?: number; startedAt?: Date; finishedAt?: Date; createdAt: Date }, now = Date.now()): string {
+  switch (c.status) {
+    case "running":
+      return `Up ${humanDuration(now - (c.startedAt ?? c.createdAt).getTime())}`;
+    case "exited":
+      return `Exited (${c.exitCode ?? -1}) ${ago(c.finishedAt ?? c.createdAt, now)}`;
+    case "dead":
+      return "Dead";
+    default:
+      return "Created";
+  }
+}
+
+/**
+ * The subset of Go templates `--format` needs here: `{{.A.B}}` (a field path), `{{json .A}}`,
+ * `{{json .}}`; "json" alone means one JSON document per item.
+ */
+export function renderTemplate(tpl: string, v: unknown): string {
+  if (tpl === "json") return JSON.stringify(v);
+  const text = tpl.replace(/\\n/g, "\n").replace(/\\t/g, "\t");
+  return text.replace(/\{\{\s*(json\s+)?\.([A-Za-z0-9_.]*)\s*\}\}/g, (_, json: string | undefined, path: string) => {
+    let cur: unknown = v;
+    for (const k of path.split(".").filter(Boolean)) cur = cur !== null && typeof cur === "object" ? (cur as Record<string, unknown>)[k] : undefined;
+    if (json) return JSON.stringify(cur ?? null);
+    if (cur === undefined || cur === null) return "<no value>";
+    if (Array.isArray(cur)) return `[${cur.join(" ")}]`;
+    if (typeof cur === "object") return `map[${Object.entries(cur).map(([k, x]) => `${k}:${String(x)}`).join(" ")}]`;
+    return String(cur);
+  });
+}

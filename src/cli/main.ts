@@ -1,0 +1,120 @@
+// berth: the docker-like command line, daemonless (podman-style): every verb opens the engine's
+// stores under --root itself. This file parses the global flags and loads one verb from
+// ./commands on demand, so `berth run` loads only what running a container needs.
+import { BerthError } from "../sys/errdefs.ts";
+import { parseFlags, flagUsage, UsageError, type FlagTable } from "./flags.ts";
+import { DEFAULT_ROOT, DEFAULT_RUNROOT, Engine, type Globals } from "./engine.ts";
+import { help, parseVerb, type Command } from "./command.ts";
+
+export const VERSION = "0.1.0";
+
+const GLOBAL: FlagTable = {
+  root: { kind: "string", value: "dir", help: `images, snapshots and meta.db (default "${DEFAULT_ROOT}")` },
+  runroot: { kind: "string", value: "dir", help: `per-container runtime files and state (default "${DEFAULT_RUNROOT}")` },
+  "storage-driver": { kind: "string", value: "name", help: 'snapshotter: overlay (default) or native (copies)' },
+  debug: { kind: "bool", short: "D", help: "print debug messages and stacks of internal errors" },
+  explain: { kind: "bool", help: "print every kernel step (clone, mounts, pivot_root, cgroup writes) with its time" },
+  version: { kind: "bool", short: "v", help: "print the version" },
+  help: { kind: "bool", short: "h", help: "print usage" },
+};
+
+/** Each verb's module, imported only when that verb runs. */
+const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Command }>]> = {
+  run: ["Create and run a container in the foreground", () => import("./commands/run.ts")],
+  ps: ["List containers", () => import("./commands/ps.ts")],
+  rm: ["Remove one or more containers", () => import("./commands/rm.ts")],
+  inspect: ["Return low-level information on images and containers", () => import("./commands/inspect.ts")],
+  images: ["List images", () => import("./commands/images.ts")],
+  pull: ["Download an image from a registry", () => import("./commands/pull.ts")],
+  push: ["Upload an image to a registry", () => import("./commands/push.ts")],
+  tag: ["Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", () => import("./commands/tag.ts")],
+  rmi: ["Remove one or more images", () => import("./commands/rmi.ts")],
+  save: ["Save images to a tar archive (docker-save and OCI layout in one)", () => import("./commands/save.ts")],
+  load: ["Load images from a tar archive (docker save or OCI layout) or STDIN", () => import("./commands/load.ts")],
+  import: ["Import images from an OCI layout directory or archive", () => import("./commands/import.ts")],
+};
+
+function globalHelp(): string {
+  return [
+    "",
+    "Usage:  berth [OPTIONS] COMMAND",
+    "",
+    "A Linux container engine, daemonless: images, snapshots and containers under --root.",
+    "",
+    "Commands:",
+    ...Object.entries(VERBS).map(([n, [s]]) => `  ${n.padEnd(10)}${s}`),
+    "",
+    "Global Options:",
+    flagUsage(GLOBAL),
+    "",
+    "Run 'berth COMMAND --help' for more information on a command.",
+    "",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let debug = false;
+  let status = 1;
+  let engine: Engine | undefined;
+  try {
+    status = 125;
+    const { flags, rest } = parseFlags(argv, GLOBAL, { stopAtPositional: true, what: "berth" });
+    debug = flags.debug === true;
+    if (flags.version) {
+      process.stdout.write(`berth version ${VERSION}\n`);
+      return 0;
+    }
+    const [verb, ...verbArgs] = rest;
+    if (!verb || flags.help || verb === "help") {
+      const target = verb === "help" ? verbArgs[0] : undefined;
+      if (target && VERBS[target]) process.stdout.write(help((await VERBS[target]![1]()).default));
+      else process.stdout.write(globalHelp());
+      return verb || flags.help ? 0 : 1;
+    }
+    const entry = VERBS[verb];
+    if (!entry) throw new UsageError(`'${verb}' is not a berth command.\nSee 'berth --help'`, verb);
+    const cmd = (await entry[1]()).default;
+    const p = parseVerb(cmd, verbArgs);
+    if (p.flags.help) {
+      process.stdout.write(help(cmd));
+      return 0;
+    }
+    const driver = (flags["storage-driver"] as string | undefined) ?? "overlay";
+    if (driver !== "overlay" && driver !== "native") throw new UsageError(`--storage-driver ${driver}: use overlay or native`, "--storage-driver");
+    const g: Globals = {
+      root: (flags.root as string | undefined) ?? DEFAULT_ROOT,
+      runroot: (flags.runroot as string | undefined) ?? DEFAULT_RUNROOT,
+      debug,
+      explain: flags.explain === true,
+      storageDriver: driver,
+    };
+    if (g.explain) {
+      const { explain } = await import("../explain/channel.ts");
+      explain.subscribe((ev) => {
+        const ms = ev.ms !== undefined ? ` ${ev.ms.toFixed(3)} ms` : "";
+        const what = ev.who === "runtime" || ev.who === "cli" || ev.who === undefined ? `${ev.step}: ${ev.detail}` : ev.detail;
+        process.stderr.write(`[explain] ${(ev.who ?? "runtime").padEnd(7)} ${what}${ms}\n`);
+      });
+    }
+    status = cmd.ownErrorStatus ?? 1;
+    engine = new Engine(g);
+    return await cmd.run(p, engine);
+  } catch (e) {
+    if (e instanceof UsageError) status = 125;
+    if (e instanceof BerthError) {
+      process.stderr.write(`berth: ${e.message}\n`);
+      if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
+      return status;
+    }
+    // A system error (EACCES on a path, …) names its path: show it. Anything else is a bug.
+    const err = e as Error & { code?: string };
+    process.stderr.write(
+      `berth: ${typeof err.code === "string" ? err.message : debug ? (err.stack ?? String(e)) : `internal error: ${err.message ?? String(e)} (run with --debug for the stack)`}\n`,
+    );
+    return status;
+  } finally {
+    await engine?.close().catch(() => {});
+  }
+}
+
+if (import.meta.main) void main(process.argv.slice(2)).then((code) => process.exit(code));

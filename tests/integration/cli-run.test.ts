@@ -1,0 +1,174 @@
+// `berth run` end to end with the compiled CLI, offline, on a fresh --root: the built-in busybox
+// is installed on first use; flags are read back from inside the container; exit codes are
+// docker's; nothing stays mounted and no cgroup remains after any run.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Cli, BERTH } from "./cli-helpers.ts";
+import { mountsUnder } from "../helpers/leftovers.ts";
+
+const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync("/bin/busybox");
+let cli: Cli;
+
+beforeAll(() => {
+  cli = new Cli();
+});
+
+afterAll(async () => {
+  const left = await cli.cleanup();
+  expect(left.mounts).toEqual([]);
+  expect(left.cgroups).toEqual([]);
+});
+
+describe.if(ready)("berth run", () => {
+  test("run --rm busybox echo hello works on a fresh root, offline, and leaves nothing behind", async () => {
+    expect(existsSync(cli.root)).toBe(false);
+    const r = await cli.run(["run", "--rm", "busybox", "echo", "hello"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("hello\n");
+    expect(r.code).toBe(0);
+    expect((await cli.ok(["images", "--format", "{{.Repository}}:{{.Tag}}"])).trim()).toBe("busybox:latest");
+    expect(await cli.ok(["ps", "-a", "-q"])).toBe("");
+    expect(mountsUnder(cli.dir)).toEqual([]);
+    expect(readdirNames(join(cli.runroot, "containers"))).toEqual([]);
+  });
+
+  test("exit codes: the container's status, 127 not found, 125 for berth's own errors", async () => {
+    expect((await cli.run(["run", "--rm", "busybox", "sh", "-c", "exit 42"])).code).toBe(42);
+    const nf = await cli.run(["run", "--rm", "busybox", "no-such-command"]);
+    expect(nf.code).toBe(127);
+    expect(nf.stderr).toContain("no-such-command");
+    const flag = await cli.run(["run", "--rm", "--no-such-flag", "busybox"]);
+    expect(flag.code).toBe(125);
+    expect(flag.stderr).toContain("unknown flag: --no-such-flag");
+    const d = await cli.run(["run", "-d", "busybox", "true"]);
+    expect(d.code).toBe(125);
+    expect(d.stderr).toContain("daemon");
+    const img = await cli.run(["run", "--rm", "127.0.0.1:1/nothing/here:1", "true"]);
+    expect(img.code).toBe(125);
+    expect(img.stderr).toContain("127.0.0.1:1");
+    const bad = await cli.run(["run", "--rm", "--memory", "1k", "busybox", "true"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain("6 MiB");
+    expect(await cli.ok(["ps", "-a", "-q"])).toBe("");
+  });
+
+  test("-e -w -u --hostname and --entrypoint are seen from inside", async () => {
+    const r = await cli.run([
+      "run", "--rm", "-e", "FOO=bar", "-eBAZ=qux", "-w", "/work/dir", "-u", "nobody", "--hostname", "berth-box", "busybox",
+      "sh", "-c", "echo $FOO $BAZ; pwd; id -u; id -g; hostname; cat /etc/hostname; echo $HOME",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.split("\n")).toEqual(["bar qux", "/work/dir", "65534", "65534", "berth-box", "berth-box", "/home", ""]);
+    expect((await cli.ok(["run", "--rm", "--entrypoint", "/bin/echo", "busybox", "from", "entrypoint"]))).toBe("from entrypoint\n");
+    expect((await cli.ok(["run", "--rm", "-u", "1234:5678", "busybox", "sh", "-c", "id -u; id -g"]))).toBe("1234\n5678\n");
+  });
+
+  test("--read-only: the root filesystem refuses writes", async () => {
+    const r = await cli.ok(["run", "--rm", "--read-only", "busybox", "sh", "-c", "touch /x 2>/dev/null && echo rw || echo ro; cat /etc/hosts | head -1"]);
+    expect(r).toBe("ro\n127.0.0.1\tlocalhost\n");
+    expect(await cli.ok(["run", "--rm", "busybox", "sh", "-c", "touch /x && echo rw"])).toBe("rw\n");
+  });
+
+  test("-v binds a host directory, read-write and :ro", async () => {
+    const host = join(cli.dir, "shared");
+    mkdirSync(host);
+    writeFileSync(join(host, "in.txt"), "from the host\n");
+    const r = await cli.ok(["run", "--rm", "-v", `${host}:/data`, "busybox", "sh", "-c", "cat /data/in.txt; echo from the container > /data/out.txt"]);
+    expect(r).toBe("from the host\n");
+    expect(readFileSync(join(host, "out.txt"), "utf8")).toBe("from the container\n");
+    const ro = await cli.ok(["run", "--rm", "-v", `${host}:/data:ro`, "busybox", "sh", "-c", "cat /data/in.txt; touch /data/x 2>/dev/null && echo rw || echo ro"]);
+    expect(ro).toBe("from the host\nro\n");
+    const missing = await cli.run(["run", "--rm", "-v", `${host}/nope:/data`, "busybox", "true"]);
+    expect(missing.code).toBe(125);
+    expect(missing.stderr).toContain("does not exist");
+  });
+
+  test("--memory, --pids-limit and --cpus are read back from the container's cgroup", async () => {
+    const r = await cli.ok([
+      "run", "--rm", "--memory", "64m", "--pids-limit", "32", "--cpus", "0.5", "busybox", "sh", "-c",
+      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+    ]);
+    expect(r.split("\n")).toEqual([String(64 << 20), "32", "50000", ""]);
+  });
+
+  test("--network none has only loopback; host shares the host's interfaces", async () => {
+    const none = await cli.ok(["run", "--rm", "busybox", "sh", "-c", "ls /sys/class/net"]);
+    expect(none.split(/\s+/).filter(Boolean)).toEqual(["lo"]);
+    const host = await cli.ok(["run", "--rm", "--network", "host", "busybox", "sh", "-c", "ls /sys/class/net | wc -l"]);
+    expect(Number(host.trim())).toBeGreaterThan(1);
+    const bridge = await cli.run(["run", "--rm", "--network", "bridge", "busybox", "true"]);
+    expect(bridge.code).toBe(125);
+  });
+
+  test("stdin: empty without -i, passed through with -i", async () => {
+    expect(await cli.ok(["run", "--rm", "busybox", "cat"], { stdin: "ignored\n" })).toBe("");
+    expect(await cli.ok(["run", "--rm", "-i", "busybox", "cat"], { stdin: "piped in\n" })).toBe("piped in\n");
+  });
+
+  test("ps -a lists a container run without --rm; inspect shows it; rm removes it", async () => {
+    expect((await cli.run(["run", "--name", "keeper", "busybox", "sh", "-c", "exit 3"])).code).toBe(3);
+    const ps = await cli.ok(["ps", "-a"]);
+    const [header, row] = ps.split("\n");
+    expect(header).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
+    expect(row).toMatch(/^[0-9a-f]{12}\s+busybox\s+"sh -c exit 3"\s+.+ ago\s+Exited \(3\) .+ ago\s+keeper$/);
+    expect(await cli.ok(["ps", "-q"])).toBe("");
+    const json = JSON.parse((await cli.ok(["ps", "-a", "--format", "json"])).trim()) as { Names: string; State: string };
+    expect(json).toMatchObject({ Names: "keeper", State: "exited" });
+    const doc = JSON.parse(await cli.ok(["inspect", "keeper"])) as { Name: string; State: { Status: string; ExitCode: number }; Path: string; Args: string[] }[];
+    expect(doc[0]).toMatchObject({ Name: "/keeper", State: { Status: "exited", ExitCode: 3 }, Path: "sh", Args: ["-c", "exit 3"] });
+    expect((await cli.ok(["inspect", "-f", "{{.State.ExitCode}} {{.Config.Image}}", "keeper"]))).toBe("3 busybox\n");
+    const dup = await cli.run(["run", "--name", "keeper", "busybox", "true"]);
+    expect(dup.code).toBe(125);
+    expect(dup.stderr).toContain("already in use");
+    // An image in use is not removed without -f.
+    expect((await cli.run(["rmi", "busybox"])).code).toBe(1);
+    expect(await cli.ok(["rm", "keeper"])).toBe("keeper\n");
+    expect(await cli.ok(["ps", "-a", "-q"])).toBe("");
+    const gone = await cli.run(["rm", "keeper"]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain("no such container");
+  });
+
+  test("a signal to berth run reaches the container; everything is cleaned up", async () => {
+    const p = Bun.spawn(cli.argv(["run", "--rm", "--name", "sig", "busybox", "sh", "-c", "trap 'echo got TERM; exit 143' TERM; echo ready; sleep 30 & wait"]), {
+      stdout: "pipe", stderr: "pipe", stdin: "ignore",
+    });
+    const reader = p.stdout.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe("ready\n");
+    expect((await cli.ok(["ps", "--format", "{{.Names}} {{.State}}"])).trim()).toBe("sig running");
+    p.kill("SIGTERM");
+    const code = await p.exited;
+    let rest = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest += new TextDecoder().decode(value);
+    }
+    expect(rest).toBe("got TERM\n");
+    expect(code).toBe(143);
+    expect(await cli.ok(["ps", "-a", "-q"])).toBe("");
+    expect(mountsUnder(cli.dir)).toEqual([]);
+  });
+
+  test("rm -f stops a running container", async () => {
+    const p = Bun.spawn(cli.argv(["run", "--name", "victim", "busybox", "sh", "-c", "echo up; sleep 30"]), { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
+    await p.stdout.getReader().read();
+    const refused = await cli.run(["rm", "victim"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("running");
+    expect(await cli.ok(["rm", "-f", "victim"])).toBe("victim\n");
+    expect(await p.exited).toBe(137);
+    expect(await cli.ok(["ps", "-a", "-q"])).toBe("");
+    expect(mountsUnder(cli.dir)).toEqual([]);
+  });
+});
+
+function readdirNames(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

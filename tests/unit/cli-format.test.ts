@@ -1,0 +1,52 @@
+import { describe, expect, test } from "bun:test";
+import { containerStatus, humanDuration, humanSize, quoteCommand, renderTemplate, shortId, table } from "../../src/cli/format.ts";
+
+describe("docker-style output", () => {
+  test("sizes: decimal units, three significant digits", () => {
+    expect(humanSize(0)).toBe("0B");
+    expect(humanSize(512)).toBe("512B");
+    expect(humanSize(1234)).toBe("1.23kB");
+    expect(humanSize(4_261_234)).toBe("4.26MB");
+    expect(humanSize(1_000_000)).toBe("1MB");
+    expect(humanSize(77_800_000_000)).toBe("77.8GB");
+  });
+
+  test("durations in words", () => {
+    expect(humanDuration(500)).toBe("Less than a second");
+    expect(humanDuration(1000)).toBe("1 second");
+    expect(humanDuration(42_000)).toBe("42 seconds");
+    expect(humanDuration(90_000)).toBe("About a minute");
+    expect(humanDuration(5 * 60_000)).toBe("5 minutes");
+    expect(humanDuration(60 * 60_000)).toBe("About an hour");
+    expect(humanDuration(5 * 3_600_000)).toBe("5 hours");
+    expect(humanDuration(3 * 86_400_000)).toBe("3 days");
+    expect(humanDuration(21 * 86_400_000)).toBe("3 weeks");
+    expect(humanDuration(90 * 86_400_000)).toBe("3 months");
+    expect(humanDuration(3 * 365 * 86_400_000)).toBe("3 years");
+  });
+
+  test("tables: columns padded to their widest cell plus three, at least ten", () => {
+    expect(table(["REPOSITORY", "TAG", "IMAGE ID"], [["busybox", "latest", "0123456789ab"]])).toBe(
+      "REPOSITORY   TAG       IMAGE ID\nbusybox      latest    0123456789ab\n",
+    );
+  });
+
+  test("ids, commands, statuses", () => {
+    expect(shortId("sha256:0123456789abcdef")).toBe("0123456789ab");
+    expect(quoteCommand(["echo", "hello"])).toBe('"echo hello"');
+    expect(quoteCommand(["sh", "-c", "a very long command line"])).toBe('"sh -c a very long c…"');
+    const t0 = new Date(0);
+    expect(containerStatus({ status: "exited", exitCode: 3, createdAt: t0, finishedAt: new Date(0) }, 5_000)).toBe("Exited (3) 5 seconds ago");
+    expect(containerStatus({ status: "running", createdAt: t0, startedAt: t0 }, 120_000)).toBe("Up 2 minutes");
+    expect(containerStatus({ status: "created", createdAt: t0 })).toBe("Created");
+  });
+
+  test("--format templates: fields, paths, json", () => {
+    const v = { ID: "abc", State: { ExitCode: 3 }, Config: { Cmd: ["sh", "-c"] } };
+    expect(renderTemplate("{{.ID}} {{.State.ExitCode}}", v)).toBe("abc 3");
+    expect(renderTemplate("{{json .Config.Cmd}}", v)).toBe('["sh","-c"]');
+    expect(renderTemplate("{{.Config.Cmd}}", v)).toBe("[sh -c]");
+    expect(renderTemplate("{{.Missing}}", v)).toBe("<no value>");
+    expect(renderTemplate("json", { a: 1 })).toBe('{"a":1}');
+  });
+});
