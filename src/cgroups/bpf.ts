@@ -212,6 +212,24 @@ export function setDeviceProgram(cgroupDir: string, insns: Uint8Array): void {
   }
 }
 
+/**
+ * Attach `insns` next to the programs already on `cgroupDir` (BPF_F_ALLOW_MULTI, nothing
+ * replaced): all of them must allow a device. For tests of the replace path and for layering.
+ */
+export function addDeviceProgram(cgroupDir: string, insns: Uint8Array): void {
+  const cgroupFd = fs.openSync(cgroupDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    const progFd = loadDeviceProgram(insns);
+    try {
+      attach(cgroupFd, progFd);
+    } finally {
+      closeFd(progFd);
+    }
+  } finally {
+    closeFd(cgroupFd);
+  }
+}
+
 /** IDs of the device programs attached directly to `cgroupDir` (tests, `doctor`). */
 export function attachedDevicePrograms(cgroupDir: string): number[] {
   const fd = fs.openSync(cgroupDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { posix } from "node:path";
-import { attachedDevicePrograms, BpfError, loadDeviceProgram } from "../../src/cgroups/bpf.ts";
+import { addDeviceProgram, attachedDevicePrograms, BpfError, loadDeviceProgram } from "../../src/cgroups/bpf.ts";
 import { compileDeviceFilter } from "../../src/cgroups/device-filter.ts";
 import { openCgroupManager, type CgroupManager } from "../../src/cgroups/manager.ts";
 import { parseMountinfo } from "../../src/cgroups/paths.ts";
@@ -159,6 +159,27 @@ describe.skipIf(!hasV2)("cgroup v2 device program on the real kernel", () => {
     expect(attachedDevicePrograms(dir).length).toBe(1);
     expect((await probe(m))["zero-r"]).toMatch(EPERM);
 
+    m.destroy();
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  test("two programs on the cgroup: both must allow; an update replaces both with one", async () => {
+    const m = openV2();
+    const dir = m.paths[""] as string;
+    m.create({ devices: [denyAll, allowNull, allowZero] });
+    // A second program that denies /dev/zero reads: the stricter answer wins.
+    addDeviceProgram(dir, compileDeviceFilter([{ allow: false, type: "c", major: 1, minor: 5, access: "r" }]));
+    const two = attachedDevicePrograms(dir);
+    expect(two.length).toBe(2);
+    const both = await probe(m);
+    expect(both["null-rw"]).toBe("ok");
+    expect(both["zero-r"]).toMatch(EPERM);
+
+    m.update({ devices: [denyAll, allowNull, allowZero] });
+    const one = attachedDevicePrograms(dir);
+    expect(one.length).toBe(1);
+    expect(two).not.toContain(one[0]);
+    expect((await probe(m))["zero-r"]).toBe("ok");
     m.destroy();
     expect(fs.existsSync(dir)).toBe(false);
   });
