@@ -1,0 +1,61 @@
+// `berth run --rm busybox true` vs `podman run --rm busybox true` (podman with runc: crun refuses
+// this machine's hybrid cgroups), the same busybox OCI layout imported into both, interleaved.
+// Prints both medians and the ratio berth/podman (goal: ≤ 0.3). Run as root after set-up:
+//   node_modules/bun/bin/bun.exe bench/cli-run.ts [rounds]
+// podman runs daemonless with its storage in a temp dir (tests/helpers/podman.ts), on
+// --network none; both put the container's cgroup under a cgroup of their own and clean up.
+import { mkdtempSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { buildBusyboxImage, writeOciLayout } from "../src/image/builtin-busybox.ts";
+import { startPodman } from "../tests/helpers/podman.ts";
+import { mustRun } from "../tests/helpers/run-command.ts";
+
+const top = resolve(import.meta.dir, "..");
+const rounds = Number(process.argv[2] ?? 30);
+const berth = join(top, "build/berth");
+const runc = "/usr/sbin/runc";
+
+const dir = mkdtempSync("/tmp/bt-bench-cli-");
+const podman = await startPodman({ runtimes: [{ binary: runc, defaultRoot: "/run/runc" }] });
+const times: Record<string, number[]> = { berth: [], podman: [] };
+try {
+  // One layout, lowercase (podman names the image after the directory).
+  const layout = join(podman.dir, "bbbench");
+  await writeOciLayout(layout, await buildBusyboxImage());
+  const berthFlags = ["--root", join(dir, "root"), "--runroot", join(dir, "run")];
+  await mustRun([berth, ...berthFlags, "import", layout, "busybox:latest"]);
+  await podman.podman(runc, ["pull", "-q", `oci:${layout}:latest`]).then((r) => {
+    if (r.code !== 0) throw new Error(`podman pull: ${r.stderr}`);
+  });
+  const podmanImage = `localhost${layout}:latest`;
+  const cmds: Record<string, () => Promise<{ code: number; stderr: string }>> = {
+    berth: async () => {
+      const p = Bun.spawn([berth, ...berthFlags, "run", "--rm", "busybox", "true"], { stdio: ["ignore", "ignore", "pipe"] });
+      const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+      return { code, stderr };
+    },
+    podman: () => podman.podman(runc, ["run", "--rm", ...podman.runFlags(), podmanImage, "true"]),
+  };
+  const order = ["berth", "podman"];
+  for (let i = 0; i < rounds + 2; i++) {
+    for (const name of i % 2 ? [...order].reverse() : order) {
+      const t0 = performance.now();
+      const r = await cmds[name]!();
+      const ms = performance.now() - t0;
+      if (r.code !== 0) throw new Error(`${name} run failed (${r.code}): ${r.stderr}`);
+      if (i >= 2) times[name]!.push(ms); // the first rounds unpack the image and warm caches
+    }
+  }
+} finally {
+  const left = await podman.stop();
+  if (left.containers.length || left.mounts.length) console.error("podman left:", left);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const m = { berth: median(times.berth!), podman: median(times.podman!) };
+for (const n of ["berth", "podman"] as const) console.log(`${n.padEnd(7)} run --rm busybox true: median ${m[n].toFixed(1)} ms over ${times[n]!.length} runs`);
+console.log(`ratio berth/podman: ${(m.berth / m.podman).toFixed(2)} (goal ≤ 0.30)`);
