@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cli, BERTH } from "./cli-helpers.ts";
+import { Cli, BERTH, containerCgroups } from "./cli-helpers.ts";
 import { mountsUnder } from "../helpers/leftovers.ts";
 
 const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync("/bin/busybox");
@@ -150,6 +150,19 @@ describe.if(ready)("berth run", () => {
     expect(code).toBe(143);
     expect(await cli.ok(["ps", "-a", "-q"])).toBe("");
     expect(mountsUnder(cli.dir)).toEqual([]);
+  });
+
+  test("a berth run killed with SIGKILL: ps says Dead; rm -f removes its process, cgroup, mount and snapshot", async () => {
+    const p = Bun.spawn(cli.argv(["run", "--name", "orphan", "busybox", "sh", "-c", "echo up; sleep 30"]), { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
+    await p.stdout.getReader().read();
+    p.kill("SIGKILL");
+    await p.exited;
+    expect((await cli.ok(["ps", "-a", "--format", "{{.Names}} {{.Status}}"])).trim()).toBe("orphan Dead");
+    expect(mountsUnder(cli.dir).length).toBeGreaterThan(0);
+    expect(await cli.ok(["rm", "-f", "orphan"])).toBe("orphan\n");
+    expect(mountsUnder(cli.dir)).toEqual([]);
+    expect(containerCgroups()).toEqual([]);
+    expect(readdirNames(join(cli.runroot, "runtime")).filter((n) => !n.startsWith("."))).toEqual([]);
   });
 
   test("rm -f stops a running container", async () => {

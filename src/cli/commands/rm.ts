@@ -27,6 +27,11 @@ export default command({
           // The foreground `berth run` unmounts and records the exit; wait for it.
           for (let i = 0; i < 1000 && c.pid !== undefined && alive(c.pid); i++) await Bun.sleep(10);
         }
+        // A `berth run` that was killed itself leaves the runtime's state and cgroup: remove them.
+        if (existsSync(join(e.runtimeRoot, c.id))) {
+          const { remove } = await import("../../runtime/container.ts");
+          await remove(e.runtimeRoot, c.id, true);
+        }
         const rootfs = join(e.containerDir(c.id), "rootfs");
         if (existsSync(rootfs)) {
           const { unmountAll } = await import("../../snapshots/mount.ts");
