@@ -66,6 +66,7 @@
 #include <sys/un.h>
 #include <termios.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
@@ -144,7 +145,8 @@ static void die_err(int err, const char *fmt, ...) {
   /* After READY the runtime may be gone: say it on the container's stderr too. */
   if (ready_sent) dprintf(2, "berth-init: %s: %s\n", text, strerror(err));
   if (!is_child && child_pid > 0) kill(child_pid, SIGKILL);
-  _exit(err == ENOENT || err == EACCES ? 127 : 1);
+  /* The shell's (and docker's) codes: 127 not found, 126 found but cannot run. */
+  _exit(err == ENOENT ? 127 : err == EACCES || err == ENOEXEC || err == ETXTBSY ? 126 : 1);
 }
 #define DIE(...) die_err(errno, __VA_ARGS__)
 
@@ -611,11 +613,86 @@ static int connect_unix(const char *path, const char *what) {
   return fd;
 }
 
+/* Why execve(path) failed, in words a user can act on: the bare errno of runc ("no such file or
+ * directory" for a script whose interpreter is missing) is the most asked-about container error. */
+static void exec_failed(const char *path, int err) __attribute__((noreturn));
+static void exec_failed(const char *path, int err) {
+  char why[PATH_MAX + 128] = "";
+  unsigned char head[512];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? pread(fd, head, sizeof head - 1, 0) : -1;
+  int elf = n >= 20 && !memcmp(head, "\x7f" "ELF", 4);
+  if (err == ENOENT && n >= 2 && head[0] == '#' && head[1] == '!') {
+    head[n] = '\0';
+    char *line = (char *)head + 2;
+    line[strcspn(line, "\n")] = '\0';
+    while (*line == ' ' || *line == '\t') line++;
+    size_t len = strcspn(line, " \t");
+    if (strchr(line, '\r'))
+      snprintf(why, sizeof why, "its #! line ends in \\r (Windows CRLF line endings): convert the script to LF");
+    else
+      snprintf(why, sizeof why, "its interpreter %.*s is not in the container", (int)len, line);
+  } else if (err == ENOENT && elf && head[4] == 2) {
+    /* ELF64: find PT_INTERP, the dynamic loader that is missing. */
+    uint64_t phoff;
+    uint16_t phentsize, phnum;
+    memcpy(&phoff, head + 32, 8);
+    memcpy(&phentsize, head + 54, 2);
+    memcpy(&phnum, head + 56, 2);
+    snprintf(why, sizeof why, "it is dynamically linked and its loader is not in the container");
+    for (uint16_t i = 0; i < phnum && phentsize >= 56; i++) {
+      unsigned char ph[56];
+      if (pread(fd, ph, sizeof ph, (off_t)(phoff + (uint64_t)i * phentsize)) != (ssize_t)sizeof ph) break;
+      uint32_t type;
+      uint64_t off, size;
+      memcpy(&type, ph, 4);
+      memcpy(&off, ph + 8, 8);
+      memcpy(&size, ph + 32, 8);
+      char interp[PATH_MAX];
+      if (type == 3 /* PT_INTERP */ && size < sizeof interp && pread(fd, interp, size, (off_t)off) == (ssize_t)size) {
+        interp[size] = '\0';
+        snprintf(why, sizeof why, "its dynamic loader %s is not in the container (the program needs libraries the image lacks)", interp);
+        break;
+      }
+    }
+  } else if (err == ENOEXEC && elf) {
+    uint16_t machine;
+    memcpy(&machine, head + 18, 2);
+#if defined(__x86_64__)
+    const unsigned host = 62; /* EM_X86_64 */
+#elif defined(__aarch64__)
+    const unsigned host = 183; /* EM_AARCH64 */
+#else
+    const unsigned host = 0;
+#endif
+    if (machine != host)
+      snprintf(why, sizeof why, "it is built for another architecture (ELF machine %u; this host's is %u)", machine, host);
+    else
+      snprintf(why, sizeof why, "the kernel cannot load this ELF file (damaged, or a different ABI)");
+  } else if (err == ENOEXEC) {
+    snprintf(why, sizeof why, "it is not a program and has no #! line");
+  } else if (err == EACCES) {
+    struct statvfs vfs;
+    struct stat st;
+    if (statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOEXEC))
+      snprintf(why, sizeof why, "it is on a noexec mount");
+    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      snprintf(why, sizeof why, "it is a directory");
+    else if (stat(path, &st) == 0 && !(st.st_mode & 0111))
+      snprintf(why, sizeof why, "it is not executable (mode %o)", st.st_mode & 07777);
+  }
+  if (fd >= 0) close(fd);
+  die_err(err, "exec %s%s%s", path, *why ? ": " : "", why);
+}
+
 static void op_find_exec(struct cursor *c) {
   const char *file = next_str(c), *path_env = next_str(c);
   if (strchr(file, '/')) {
     snprintf(exec_path, sizeof exec_path, "%s", file);
-    if (access(exec_path, F_OK) < 0) DIE("exec: %s", file);
+    struct stat st;
+    if (stat(exec_path, &st) < 0) DIE("exec: %s", file);
+    /* As runc's LookPath: a path must name an executable file, caught before READY. */
+    if (S_ISDIR(st.st_mode) || access(exec_path, X_OK) < 0) exec_failed(exec_path, EACCES);
     return;
   }
   char dirs[8192];
@@ -665,7 +742,7 @@ static void op_exec(struct cursor *c) {
   char **args = next_strs(c, NULL), **env = next_strs(c, &n);
   env = with_home(env, n);
   execve(exec_path, args, env);
-  DIE("exec %s", exec_path);
+  exec_failed(exec_path, errno);
 }
 
 /* ---- terminals ------------------------------------------------------------------------- */
@@ -1071,7 +1148,8 @@ int main(int argc, char **argv, char **envp) {
   if (len < 20 || memcmp(plan, PLAN_MAGIC, 8) != 0) die_err(EINVAL, "plan: bad magic");
   uint32_t hdr[3];
   memcpy(hdr, plan + 8, 12);
-  if (hdr[0] != PLAN_VERSION) die_err(EINVAL, "plan: version %u, this berth-init speaks %d", hdr[0], PLAN_VERSION);
+  if (hdr[0] != PLAN_VERSION)
+    die_err(EINVAL, "plan: made for op table %08x, this berth-init was built from %08x: rebuild it (scripts/build.sh)", hdr[0], PLAN_VERSION);
   explain = hdr[1] & 1;
   uint32_t nops = hdr[2];
   const char *p = plan + 20, *end = plan + len;

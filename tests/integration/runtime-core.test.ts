@@ -408,6 +408,38 @@ describe("cgroups", () => {
   });
 });
 
+describe("why an exec failed, in words", () => {
+  const cases: [string, (rootfs: string) => void, string, number][] = [
+    ["a script with CRLF line endings", (r) => writeFileSync(join(r, "run.sh"), "#!/bin/sh\r\necho hi\r\n", { mode: 0o755 }), "#! line ends in \\r (Windows CRLF line endings)", 127],
+    ["a script whose interpreter is missing", (r) => writeFileSync(join(r, "run.sh"), "#!/usr/bin/python3 -u\nprint(1)\n", { mode: 0o755 }), "its interpreter /usr/bin/python3 is not in the container", 127],
+    ["a dynamically linked program without its loader", (r) => writeFileSync(join(r, "run.sh"), readFileSync("/usr/bin/true"), { mode: 0o755 }), "its dynamic loader /lib64/ld-linux-x86-64.so.2 is not in the container", 127],
+    ["a file that is not a program", (r) => writeFileSync(join(r, "run.sh"), "just text\n", { mode: 0o755 }), "it is not a program and has no #! line", 126],
+    ["a program for another architecture", (r) => {
+      const elf = Buffer.alloc(64);
+      elf.write("\x7fELF", 0, "latin1");
+      elf[4] = 2; elf[5] = 1; elf[6] = 1; elf.writeUInt16LE(2, 16); elf.writeUInt16LE(183, 18); elf.writeUInt32LE(1, 20);
+      writeFileSync(join(r, "run.sh"), elf, { mode: 0o755 });
+    }, "it is built for another architecture (ELF machine 183; this host's is 62)", 126],
+  ];
+  for (const [name, make, words, code] of cases) {
+    test(name, async () => {
+      const b = h.bundle((s) => (s.process!.args = ["/run.sh"]), { copyRootfs: true });
+      make(join(b, "rootfs"));
+      const r = await h.rt(["run", "--bundle", b, `why-${code}-${name.length}`]);
+      expect(r.stderr).toContain(words);
+      expect(r.code).toBe(code);
+    });
+  }
+
+  test("a path that is not executable is refused at create, with its mode", async () => {
+    const b = h.bundle((s) => (s.process!.args = ["/etc/passwd"]));
+    const r = await h.rt(["create", "--bundle", b, "why-noexec"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("it is not executable (mode 644)");
+    expect(existsSync(join(h.root, "why-noexec"))).toBe(false);
+  });
+});
+
 describe("terminals", () => {
   const receiver = join(import.meta.dir, "../lib/console-receiver.py");
   async function consoleSession(input: string, act: (sock: string) => Promise<void>): Promise<{ out: string; name: string }> {

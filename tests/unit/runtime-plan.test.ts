@@ -1,12 +1,12 @@
 // The planner and the config checks, as data: no root, no kernel.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll } from "bun:test";
 import { buildConfig, parseMount } from "../../src/runtime/config.ts";
 import { buildExecPlan, buildPlan, processStatePayload, type PlanOptions } from "../../src/runtime/plan/build.ts";
 import { encodePlan, step } from "../../src/runtime/plan/encode.ts";
-import { OPS, PLAN_MAGIC } from "../../src/runtime/plan/ops.ts";
+import { OPS, PLAN_MAGIC, planVersion } from "../../src/runtime/plan/ops.ts";
 import { defaultSpec } from "../../src/runtime/spec/default-spec.ts";
 import { CLONE, MOUNT_ATTR, MS } from "../../src/sys/linux.ts";
 import { parseSignal, signalName } from "../../src/sys/signals.ts";
@@ -257,6 +257,14 @@ describe("plan encoding", () => {
     expect(() => encodePlan([step("SETHOSTNAME", [5], "x")])).toThrow(/string expected/);
     expect(() => encodePlan([step("SETHOSTNAME", ["a\0b"], "x")])).toThrow(/NUL/);
   });
+  test("the plan's version is the op table's hash, the same one the built berth-init was made from", () => {
+    const v = planVersion();
+    expect(v).toBeGreaterThan(0);
+    expect(new DataView(encodePlan([]).buffer).getUint32(8, true)).toBe(v);
+    const header = readFileSync(join(import.meta.dir, "../../build/plan-ops.h"), "utf8");
+    expect(header).toContain(`#define PLAN_VERSION 0x${v.toString(16).padStart(8, "0")}u`);
+  });
+
   test("every op has a unique code in table order", () => {
     expect(OPS.map((o) => o.code)).toEqual(OPS.map((_, i) => i));
   });

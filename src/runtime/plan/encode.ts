@@ -1,9 +1,9 @@
 // The binary plan berth-init reads (layout documented in native/berth-init.c):
-//   "BRTHPLN1" | u32 version | u32 flags (1 = explain) | u32 op count | ops…
+//   "BRTHPLN1" | u32 version (hash of the op table) | u32 flags (1 = explain) | u32 op count | ops…
 //   op: u32 code | u32 payload length | args…;  arg: u32 length | bytes
 // Strings carry their NUL; integers are 8 bytes little-endian; a string list is a u64 count
 // followed by the strings.
-import { OP, PLAN_MAGIC, PLAN_VERSION, type OpDef, type OpName } from "./ops.ts";
+import { OP, PLAN_MAGIC, planVersion, type OpDef, type OpName } from "./ops.ts";
 
 export type ArgValue = string | number | bigint | Uint8Array | readonly string[];
 
@@ -48,7 +48,7 @@ export function encodePlan(steps: readonly PlanStep[], opts: { explain?: boolean
   };
 
   push(enc.encode(PLAN_MAGIC));
-  push(u32(PLAN_VERSION));
+  push(u32(planVersion()));
   push(u32(opts.explain ? 1 : 0));
   push(u32(steps.length));
   for (const s of steps) {

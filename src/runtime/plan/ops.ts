@@ -86,4 +86,18 @@ export const REPORT = { PID: 1, STEP: 2, ERROR: 3, READY: 4 } as const;
 /** MOUNT flags (berth's own bits, not MS_*): how to make the mount and its mount point. */
 export const MOUNT_FLAG = { BIND: 1, RECURSIVE: 2, ATTR_RECURSIVE: 4, CREATE_FILE: 8, CREATE_AUTO: 16, TMPCOPYUP: 32 } as const;
 export const PLAN_MAGIC = "BRTHPLN1";
-export const PLAN_VERSION = 1;
+
+let version: number | undefined;
+/**
+ * The plan format's version: a hash (FNV-1a, 32 bits) of the op table, so a berth-init built from
+ * another table refuses the plan by name instead of misreading it.
+ */
+export function planVersion(): number {
+  if (version === undefined) {
+    const text = JSON.stringify([OPS.map((o) => [o.name, o.who, o.args]), REPORT, MOUNT_FLAG]);
+    let h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+    version = h;
+  }
+  return version;
+}
