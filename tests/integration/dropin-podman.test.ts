@@ -18,10 +18,9 @@ const runcRoot = "/run/runc";
 const haveTools = process.getuid?.() === 0 && ["/usr/bin/podman", "/usr/bin/conmon", runcBinary, "/usr/bin/umoci"].every((p) => fs.existsSync(p));
 if (haveTools && !fs.existsSync(berthRuntime)) throw new Error(`${berthRuntime} is missing: run ./scripts/build.sh`);
 
-// podman's default spec has a seccomp profile; berth-runtime refuses linux.seccomp for now (see
-// the todo test below), so the passing tests run with seccomp unconfined — for runc too, so both
-// get the same spec.
-const unconfined = ["--security-opt", "seccomp=unconfined"];
+// The tests run with podman's default spec, seccomp profile included (the same for both runtimes);
+// runFlags0: flags every run gets (none today).
+const runFlags0: string[] = [];
 const insideView = fs.readFileSync(join(top, "tests/fixtures/dropin/inside-view.sh"), "utf8");
 /** Lines of inside-view.sh where berth-runtime differs from runc today (see the todo tests). */
 const deviceLine = (line: string) => line.startsWith("dev: ");
@@ -61,7 +60,7 @@ afterAll(async () => {
 }, 40_000);
 
 /** `podman run --rm` under each runtime; returns code and output per runtime. */
-async function runBoth(args: string[], extra: string[] = unconfined) {
+async function runBoth(args: string[], extra: string[] = runFlags0) {
   const out: Record<string, { code: number; stdout: string; stderr: string }> = {};
   for (const name of ["runc", "berth"] as const) {
     const r = await p.podman(wrappers[name].path, ["run", "--rm", ...p.runFlags(), ...extra, p.image, ...args]);
@@ -100,7 +99,7 @@ describe.skipIf(!haveTools)("podman drop-in (podman --runtime)", () => {
     for (const name of ["runc", "berth"] as const) {
       const rt = wrappers[name].path;
       const cname = `detached-${name}`;
-      const run = await p.podman(rt, ["run", "-d", "--name", cname, ...p.runFlags(), ...unconfined, p.image, "sh", "-c", 'trap "exit 7" TERM; sleep 1000 & wait']);
+      const run = await p.podman(rt, ["run", "-d", "--name", cname, ...p.runFlags(), ...runFlags0, p.image, "sh", "-c", 'trap "exit 7" TERM; sleep 1000 & wait']);
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
       const id = run.stdout.trim();
@@ -131,7 +130,7 @@ describe.skipIf(!haveTools)("podman drop-in (podman --runtime)", () => {
 
   /** inside-view.sh's lines under runc and under berth-runtime, same `podman run` flags. */
   async function viewBoth(flags: string[]): Promise<{ runc: string[]; berth: string[] }> {
-    const out = await runBoth(["sh", "-c", insideView], [...unconfined, ...flags]);
+    const out = await runBoth(["sh", "-c", insideView], [...runFlags0, ...flags]);
     for (const r of [out.runc, out.berth]) {
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
@@ -160,7 +159,7 @@ describe.skipIf(!haveTools)("podman drop-in (podman --runtime)", () => {
     const v = await viewBoth([]);
     expect(v.runc).toContain("dev: crw-rw-rw- null");
     expect(v.berth.filter(deviceLine)).toEqual(v.runc.filter(deviceLine));
-    const out = await runBoth(["sh", "-c", "echo x > /dev/null && id -u"], [...unconfined, "--user", "65534:65534"]);
+    const out = await runBoth(["sh", "-c", "echo x > /dev/null && id -u"], [...runFlags0, "--user", "65534:65534"]);
     expect(out.runc).toEqual({ code: 0, stdout: "65534\n", stderr: "" });
     expect(out.berth).toEqual(out.runc);
   }, 20_000);
@@ -175,7 +174,7 @@ describe.skipIf(!haveTools)("podman drop-in (podman --runtime)", () => {
   // `podman run --read-only` adds tmpfs mounts for /tmp, /run and /var/tmp with the "tmpcopyup"
   // option ({"destination":"/tmp","type":"tmpfs","options":["rw","rprivate","nosuid","nodev","tmpcopyup"]}).
   test("podman run --read-only (tmpfs mounts with tmpcopyup) works, like runc", async () => {
-    const out = await runBoth(["sh", "-c", "touch /tmp/ok && echo writable-tmp; touch /x 2>/dev/null || echo ro-root"], [...unconfined, "--read-only"]);
+    const out = await runBoth(["sh", "-c", "touch /tmp/ok && echo writable-tmp; touch /x 2>/dev/null || echo ro-root"], [...runFlags0, "--read-only"]);
     expect(out.runc).toEqual({ code: 0, stdout: "writable-tmp\nro-root\n", stderr: "" });
     expect(out.berth).toEqual(out.runc);
   }, 20_000);
@@ -195,7 +194,7 @@ describe.skipIf(!haveTools)("podman drop-in (podman --runtime)", () => {
     for (const name of ["runc", "berth"] as const) {
       const rt = wrappers[name].path;
       const cname = `exec-${name}`;
-      const run = await p.podman(rt, ["run", "-d", "--name", cname, ...p.runFlags(), ...unconfined, p.image, "sleep", "1000"]);
+      const run = await p.podman(rt, ["run", "-d", "--name", cname, ...p.runFlags(), ...runFlags0, p.image, "sleep", "1000"]);
       expect(run.code).toBe(0);
       try {
         const r = await p.podman(rt, ["exec", cname, "sh", "-c", "echo in-exec; exit 4"]);
