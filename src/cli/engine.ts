@@ -20,6 +20,8 @@ export interface Globals {
   debug: boolean;
   explain: boolean;
   storageDriver: "overlay" | "native";
+  /** Mirrors and insecure registries; default <root>/registries.json when it exists. */
+  registriesConfig?: string;
 }
 
 export class Engine {

@@ -12,6 +12,7 @@ const GLOBAL: FlagTable = {
   root: { kind: "string", value: "dir", help: `images, snapshots and meta.db (default "${DEFAULT_ROOT}")` },
   runroot: { kind: "string", value: "dir", help: `per-container runtime files and state (default "${DEFAULT_RUNROOT}")` },
   "storage-driver": { kind: "string", value: "name", help: 'snapshotter: overlay (default) or native (copies)' },
+  "registries-config": { kind: "string", value: "file", help: "registry mirrors and insecure registries, JSON (default <root>/registries.json)" },
   debug: { kind: "bool", short: "D", help: "print debug messages and stacks of internal errors" },
   explain: { kind: "bool", help: "print every kernel step (clone, mounts, pivot_root, cgroup writes) with its time" },
   version: { kind: "bool", short: "v", help: "print the version" },
@@ -87,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
       debug,
       explain: flags.explain === true,
       storageDriver: driver,
+      ...(flags["registries-config"] !== undefined ? { registriesConfig: flags["registries-config"] as string } : {}),
     };
     if (g.explain) {
       const { explain } = await import("../explain/channel.ts");

@@ -1,77 +1,83 @@
-// Pull and push as the CLI shows them: docker's progress lines, credentials from docker's
-// config.json, plain HTTP for loopback registries (always) and for --tls-verify=false.
+// Pull and push as the CLI shows them: docker's progress lines (bars on a terminal, plain lines
+// otherwise), credentials from docker's config.json, mirrors and insecure registries from the
+// registries config (<root>/registries.json or --registries-config), plain HTTP for loopback
+// registries (always) and for --tls-verify=false. A pull unpacks each layer into its snapshot as
+// soon as it and the layers below it are in, so the image is ready to run when it ends.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Engine } from "./engine.ts";
 import { parseReference, familiarReference, formatReference } from "../distribution/reference.ts";
 import { shortId } from "./format.ts";
 
-async function client(insecureDomain?: string) {
+async function client(e: Engine, insecureDomain?: string) {
   const { RegistryClient } = await import("../distribution/registry-client.ts");
   const { loadDockerConfig } = await import("../distribution/auth.ts");
-  return new RegistryClient({ credentials: await loadDockerConfig(), ...(insecureDomain ? { insecure: [insecureDomain] } : {}) });
+  const { loadRegistriesConfig } = await import("../distribution/registries-config.ts");
+  const registries = e.g.registriesConfig !== undefined
+    ? loadRegistriesConfig(e.g.registriesConfig, true)
+    : loadRegistriesConfig(join(e.g.root, "registries.json"));
+  return new RegistryClient({
+    credentials: await loadDockerConfig(),
+    registries,
+    ...(insecureDomain ? { insecure: [insecureDomain] } : {}),
+  });
 }
 
 export interface PullCliOptions {
   quiet?: boolean;
   tlsVerify?: boolean;
   platform?: string;
+  /** Abort and resume a layer download after this long without a byte. */
+  stallTimeoutMs?: number;
   /** Where progress goes: stdout for `pull`, stderr for `run`'s implicit pull. */
   out?: NodeJS.WriteStream;
 }
 
-/** Pull `ref` into the engine's stores, printing docker's lines; returns the image name. */
+/** Pull `ref` into the engine's stores and snapshots, printing docker's lines; returns the image name. */
 export async function pullImage(e: Engine, ref: string, o: PullCliOptions = {}): Promise<string> {
   const { pull } = await import("../distribution/pull.ts");
+  const { applyLayer, chainIDs } = await import("../snapshots/apply-layers.ts");
+  const { PullDisplay } = await import("./progress.ts");
   const r = parseReference(ref);
   const out = o.out ?? process.stdout;
-  const say = (s: string) => {
-    if (!o.quiet) out.write(s);
-  };
-  const tty = out.isTTY === true && !o.quiet;
-  say(`${r.tag ?? r.digest}: Pulling from ${familiarReference({ domain: r.domain, path: r.path })}\n`);
-  const lines = new Map<string, string>();
-  const order: string[] = [];
-  let drawn = 0;
-  const draw = () => {
-    if (!tty) return;
-    if (drawn > 0) out.write(`\x1b[${drawn}A`);
-    for (const d of order) out.write(`\x1b[2K${shortId(d)}: ${lines.get(d)}\n`);
-    drawn = order.length;
-  };
-  let lastDraw = 0;
+  const show = new PullDisplay(out, o.quiet);
+  show.say(`${r.tag ?? r.digest}: Pulling from ${familiarReference({ domain: r.domain, path: r.path })}`);
+  const sn = await e.snapshotter();
+  mkdirSync(e.tmp, { recursive: true });
+  const present = new Set<string>();
+  let chains: string[] | undefined;
   const res = await pull(ref, {
-    client: await client(o.tlsVerify === false ? r.domain : undefined),
+    client: await client(e, o.tlsVerify === false ? r.domain : undefined),
     store: e.content,
     images: e.images,
     ...(o.platform ? { platform: o.platform } : {}),
+    ...(o.stallTimeoutMs !== undefined ? { stallTimeoutMs: o.stallTimeoutMs } : {}),
     onProgress: (p) => {
       if (p.kind !== "layer") return;
-      if (!lines.has(p.digest)) order.push(p.digest);
-      const line = p.status === "exists" ? "Already exists" : p.status === "done" ? "Pull complete" : `Downloading ${bar(p.offset, p.total)}`;
-      const before = lines.get(p.digest);
-      lines.set(p.digest, line);
-      if (!tty) {
-        if (p.status !== "downloading" && before !== line) say(`${shortId(p.digest)}: ${line}\n`);
-        return;
-      }
-      const now = performance.now();
-      if (p.status !== "downloading" || now - lastDraw > 100) {
-        lastDraw = now;
-        draw();
-      }
+      if (p.status === "waiting") show.set(p.digest, "Pulling fs layer");
+      else if (p.status === "downloading") show.set(p.digest, "Downloading", [p.offset, p.total]);
+      else if (p.status === "stalled") show.set(p.digest, `Stalled at ${p.offset} bytes, resuming`);
+      else if (p.status === "exists") present.add(p.digest);
+      else show.set(p.digest, "Download complete");
+    },
+    unpack: async ({ index, layer, diffIDs }) => {
+      chains ??= chainIDs(diffIDs);
+      if (!present.has(layer.digest)) show.set(layer.digest, "Extracting");
+      const applied = await applyLayer(
+        sn,
+        chains[index]!,
+        index > 0 ? chains[index - 1] : undefined,
+        { diffID: diffIDs[index]!, data: () => e.content.read(layer.digest) },
+        e.tmp,
+      );
+      show.set(layer.digest, applied === undefined && present.has(layer.digest) ? "Already exists" : "Pull complete");
     },
   });
-  draw();
-  say(`Digest: ${res.target.digest}\n`);
-  say(`Status: ${res.transferred > 0 ? "Downloaded newer image" : "Image is up to date"} for ${familiarReference(r)}\n`);
+  show.flush();
+  show.say(`Digest: ${res.target.digest}`);
+  show.say(`Status: ${res.transferred > 0 ? "Downloaded newer image" : "Image is up to date"} for ${familiarReference(r)}`);
   out.write(`${formatReference(r)}\n`);
   return res.name;
-}
-
-function bar(done: number, total: number): string {
-  const w = 40;
-  const n = total > 0 ? Math.min(w, Math.floor((done / total) * w)) : 0;
-  const mb = (b: number) => `${(b / 1e6).toFixed(1)}MB`;
-  return `[${"=".repeat(Math.max(0, n - 1))}${n > 0 ? ">" : ""}${" ".repeat(w - n)}] ${mb(done)}/${mb(total)}`;
 }
 
 export async function pushImage(e: Engine, ref: string, o: { tlsVerify?: boolean; quiet?: boolean } = {}): Promise<void> {
@@ -84,7 +90,7 @@ export async function pushImage(e: Engine, ref: string, o: { tlsVerify?: boolean
   };
   say(`The push refers to repository [${r.domain}/${r.path}]\n`);
   const res = await push(name, {
-    client: await client(o.tlsVerify === false ? r.domain : undefined),
+    client: await client(e, o.tlsVerify === false ? r.domain : undefined),
     store: e.content,
     target: img.target,
     onProgress: (p) => {

@@ -11,14 +11,27 @@ import type { ImageStore } from "../metadata/images.ts";
 import { mapLimit } from "./concurrency.ts";
 import { DEFAULT_PLATFORM, parsePlatform, selectManifest } from "./platform.ts";
 import { formatReference, parseReference } from "./reference.ts";
-import type { RegistryClient, Repository } from "./registry-client.ts";
+import type { RegistryClient } from "./registry-client.ts";
+import { PullSource } from "./pull-source.ts";
 
 export interface PullProgress {
   digest: string;
   kind: "manifest" | "config" | "layer";
-  status: "exists" | "downloading" | "done";
+  /**
+   * waiting: queued ("Pulling fs layer"); exists: already in the store; downloading: bytes
+   * arrived; stalled: no bytes for stallTimeoutMs, retrying from `offset`; done: verified and
+   * committed.
+   */
+  status: "waiting" | "exists" | "downloading" | "stalled" | "done";
   offset: number;
   total: number;
+}
+
+/** One layer handed to `unpack`, with the image config's diff IDs (layer i is diffIDs[i]). */
+export interface UnpackRequest {
+  index: number;
+  layer: Descriptor;
+  diffIDs: readonly string[];
 }
 
 export interface PullOptions {
@@ -31,7 +44,23 @@ export interface PullOptions {
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: PullProgress) => void;
+  /**
+   * A blob download that receives no byte for this long is aborted and resumed from where it
+   * stopped (a Range request), up to `retries` times (default 30 s).
+   */
+  stallTimeoutMs?: number;
+  /** Stalls and transient network failures retried per blob (default 3). */
+  retries?: number;
+  /**
+   * Called for each layer in order as soon as it and every layer below it are downloaded, while
+   * later layers still download (unpack into snapshots during the pull, as ctr and podman do).
+   * The image record is written only after the last call returns.
+   */
+  unpack?: (u: UnpackRequest) => Promise<void>;
 }
+
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+export const DEFAULT_PULL_RETRIES = 3;
 
 export interface PullResult {
   /** Normalised reference, the image record's name. */
@@ -43,6 +72,8 @@ export interface PullResult {
   layers: Descriptor[];
   /** Bytes received from the registry in this call (resumed and present blobs excluded). */
   transferred: number;
+  /** host of the endpoint that served the manifest: a mirror or the registry itself. */
+  source: string;
 }
 
 interface ManifestDoc {
@@ -69,8 +100,63 @@ async function storeManifest(store: Store, desc: Descriptor, body: Uint8Array): 
   }
 }
 
+/** A stall: no byte arrived for `ms`. Retried by fetchBlob, so its field says what it is. */
+function stallError(what: string, ms: number): BerthError {
+  return new BerthError("Unavailable", `${what}: no data for ${(ms / 1000).toFixed(1)} s`, "stall");
+}
+
+/**
+ * Fires `onStall` when kick() has not been called for `ms`. Kicked when a request starts and on
+ * every chunk, so it measures zero throughput, not total time.
+ */
+class Watchdog {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(
+    private ms: number,
+    private onStall: () => void,
+  ) {
+    this.kick();
+  }
+  kick(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(this.onStall, this.ms);
+  }
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** Reads of `src` that end (with the signal's reason) as soon as `signal` aborts. */
+function abortable(src: ReadableStream<Uint8Array>, signal: AbortSignal): ReadableStream<Uint8Array> {
+  const reader = src.getReader();
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(signal.reason);
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
+  aborted.catch(() => {});
+  return new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      try {
+        const r = await Promise.race([reader.read(), aborted]);
+        if (r.done) ctrl.close();
+        else ctrl.enqueue(r.value);
+      } catch (e) {
+        reader.cancel(e).catch(() => {});
+        ctrl.error(e);
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+/** Worth another attempt at the same blob: a stall, or the registry dropping the connection. */
+const retryable = (e: unknown) => isBerthError(e, "Unavailable") && ((e as BerthError).field === "stall" || (e as BerthError).field === "registry");
+
 async function fetchBlob(
-  repo: Repository,
+  source: PullSource,
   store: Store,
   desc: Descriptor,
   kind: PullProgress["kind"],
@@ -78,25 +164,61 @@ async function fetchBlob(
   signal: AbortSignal,
 ): Promise<number> {
   const ref = `pull-${desc.digest}`;
-  for (let attempt = 0; ; attempt++) {
+  const stallMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  const maxRetries = opts.retries ?? DEFAULT_PULL_RETRIES;
+  let transferred = 0;
+  let retries = 0;
+  for (let waits = 0; ; ) {
+    const ctrl = new AbortController();
+    const onAbort = () => ctrl.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const what = `${kind} ${desc.digest}`;
+    const dog = new Watchdog(stallMs, () => ctrl.abort(stallError(`pulling ${what}`, stallMs)));
+    let offset = 0;
     try {
-      const res = await writeBlob(store, ref, desc, (offset) => repo.openBlob(desc.digest, offset, signal), {
-        signal,
-        onProgress: (s) => opts.onProgress?.({ digest: desc.digest, kind, status: "downloading", offset: s.offset, total: desc.size }),
-      });
+      const res = await writeBlob(
+        store,
+        ref,
+        desc,
+        async (at) => {
+          offset = at;
+          const src = await source.openBlob(desc.digest, at, ctrl.signal);
+          dog.kick();
+          return { stream: abortable(src.stream, ctrl.signal), offset: src.offset };
+        },
+        {
+          signal: ctrl.signal,
+          onProgress: (s) => {
+            dog.kick();
+            offset = s.offset;
+            opts.onProgress?.({ digest: desc.digest, kind, status: "downloading", offset: s.offset, total: desc.size });
+          },
+        },
+      );
+      transferred += res.transferred;
       opts.onProgress?.({ digest: desc.digest, kind, status: res.existed ? "exists" : "done", offset: desc.size, total: desc.size });
-      return res.transferred;
+      return transferred;
     } catch (e) {
+      signal.throwIfAborted();
       // Another pull in this process or another is fetching the same blob: wait for it.
-      if (isBerthError(e, "Unavailable") && (e as BerthError).field === "ref" && attempt < 600) {
-        signal.throwIfAborted();
+      if (isBerthError(e, "Unavailable") && (e as BerthError).field === "ref" && waits++ < 600) {
         await Bun.sleep(100);
         continue;
       }
+      if (retryable(e) && retries++ < maxRetries) {
+        opts.onProgress?.({ digest: desc.digest, kind, status: "stalled", offset, total: desc.size });
+        continue;
+      }
+      if (retryable(e)) {
+        throw new BerthError("Unavailable", `${(e as Error).message}; gave up after ${maxRetries} retries (raise --stall-timeout or check the registry)`, "registry", { cause: e });
+      }
       if (e instanceof BerthError && e.code === "FailedPrecondition") {
-        throw failedPrecondition(`pulling ${kind} ${desc.digest} from ${repo.domain}/${repo.path}: ${e.message}`, "digest");
+        throw failedPrecondition(`pulling ${what} from ${source.servedBy ?? source.upstream}: ${e.message}`, "digest");
       }
       throw e;
+    } finally {
+      dog.stop();
+      signal.removeEventListener("abort", onAbort);
     }
   }
 }
@@ -104,10 +226,10 @@ async function fetchBlob(
 export async function pull(reference: string, opts: PullOptions): Promise<PullResult> {
   const ref = parseReference(reference);
   const platform = typeof opts.platform === "string" ? parsePlatform(opts.platform) : (opts.platform ?? DEFAULT_PLATFORM);
-  const repo = opts.client.repository(ref);
+  const source = new PullSource(opts.client.pullEndpoints(ref));
   const name = formatReference(ref);
 
-  const root = await repo.fetchManifest(ref.digest ?? ref.tag ?? "latest");
+  const root = await source.fetchManifest(ref.digest ?? ref.tag ?? "latest");
   opts.signal?.throwIfAborted();
   let manifest = root;
   if (isIndexType(root.desc.mediaType)) {
@@ -116,7 +238,7 @@ export async function pull(reference: string, opts: PullOptions): Promise<PullRe
     if (!isManifestType(chosen.mediaType)) {
       throw invalidArgument(`${name}: nested index ${chosen.digest} for ${platform.os}/${platform.architecture} is not supported`, "platform");
     }
-    manifest = await repo.fetchManifest(chosen.digest);
+    manifest = await source.fetchManifest(chosen.digest);
     if (manifest.desc.size !== chosen.size) {
       throw failedPrecondition(`${name}: manifest ${chosen.digest} is ${manifest.desc.size} bytes, the index says ${chosen.size}`, "digest");
     }
@@ -129,14 +251,62 @@ export async function pull(reference: string, opts: PullOptions): Promise<PullRe
   }
   const config = doc.config;
   const layers = doc.layers;
+  for (const l of layers) opts.onProgress?.({ digest: l.digest, kind: "layer", status: "waiting", offset: 0, total: l.size });
 
-  const blobs: [Descriptor, PullProgress["kind"]][] = [[config, "config"], ...layers.map((l): [Descriptor, PullProgress["kind"]] => [l, "layer"])];
-  const sizes = await mapLimit(
-    blobs,
-    opts.concurrency ?? 3,
-    ([d, kind], _i, signal) => fetchBlob(repo, opts.store, d, kind, opts, signal),
-    opts.signal,
-  );
+  const ctrl = new AbortController();
+  const onAbort = () => ctrl.abort(opts.signal?.reason);
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  let transferred: number;
+  try {
+    // The config first (small): unpacking needs its diff IDs.
+    transferred = await fetchBlob(source, opts.store, config, "config", opts, ctrl.signal);
+    let diffIDs: string[] = [];
+    if (opts.unpack) {
+      const cfg = JSON.parse(new TextDecoder().decode(await opts.store.read(config.digest))) as { rootfs?: { diff_ids?: string[] } };
+      diffIDs = cfg.rootfs?.diff_ids ?? [];
+      if (diffIDs.length !== layers.length) {
+        throw invalidArgument(`${name}: the config lists ${diffIDs.length} layers (rootfs.diff_ids), the manifest ${layers.length}; the image is broken`, "manifest");
+      }
+    }
+    const downloaded = layers.map(() => Promise.withResolvers<void>());
+    for (const d of downloaded) d.promise.catch(() => {});
+    const downloads = mapLimit(
+      layers,
+      opts.concurrency ?? 3,
+      async (d, i, signal) => {
+        try {
+          const n = await fetchBlob(source, opts.store, d, "layer", opts, signal);
+          downloaded[i]!.resolve();
+          return n;
+        } catch (e) {
+          downloaded[i]!.reject(e);
+          throw e;
+        }
+      },
+      ctrl.signal,
+    );
+    // Layers that never started (another failed first) fail their waiters too.
+    downloads.catch((e: unknown) => downloaded.forEach((d) => d.reject(e)));
+    const unpacking = (async () => {
+      if (!opts.unpack) return;
+      for (const [index, layer] of layers.entries()) {
+        await downloaded[index]!.promise;
+        ctrl.signal.throwIfAborted();
+        await opts.unpack({ index, layer, diffIDs });
+      }
+    })();
+    try {
+      const [sizes] = await Promise.all([downloads, unpacking]);
+      transferred += sizes.reduce((a, b) => a + b, 0);
+    } catch (e) {
+      // Stop the other half and wait for it, so nothing still writes when pull() rejects.
+      ctrl.abort(e);
+      await Promise.allSettled([downloads, unpacking]);
+      throw e;
+    }
+  } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
+  }
 
   // Manifests are stored after the blobs they reference, so a stored manifest means a whole image.
   await storeManifest(opts.store, manifest.desc, manifest.body);
@@ -150,6 +320,7 @@ export async function pull(reference: string, opts: PullOptions): Promise<PullRe
     manifest: manifest.desc,
     config,
     layers,
-    transferred: sizes.reduce((a, b) => a + b, 0),
+    transferred,
+    source: source.servedBy ?? source.upstream,
   };
 }

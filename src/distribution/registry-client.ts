@@ -8,12 +8,15 @@ import type { Descriptor } from "../content/types.ts";
 import { MANIFEST_ACCEPT, sniffManifestType } from "../image/media-types.ts";
 import { Authorizer, type CredentialLookup } from "./auth.ts";
 import { registryHost, type Reference } from "./reference.ts";
+import type { RegistriesConfig } from "./registries-config.ts";
 
 export interface RegistryClientOptions {
   /** Credentials by registry host (see loadDockerConfig). */
   credentials?: CredentialLookup;
   /** Hosts (host[:port]) reached over plain HTTP besides localhost and 127.0.0.0/8. */
   insecure?: string[];
+  /** Mirrors and insecure registries (registries-config.ts). */
+  registries?: RegistriesConfig;
   userAgent?: string;
   fetch?: typeof fetch;
 }
@@ -29,11 +32,17 @@ export class RegistryClient {
   private doFetch: typeof fetch;
   private insecure: Set<string>;
   private userAgent: string;
+  private registries: RegistriesConfig;
 
   constructor(opts: RegistryClientOptions = {}) {
     this.doFetch = opts.fetch ?? fetch;
     this.auth = new Authorizer(opts.credentials ?? (() => undefined), this.doFetch);
     this.insecure = new Set(opts.insecure ?? []);
+    this.registries = opts.registries ?? { registries: {} };
+    for (const [name, r] of Object.entries(this.registries.registries)) {
+      if (r.insecure) this.insecure.add(name);
+      for (const m of r.mirrors) if (m.insecure) this.insecure.add(m.host);
+    }
     this.userAgent = opts.userAgent ?? "berth/0.1";
   }
 
@@ -46,6 +55,15 @@ export class RegistryClient {
   /** `forPush`: every call asks for pull,push so one token serves the whole push session. */
   repository(ref: Pick<Reference, "domain" | "path">, opts: { forPush?: boolean } = {}): Repository {
     return new Repository(this, ref.domain, ref.path, opts.forPush ?? false);
+  }
+
+  /**
+   * Where a pull of `ref` may read from, in order: the registry's configured mirrors, then the
+   * registry itself. Pushes use repository() and never reach a mirror.
+   */
+  pullEndpoints(ref: Pick<Reference, "domain" | "path">): Repository[] {
+    const mirrors = this.registries.registries[ref.domain]?.mirrors ?? [];
+    return [...mirrors.map((m) => new Repository(this, m.host, ref.path, false, ref.domain)), this.repository(ref)];
   }
 
   /**
@@ -139,8 +157,15 @@ export class Repository {
     readonly domain: string,
     readonly path: string,
     private forPush = false,
+    /** Set on a mirror: the registry it stands in for. */
+    readonly mirrorOf?: string,
   ) {
     this.base = `${client.baseURL(domain)}/v2/${path}`;
+  }
+
+  /** "host/path", and for a mirror which registry it mirrors: for messages. */
+  get where(): string {
+    return `${this.domain}/${this.path}${this.mirrorOf ? ` (mirror of ${this.mirrorOf})` : ""}`;
   }
 
   private pull = () => [`repository:${this.path}:${this.forPush ? "pull,push" : "pull"}`];

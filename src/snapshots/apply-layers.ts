@@ -34,6 +34,50 @@ export interface ApplyResult {
 }
 
 /**
+ * Make committed snapshot `chain` = `parent` + `layer`, unless it exists. Returns what was
+ * unpacked, or undefined when the snapshot was there already. Every mount is undone before
+ * returning, also on failure; `workDir` holds the temporary mount point.
+ */
+export async function applyLayer(
+  sn: Snapshotter,
+  chain: string,
+  parent: string | undefined,
+  layer: LayerToApply,
+  workDir: string,
+): Promise<UnpackResult | undefined> {
+  const have = await sn.stat(chain).catch((e: unknown) => {
+    if (isBerthError(e, "NotFound")) return undefined;
+    throw e;
+  });
+  if (have) return undefined;
+  const key = `extract-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)} ${chain}`;
+  const mounts = await sn.prepare(key, parent, { labels: { "containerd.io/snapshot.ref": chain } });
+  const target = await mkdtemp(join(workDir, "apply-"));
+  try {
+    let result: UnpackResult;
+    mountAll(mounts, target);
+    try {
+      result = await unpackLayer(target, await layer.data(), { expectedDiffID: layer.diffID });
+    } finally {
+      unmountAll(target, { detach: true });
+    }
+    try {
+      await sn.commit(chain, key);
+    } catch (e) {
+      // Another unpack of the same image committed it first: use theirs.
+      if (!isBerthError(e, "AlreadyExists")) throw e;
+      await sn.remove(key);
+    }
+    return result;
+  } catch (e) {
+    await sn.remove(key).catch(() => {});
+    throw e;
+  } finally {
+    await rm(target, { recursive: true, force: true });
+  }
+}
+
+/**
  * Apply `layers` onto snapshots of `sn`. `workDir` holds the temporary mount points (a
  * directory on the host). Every mount is undone before returning, also on failure.
  */
@@ -42,37 +86,12 @@ export async function applyLayers(sn: Snapshotter, layers: readonly LayerToApply
   const unpacked: UnpackResult[] = [];
   let parent: string | undefined;
   for (const [i, layer] of layers.entries()) {
-    const chain = chains[i]!;
-    const have = await sn.stat(chain).catch((e: unknown) => {
-      if (isBerthError(e, "NotFound")) return undefined;
-      throw e;
-    });
-    if (!have) {
-      const key = `extract-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)} ${chain}`;
-      const mounts = await sn.prepare(key, parent, { labels: { "containerd.io/snapshot.ref": chain } });
-      const target = await mkdtemp(join(workDir, "apply-"));
-      try {
-        mountAll(mounts, target);
-        try {
-          unpacked.push(await unpackLayer(target, await layer.data(), { expectedDiffID: layer.diffID }));
-        } finally {
-          unmountAll(target, { detach: true });
-        }
-        try {
-          await sn.commit(chain, key);
-        } catch (e) {
-          // Another unpack of the same image committed it first: use theirs.
-          if (!isBerthError(e, "AlreadyExists")) throw e;
-          await sn.remove(key);
-        }
-      } catch (e) {
-        await sn.remove(key).catch(() => {});
-        throw e;
-      } finally {
-        await rm(target, { recursive: true, force: true });
-      }
-    }
-    parent = chain;
+    const r = await applyLayer(sn, chains[i]!, parent, layer, workDir);
+    if (r) unpacked.push(r);
+    parent = chains[i]!;
   }
   return { chainID: parent ?? "", unpacked };
 }
+
+/** Names of the extract snapshots applyLayer makes: "extract-<pid>-…". */
+export const EXTRACT_KEY = /^extract-(\d+)-/;
