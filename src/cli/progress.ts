@@ -27,6 +27,7 @@ export class PullDisplay {
   private lines = new Map<string, Line>();
   private drawn = 0;
   private lastDraw = 0;
+  private dirty = false;
   readonly tty: boolean;
 
   constructor(
@@ -51,6 +52,7 @@ export class PullDisplay {
     if (this.quiet) return;
     const before = this.lines.get(digest);
     this.lines.set(digest, bar ? { status, bar } : { status });
+    this.dirty = true;
     if (!this.tty) {
       if (before?.status !== status && !bar) this.out.write(`${shortId(digest)}: ${status}\n`);
       return;
@@ -62,15 +64,19 @@ export class PullDisplay {
 
   /** Draw the final state (terminal only). */
   flush(): void {
-    if (this.tty && this.lines.size > 0) this.draw(performance.now());
+    if (this.tty && this.dirty) this.draw(performance.now());
   }
 
   private draw(now: number): void {
     this.lastDraw = now;
-    const width = Math.max(40, this.out.columns ?? 80);
+    this.dirty = false;
+    // A pty of unknown size (script(1), some CI terminals) reports 0 columns.
+    const width = this.out.columns && this.out.columns > 0 ? this.out.columns : 80;
     let s = this.drawn > 0 ? `\x1b[${this.drawn}A` : "";
     for (const [d, l] of this.lines) {
-      const text = `${shortId(d)}: ${l.status}${l.bar ? ` ${bar(l.bar[0], l.bar[1])}` : ""}`;
+      const head = `${shortId(d)}: ${l.status}`;
+      // The bar shrinks to fit the line: brackets, a space and "123.4MB/123.4MB" take ~20.
+      const text = l.bar ? `${head} ${bar(l.bar[0], l.bar[1], Math.max(10, Math.min(50, width - head.length - 22)))}` : head;
       s += `\x1b[2K${text.slice(0, width - 1)}\n`;
     }
     this.drawn = this.lines.size;
@@ -79,8 +85,7 @@ export class PullDisplay {
 }
 
 /** docker's "[=====>      ]  1.2MB/10MB". */
-export function bar(done: number, total: number): string {
-  const w = 50;
+export function bar(done: number, total: number, w = 50): string {
   const n = total > 0 ? Math.min(w, Math.floor((done / total) * w)) : 0;
   const arrow = n > 0 && n < w ? `${"=".repeat(n - 1)}>` : "=".repeat(n);
   return `[${arrow}${" ".repeat(w - arrow.length)}] ${humanSize(done).padStart(7)}/${humanSize(total)}`;
