@@ -25,70 +25,93 @@ export function step(name: OpName, args: readonly ArgValue[], describe: string, 
 
 const enc = new TextEncoder();
 
+/**
+ * Encoded straight into one growing buffer: this runs once per container in a cold engine (no
+ * JIT yet), where an allocation per field cost more than a millisecond on a typical plan.
+ */
 export function encodePlan(steps: readonly PlanStep[], opts: { explain?: boolean } = {}): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const push = (b: Uint8Array) => {
-    parts.push(b);
-    total += b.length;
+  let buf = new Uint8Array(4096);
+  let dv = new DataView(buf.buffer);
+  let off = 0;
+  const room = (n: number) => {
+    if (off + n <= buf.length) return;
+    let size = buf.length * 2;
+    while (size < off + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(buf.subarray(0, off));
+    buf = next;
+    dv = new DataView(buf.buffer);
   };
   const u32 = (n: number) => {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, n, true);
-    return b;
+    room(4);
+    dv.setUint32(off, n, true);
+    off += 4;
   };
   const u64 = (n: number | bigint) => {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(n)), true);
-    return b;
+    room(8);
+    if (typeof n === "number" && Number.isSafeInteger(n) && n >= 0) {
+      dv.setUint32(off, n % 0x100000000, true);
+      dv.setUint32(off + 4, Math.floor(n / 0x100000000), true);
+    } else {
+      dv.setBigUint64(off, BigInt.asUintN(64, BigInt(n)), true);
+    }
+    off += 8;
   };
-  const str = (s: string) => enc.encode(s + "\0");
-  const arg = (b: Uint8Array, out: Uint8Array[]) => {
-    out.push(u32(b.length), b);
+  /** A string with its NUL, as one arg: u32 length, then the bytes. */
+  const strArg = (s: string) => {
+    room(4 + s.length * 3 + 1);
+    const { written } = enc.encodeInto(s, buf.subarray(off + 4));
+    buf[off + 4 + written] = 0;
+    dv.setUint32(off, written + 1, true);
+    off += 4 + written + 1;
+  };
+  const bytesArg = (b: Uint8Array) => {
+    room(4 + b.length);
+    dv.setUint32(off, b.length, true);
+    buf.set(b, off + 4);
+    off += 4 + b.length;
   };
 
-  push(enc.encode(PLAN_MAGIC));
-  push(u32(planVersion()));
-  push(u32(opts.explain ? 1 : 0));
-  push(u32(steps.length));
+  const magic = enc.encode(PLAN_MAGIC);
+  room(magic.length);
+  buf.set(magic, off);
+  off += magic.length;
+  u32(planVersion());
+  u32(opts.explain ? 1 : 0);
+  u32(steps.length);
   for (const s of steps) {
-    const out: Uint8Array[] = [];
+    u32(s.op.code);
+    const lenAt = off;
+    u32(0); // the payload's length, filled in below
     s.op.args.forEach(([name, kind], i) => {
       const v = s.args[i];
       switch (kind) {
         case "str":
           if (typeof v !== "string") throw new Error(`plan op ${s.op.name}.${name}: string expected`);
           if (v.includes("\0")) throw new Error(`plan op ${s.op.name}.${name}: NUL inside string`);
-          arg(str(v), out);
+          strArg(v);
           break;
         case "u64":
           if (typeof v !== "number" && typeof v !== "bigint") throw new Error(`plan op ${s.op.name}.${name}: integer expected`);
-          arg(u64(v), out);
+          u32(8);
+          u64(v);
           break;
         case "bytes":
           if (!(v instanceof Uint8Array)) throw new Error(`plan op ${s.op.name}.${name}: bytes expected`);
-          arg(v, out);
+          bytesArg(v);
           break;
         case "strs":
           if (!Array.isArray(v)) throw new Error(`plan op ${s.op.name}.${name}: string list expected`);
-          arg(u64(v.length), out);
+          u32(8);
+          u64(v.length);
           for (const x of v as string[]) {
             if (x.includes("\0")) throw new Error(`plan op ${s.op.name}.${name}: NUL inside string`);
-            arg(str(x), out);
+            strArg(x);
           }
           break;
       }
     });
-    const len = out.reduce((a, b) => a + b.length, 0);
-    push(u32(s.op.code));
-    push(u32(len));
-    for (const b of out) push(b);
+    dv.setUint32(lenAt, off - lenAt - 4, true);
   }
-  const plan = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    plan.set(p, off);
-    off += p.length;
-  }
-  return plan;
+  return buf.slice(0, off);
 }
