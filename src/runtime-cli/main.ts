@@ -6,7 +6,7 @@ import { BerthError } from "../sys/errdefs.ts";
 import { explain } from "../explain/channel.ts";
 import { DEFAULT_ROOT } from "../runtime/state.ts";
 import { parseFlags, usage, type FlagTable } from "./args.ts";
-import { COMMANDS } from "./commands/index.ts";
+import { COMMAND_NAMES, loadCommand } from "./commands/index.ts";
 
 export const VERSION = "0.1.0";
 
@@ -50,14 +50,15 @@ function makeLogger(g: Globals): Logger {
   };
 }
 
-function help(): string {
+async function help(): Promise<string> {
+  const commands = await Promise.all(COMMAND_NAMES.map(async (n) => [n, (await loadCommand(n))!] as const));
   return [
     "berth-runtime — an OCI runtime (runc-compatible command line)",
     "",
     "usage: berth-runtime [global options] command [command options] [arguments...]",
     "",
     "commands:",
-    ...Object.entries(COMMANDS).map(([n, c]) => `   ${n.padEnd(10)}${c.summary}`),
+    ...commands.map(([n, c]) => `   ${n.padEnd(10)}${c.summary}`),
     "",
     "global options:",
     usage(GLOBAL),
@@ -88,11 +89,11 @@ export async function main(argv: string[]): Promise<number> {
     const [verb, ...args] = rest;
     if (!verb || flags.help || verb === "help") {
       const target = verb === "help" ? args[0] : undefined;
-      const cmd = target ? COMMANDS[target] : undefined;
-      console.log(cmd ? cmd.help() : help());
+      const cmd = target ? await loadCommand(target) : undefined;
+      console.log(cmd ? cmd.help() : await help());
       return 0;
     }
-    const cmd = COMMANDS[verb];
+    const cmd = await loadCommand(verb);
     if (!cmd) {
       // runc (urfave/cli) exits 3 for a command it does not know; callers may rely on it.
       log("error", `unknown command "${verb}": see \`berth-runtime help\``);

@@ -6,9 +6,8 @@ import { dirname, join } from "node:path";
 import { BerthError, failedPrecondition, invalidArgument } from "../sys/errdefs.ts";
 import { explain } from "../explain/channel.ts";
 import { openCgroupManager, readHostCgroups, type CgroupManager } from "../cgroups/manager.ts";
-import { buildConfig, configPath, parseSpec, validateId, type HookConfig, type RuntimeConfig } from "./config.ts";
-import { buildPlan, type CgroupHierarchy } from "./plan/build.ts";
-import { forwardSignals, launch } from "./launch.ts";
+import type { HookConfig, RuntimeConfig } from "./config.ts";
+import type { CgroupHierarchy } from "./plan/build.ts";
 import { processAlive, processStartTime, publicState, StateStore, type SavedState, type Status } from "./state.ts";
 import { runHooks } from "./hooks.ts";
 import type { State } from "./spec/types.ts";
@@ -45,6 +44,10 @@ export interface Created {
 }
 
 export async function create(o: CreateOptions): Promise<Created> {
+  // Loaded here, not at import: state, kill, start and delete never parse a config or plan.
+  const [{ buildConfig, configPath, parseSpec, validateId }, { buildPlan }, { launch }] = await Promise.all([
+    import("./config.ts"), import("./plan/build.ts"), import("./launch.ts"),
+  ]);
   const id = validateId(o.id);
   const mode = o.mode ?? "create";
   const file = configPath(o.bundle);
@@ -137,7 +140,7 @@ export async function run(o: CreateOptions & { keep?: boolean; detach?: boolean 
   const c = await create({ ...o, mode });
   await runHooks(c.state.poststart, publicState(c.state, "running"), { warnOnly: true });
   if (o.detach) return { status: 0 };
-  const stop = forwardSignals(c.state.pid);
+  const stop = (await import("./launch.ts")).forwardSignals(c.state.pid);
   const status = await c.helper.exited;
   stop();
   if (!o.keep) await destroy(new StateStore(o.root), c.state);
