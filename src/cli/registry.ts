@@ -46,38 +46,49 @@ export async function pullImage(e: Engine, ref: string, o: PullCliOptions = {}):
   mkdirSync(e.tmp, { recursive: true });
   const present = new Set<string>();
   let chains: string[] | undefined;
-  const res = await pull(ref, {
-    client: await client(e, o.tlsVerify === false ? r.domain : undefined),
-    store: e.content,
-    images: e.images,
-    ...(o.platform ? { platform: o.platform } : {}),
-    ...(o.stallTimeoutMs !== undefined ? { stallTimeoutMs: o.stallTimeoutMs } : {}),
-    onProgress: (p) => {
-      if (p.kind !== "layer") return;
-      if (p.status === "waiting") show.set(p.digest, "Pulling fs layer");
-      else if (p.status === "downloading") show.set(p.digest, "Downloading", [p.offset, p.total]);
-      else if (p.status === "stalled") show.set(p.digest, `Stalled at ${p.offset} bytes, resuming`);
-      else if (p.status === "exists") present.add(p.digest);
-      else show.set(p.digest, "Download complete");
-    },
-    unpack: async ({ index, layer, diffIDs }) => {
-      chains ??= chainIDs(diffIDs);
-      if (!present.has(layer.digest)) show.set(layer.digest, "Extracting");
-      const applied = await applyLayer(
-        sn,
-        chains[index]!,
-        index > 0 ? chains[index - 1] : undefined,
-        { diffID: diffIDs[index]!, data: () => e.content.read(layer.digest) },
-        e.tmp,
-      );
-      show.set(layer.digest, applied === undefined && present.has(layer.digest) ? "Already exists" : "Pull complete");
-    },
-  });
-  show.flush();
-  show.say(`Digest: ${res.target.digest}`);
-  show.say(`Status: ${res.transferred > 0 ? "Downloaded newer image" : "Image is up to date"} for ${familiarReference(r)}`);
-  out.write(`${formatReference(r)}\n`);
-  return res.name;
+  // A lease keeps what this pull has committed (blobs, layer snapshots) from a concurrent GC
+  // until the image record exists; it lapses by itself if this process dies.
+  const { LeaseManager } = await import("../metadata/leases.ts");
+  const { snapshotLeaseType } = await import("./gc.ts");
+  const leases = new LeaseManager(e.meta, e.content.namespace);
+  const lease = leases.create({ expiresInMs: 3_600_000, labels: { "berth.pull": ref } });
+  try {
+    const res = await pull(ref, {
+      client: await client(e, o.tlsVerify === false ? r.domain : undefined),
+      store: e.content.withLease(lease.id),
+      images: e.images,
+      ...(o.platform ? { platform: o.platform } : {}),
+      ...(o.stallTimeoutMs !== undefined ? { stallTimeoutMs: o.stallTimeoutMs } : {}),
+      onProgress: (p) => {
+        if (p.kind !== "layer") return;
+        if (p.status === "waiting") show.set(p.digest, "Pulling fs layer");
+        else if (p.status === "downloading") show.set(p.digest, "Downloading", [p.offset, p.total]);
+        else if (p.status === "stalled") show.set(p.digest, `Stalled at ${p.offset} bytes, resuming`);
+        else if (p.status === "exists") present.add(p.digest);
+        else show.set(p.digest, "Download complete");
+      },
+      unpack: async ({ index, layer, diffIDs }) => {
+        chains ??= chainIDs(diffIDs);
+        if (!present.has(layer.digest)) show.set(layer.digest, "Extracting");
+        const applied = await applyLayer(
+          sn,
+          chains[index]!,
+          index > 0 ? chains[index - 1] : undefined,
+          { diffID: diffIDs[index]!, data: () => e.content.read(layer.digest) },
+          e.tmp,
+        );
+        leases.addResource(lease.id, { type: snapshotLeaseType(e), id: chains[index]! });
+        show.set(layer.digest, applied === undefined && present.has(layer.digest) ? "Already exists" : "Pull complete");
+      },
+    });
+    show.flush();
+    show.say(`Digest: ${res.target.digest}`);
+    show.say(`Status: ${res.transferred > 0 ? "Downloaded newer image" : "Image is up to date"} for ${familiarReference(r)}`);
+    out.write(`${formatReference(r)}\n`);
+    return res.name;
+  } finally {
+    leases.delete(lease.id);
+  }
 }
 
 export async function pushImage(e: Engine, ref: string, o: { tlsVerify?: boolean; quiet?: boolean } = {}): Promise<void> {

@@ -1,7 +1,6 @@
 import { command, args } from "../command.ts";
 import { failedPrecondition, isBerthError, notFound } from "../../sys/errdefs.ts";
-import { familiarName, findImage, namesOf, normalizeName, readImage } from "../images.ts";
-import { chainIDs } from "../../snapshots/apply-layers.ts";
+import { familiarName, findImage, namesOf, normalizeName } from "../images.ts";
 
 export default command({
   name: "rmi",
@@ -12,7 +11,7 @@ export default command({
   },
   async run(p, e) {
     let failed = false;
-    const freed: string[][] = [];
+    let freed = false;
     for (const ref of args(p, this, 1, Infinity)) {
       try {
         const img = await findImage(e, ref);
@@ -38,7 +37,7 @@ export default command({
         }
         if (last) {
           process.stdout.write(`Deleted: ${img.id}\n`);
-          freed.push(chainIDs(img.configDoc.rootfs?.diff_ids ?? []));
+          freed = true;
         }
       } catch (err) {
         if (!isBerthError(err)) throw err;
@@ -46,28 +45,10 @@ export default command({
         failed = true;
       }
     }
-    if (freed.length > 0) {
-      const { collectGarbage } = await import("../../metadata/gc.ts");
-      await collectGarbage(e.meta, e.shared);
-      // Committed layer snapshots no remaining image uses, top first (a parent of another
-      // snapshot, such as a container's, stays: remove() refuses it).
-      const used = new Set<string>();
-      for (const rec of e.images.list()) {
-        const r = await readImage(e, rec).catch(() => undefined);
-        for (const c of chainIDs(r?.configDoc.rootfs?.diff_ids ?? [])) used.add(c);
-      }
-      const sn = await e.snapshotter();
-      for (const chain of freed) {
-        for (const c of [...chain].reverse()) {
-          if (used.has(c)) break;
-          try {
-            await sn.remove(c);
-          } catch (err) {
-            if (!isBerthError(err)) throw err;
-            break;
-          }
-        }
-      }
+    // Content and snapshots nothing else uses go (a layer a container still runs on stays).
+    if (freed) {
+      const { collectEngineGarbage } = await import("../gc.ts");
+      await collectEngineGarbage(e);
     }
     return failed ? 1 : 0;
   },

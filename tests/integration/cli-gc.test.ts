@@ -1,0 +1,49 @@
+// GC reaches snapshots: layer snapshots live while an image or a container uses them; rmi and
+// `berth system prune` free what nothing references — blobs and snapshots alike.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { Cli, BERTH } from "./cli-helpers.ts";
+
+const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync("/bin/busybox");
+const cli = new Cli("bt-cli-gc-");
+const snapshots = () => readdirSync(join(cli.root, "snapshots/overlay/snapshots"));
+const blobs = () => readdirSync(join(cli.root, "blobs/sha256"));
+
+afterAll(async () => {
+  const left = await cli.cleanup();
+  expect(left.mounts).toEqual([]);
+});
+
+describe.if(ready)("garbage collection reaches snapshots", () => {
+  test("a container keeps its image's layer snapshots after rmi -f; prune frees them once it is gone", async () => {
+    await cli.ok(["run", "--name", "keep", "busybox", "true"]);
+    expect(snapshots().length).toBe(2); // the layer and the container's
+    // Nothing unreferenced yet.
+    expect(await cli.ok(["system", "prune"])).toBe("Total reclaimed space: 0B\n");
+    expect(snapshots().length).toBe(2);
+
+    await cli.ok(["rmi", "-f", "busybox"]);
+    expect(blobs()).toEqual([]);
+    expect(snapshots().length).toBe(2); // the container still runs on the layer
+    await cli.ok(["rm", "keep"]);
+    expect(snapshots().length).toBe(1); // rm takes the container's; the layer is now garbage
+    const pruned = await cli.ok(["system", "prune"]);
+    expect(pruned).toMatch(/^Deleted Snapshots:\nsha256:[0-9a-f]{64}\n\nTotal reclaimed space: [\d.]+[kM]B\n$/);
+    expect(snapshots()).toEqual([]);
+  });
+
+  test("rmi frees the layer snapshots only the removed image used", async () => {
+    await cli.ok(["run", "--rm", "busybox", "true"]);
+    await cli.ok(["tag", "busybox", "other:1"]);
+    expect(snapshots().length).toBe(1);
+    await cli.ok(["rmi", "busybox"]); // other:1 still names the image
+    expect(snapshots().length).toBe(1);
+    await cli.ok(["rmi", "other:1"]);
+    expect(snapshots()).toEqual([]);
+    expect(blobs()).toEqual([]);
+    const usage = await cli.run(["system", "df"]);
+    expect(usage.code).toBe(125);
+    expect(usage.stderr).toContain('use "berth system prune"');
+  });
+});
