@@ -77,6 +77,8 @@ export interface OpenCgroupOptions {
   driver?: "v1" | "v2";
   /** Re-open a known cgroup from saved `paths` (state.json) instead of resolving cgroupsPath. */
   paths?: Record<string, string>;
+  /** The host's cgroup mounts, when the caller has read them already (one read per command). */
+  host?: HostCgroups;
 }
 
 /** Shared result of reading the host's cgroup mounts, for drivers. */
@@ -95,7 +97,7 @@ export function readHostCgroups(opts: Pick<OpenCgroupOptions, "mountinfo" | "pro
 /** Detect the layout, resolve the paths (no file system writes) and return the driver. */
 export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
   const cfs = opts.fs ?? realCgroupFs;
-  const host = readHostCgroups(opts);
+  const host = opts.host ?? readHostCgroups(opts);
   const driver = opts.driver ?? (host.layout === "v2" ? "v2" : "v1");
   if (driver === "v2") {
     if (opts.paths) return V2Manager.fromPaths(host.layout, opts.paths, cfs);

@@ -162,9 +162,7 @@ export class V1Manager implements CgroupManager {
       if (!dir) this.skip("devices", "devices");
       else {
         // Rules apply in order (config-linux.md); a leading deny-all clears the inherited list.
-        r.devices.forEach((d, i) => {
-          w.write(dir, d.allow ? "devices.allow" : "devices.deny", deviceRuleLine(d), f(`devices[${i}]`));
-        });
+        w.writeSeq(dir, r.devices.map((d, i) => ({ name: d.allow ? "devices.allow" : "devices.deny", value: deviceRuleLine(d), field: f(`devices[${i}]`) })));
       }
     }
 

@@ -5,7 +5,7 @@ import { constants as fsc } from "node:fs";
 import { dirname, join } from "node:path";
 import { BerthError, failedPrecondition, invalidArgument } from "../sys/errdefs.ts";
 import { explain } from "../explain/channel.ts";
-import { openCgroupManager, readHostCgroups, type CgroupManager } from "../cgroups/manager.ts";
+import { openCgroupManager, readHostCgroups, type CgroupManager, type HostCgroups } from "../cgroups/manager.ts";
 import type { HookConfig, RuntimeConfig } from "./config.ts";
 import type { CgroupHierarchy } from "./plan/build.ts";
 import { processAlive, processStartTime, publicState, StateStore, type SavedState, type Status } from "./state.ts";
@@ -41,6 +41,8 @@ export interface Created {
   readonly state: SavedState;
   readonly helper: Bun.Subprocess;
   readonly config: RuntimeConfig;
+  /** The container's cgroup (none when rootless without a delegated cgroup). */
+  readonly cgroup?: CgroupManager;
 }
 
 export async function create(o: CreateOptions): Promise<Created> {
@@ -63,7 +65,8 @@ export async function create(o: CreateOptions): Promise<Created> {
   let cgroup: CgroupManager | undefined;
   let pid = 0;
   try {
-    cgroup = timed("create the cgroup and apply limits", () => createCgroup(config, id));
+    const host = readHostCgroups({});
+    cgroup = timed("create the cgroup and apply limits", () => createCgroup(config, id, host));
     const cg = cgroup;
     const created = new Date().toISOString();
     const hookState: State = { ociVersion: OCI_VERSION, id, status: "creating", bundle: o.bundle, ...(Object.keys(config.annotations).length ? { annotations: config.annotations } : {}) };
@@ -78,7 +81,7 @@ export async function create(o: CreateOptions): Promise<Created> {
       fifoPath: store.fifo(id),
       cgroupProcs: cg?.procsFiles() ?? [],
       ...(cg?.driver === "v1" ? { cgroupTasks: cg.procsFiles().map((f) => join(dirname(f), "tasks")) } : {}),
-      cgroupHierarchies: cg ? hierarchies(cg) : [],
+      cgroupHierarchies: cg ? hierarchies(cg, host) : [],
       rootless: ROOTLESS,
       noPivot: o.noPivot ?? false,
       preserveFds: o.preserveFds ?? 0,
@@ -98,7 +101,7 @@ export async function create(o: CreateOptions): Promise<Created> {
     };
     store.save(state);
     if (o.pidFile) writeAtomic(o.pidFile, String(pid));
-    return { state, helper: launched.helper, config };
+    return { state, helper: launched.helper, config, ...(cgroup ? { cgroup } : {}) };
   } catch (e) {
     // Leave nothing behind: the process, its cgroup, the state directory.
     if (pid > 0) try { process.kill(pid, "SIGKILL"); } catch {}
@@ -143,7 +146,7 @@ export async function run(o: CreateOptions & { keep?: boolean; detach?: boolean 
   const stop = (await import("./launch.ts")).forwardSignals(c.state.pid);
   const status = await c.helper.exited;
   stop();
-  if (!o.keep) await destroy(new StateStore(o.root), c.state);
+  if (!o.keep) await destroy(new StateStore(o.root), c.state, c.cgroup);
   return { status };
 }
 
@@ -178,12 +181,13 @@ export async function remove(root: string, id: string, force = false): Promise<v
   await destroy(store, s);
 }
 
-async function destroy(store: StateStore, s: SavedState): Promise<void> {
+/** `cgroup`: the manager create() made, when the same process removes it (foreground run). */
+async function destroy(store: StateStore, s: SavedState, cgroup?: CgroupManager): Promise<void> {
   if (processAlive(s.pid, s.pidStart)) {
     try { process.kill(s.pid, "SIGKILL"); } catch {}
     for (let i = 0; i < 200 && processAlive(s.pid, s.pidStart); i++) await Bun.sleep(5);
   }
-  if (Object.keys(s.cgroupPaths).length > 0) timed("remove the cgroup", () => openCgroupManager({ id: s.id, paths: s.cgroupPaths }).destroy());
+  if (Object.keys(s.cgroupPaths).length > 0) timed("remove the cgroup", () => (cgroup ?? openCgroupManager({ id: s.id, paths: s.cgroupPaths })).destroy());
   store.remove(s.id);
   await runHooks(s.poststop, publicState(s, "stopped"), { warnOnly: true });
 }
@@ -229,8 +233,8 @@ function hasLimits(r: RuntimeConfig["resources"]): boolean {
  * The container's cgroup. Rootless, without a cgroup delegated to us, a container without limits
  * runs in our own cgroup (as runc does); one with limits fails with the reason.
  */
-function createCgroup(config: RuntimeConfig, id: string): CgroupManager | undefined {
-  const cg = openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id });
+function createCgroup(config: RuntimeConfig, id: string, host: HostCgroups): CgroupManager | undefined {
+  const cg = openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id, host });
   try {
     cg.create(ROOTLESS ? { ...config.resources, devices: [] } : config.resources);
     return cg;
@@ -242,8 +246,7 @@ function createCgroup(config: RuntimeConfig, id: string): CgroupManager | undefi
   }
 }
 
-function hierarchies(cg: CgroupManager): CgroupHierarchy[] {
-  const host = readHostCgroups({});
+function hierarchies(cg: CgroupManager, host: HostCgroups): CgroupHierarchy[] {
   const out: CgroupHierarchy[] = [];
   const dirs = new Set(Object.values(cg.paths));
   for (const m of host.mounts) {

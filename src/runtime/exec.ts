@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { renameSync, writeFileSync } from "node:fs";
 import { failedPrecondition } from "../sys/errdefs.ts";
 import { explain } from "../explain/channel.ts";
-import { openCgroupManager } from "../cgroups/manager.ts";
+import { openCgroupManager, type CgroupManager } from "../cgroups/manager.ts";
 import { processConfig } from "./config.ts";
 import { buildExecPlan } from "./plan/build.ts";
 import { forwardSignals, launch } from "./launch.ts";
@@ -25,9 +25,18 @@ export interface ExecOptions {
 export async function exec(o: ExecOptions): Promise<number> {
   const store = new StateStore(o.root);
   const s = store.load(o.id);
+  // Opened once, for the freezer check and the join; a failure to open counts as "not frozen"
+  // here and is raised where the cgroup is needed, as before.
+  let cg: CgroupManager | undefined;
+  let cgError: unknown;
+  try {
+    cg = openCgroupManager({ id: s.id, paths: s.cgroupPaths });
+  } catch (e) {
+    cgError = e;
+  }
   const status = store.status(s, () => {
     try {
-      return openCgroupManager({ id: s.id, paths: s.cgroupPaths }).freezerState() === "FROZEN";
+      return cg?.freezerState() === "FROZEN";
     } catch {
       return false;
     }
@@ -36,7 +45,7 @@ export async function exec(o: ExecOptions): Promise<number> {
   if (status === "paused") throw failedPrecondition(`cannot exec in container "${o.id}": it is paused (resume it first)`, "container-id");
   if (!s.spec) throw failedPrecondition(`container "${o.id}" was created by an older berth-runtime without its config; exec is not possible`, "container-id");
   const proc = processConfig(o.process);
-  const cg = openCgroupManager({ id: s.id, paths: s.cgroupPaths });
+  if (!cg) throw cgError;
   // v1: a single thread writing "0" to tasks moves itself without the global lock.
   const cgroupJoin = cg.driver === "v1" ? cg.procsFiles().map((f) => join(dirname(f), "tasks")) : cg.procsFiles();
   const namespaces = (s.spec.linux?.namespaces ?? []).map((n) => n.type as NamespaceType);
