@@ -4,10 +4,11 @@
 // seccomp profile; Entrypoint + Cmd → args; Env merged by name; the user resolved from the
 // image's own /etc/passwd and /etc/group (runc's GetExecUser rules).
 
-import { existsSync, lstatSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { hostname as hostHostname, availableParallelism } from "node:os";
-import { join, posix } from "node:path";
+import { posix } from "node:path";
 import { invalidArgument, notFound, notImplemented } from "../sys/errdefs.ts";
+import { resolveInRoot } from "./resolve-in-root.ts";
 import { parseSignal, signalName } from "../sys/signals.ts";
 import { defaultSeccomp } from "../seccomp/default-profile.ts";
 import type { Mount, Spec } from "../runtime/spec/types.ts";
@@ -221,39 +222,7 @@ export function parseGroup(text: string): GroupEntry[] {
   return out;
 }
 
-/**
- * The host path of `path` inside `root`, symlinks followed as if `root` were "/" (an image's
- * /etc/passwd may be a link; it must never lead to the host's). undefined when missing.
- */
-export function resolveInRoot(root: string, path: string): string | undefined {
-  const todo = path.split("/");
-  const done: string[] = [];
-  for (let hops = 0; todo.length > 0; ) {
-    const c = todo.shift()!;
-    if (c === "" || c === ".") continue;
-    if (c === "..") {
-      done.pop();
-      continue;
-    }
-    const p = join(root, ...done, c);
-    let st;
-    try {
-      st = lstatSync(p);
-    } catch {
-      return undefined;
-    }
-    if (st.isSymbolicLink()) {
-      if (++hops > 40) return undefined;
-      const target = readlinkSync(p);
-      if (target.startsWith("/")) done.length = 0;
-      todo.unshift(...target.split("/"));
-      continue;
-    }
-    done.push(c);
-  }
-  return join(root, ...done);
-}
-
+/** A file of the image (an image's /etc/passwd may be a link; it must never lead to the host's). */
 function readInRoot(root: string, path: string): string | undefined {
   const p = resolveInRoot(root, path);
   if (p === undefined) return undefined;

@@ -8,11 +8,12 @@
 // lower layer) pointing to "/" or "../.." can never make us write outside it; hardlink targets
 // are resolved the same way and must be files inside the target. Device nodes only as root.
 
-import { lstat, mkdir, readdir, readlink, rm, symlink, link, writeFile, chmod, lchown, lutimes } from "node:fs/promises";
+import { lstat, mkdir, readdir, rm, symlink, link, writeFile, chmod, lchown, lutimes } from "node:fs/promises";
 import { join } from "node:path";
 import { invalidArgument, notFound } from "../sys/errdefs.ts";
 import { digestOf } from "../content/digest.ts";
 import { readTar, type TarEntry } from "./tar-reader.ts";
+import { resolveInRoot } from "./resolve-in-root.ts";
 import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from "./fs-ops.ts";
 
 export const WHITEOUT_PREFIX = ".wh.";
@@ -41,7 +42,6 @@ export function decompressLayer(data: Uint8Array): Uint8Array {
   return data;
 }
 
-const errno = (e: unknown) => (e as { code?: string }).code;
 
 /** Normalise an entry name to its components; refuse absolute names and any `..`. */
 export function entryComponents(name: string, what = "entry"): string[] {
@@ -53,47 +53,6 @@ export function entryComponents(name: string, what = "entry"): string[] {
     throw invalidArgument(`layer ${what} ${JSON.stringify(name)} contains "..": refusing to write outside the target`, "layer");
   }
   return parts;
-}
-
-/**
- * Resolve `parts` to a real path under `root`, following symlinks as if `root` were "/"
- * (an absolute target restarts at root, `..` stops at root). Missing directories are created
- * when `create` is set. Returns a path with no symlink in it.
- */
-async function resolveInRoot(root: string, parts: string[], create: boolean): Promise<string> {
-  const todo = [...parts];
-  const done: string[] = [];
-  let hops = 0;
-  while (todo.length > 0) {
-    const c = todo.shift()!;
-    if (c === "" || c === ".") continue;
-    if (c === "..") {
-      done.pop();
-      continue;
-    }
-    const p = join(root, ...done, c);
-    let st;
-    try {
-      st = await lstat(p);
-    } catch (e) {
-      if (errno(e) !== "ENOENT" || !create) throw e;
-      await mkdir(p, { mode: 0o755 });
-      done.push(c);
-      continue;
-    }
-    if (st.isSymbolicLink()) {
-      if (++hops > 255) throw invalidArgument(`too many symlinks resolving ${parts.join("/")} in the layer`, "layer");
-      const target = await readlink(p);
-      if (target.startsWith("/")) done.length = 0;
-      todo.unshift(...target.split("/"));
-      continue;
-    }
-    if (!st.isDirectory()) {
-      throw invalidArgument(`layer path ${parts.join("/")}: ${[...done, c].join("/")} is not a directory`, "layer");
-    }
-    done.push(c);
-  }
-  return join(root, ...done);
 }
 
 async function removeAll(path: string): Promise<void> {
@@ -119,16 +78,14 @@ export async function unpackLayer(root: string, layer: Uint8Array, opts: UnpackO
     if (parts.length === 0) continue; // "./": the target itself keeps its own metadata
     const base = parts[parts.length - 1]!;
     const isWhiteout = base.startsWith(WHITEOUT_PREFIX);
-    let parent: string;
-    try {
-      // A whiteout in a directory that does not exist has nothing to delete: create nothing.
-      parent = await resolveInRoot(root, parts.slice(0, -1), !isWhiteout);
-    } catch (err) {
-      if (isWhiteout && errno(err) === "ENOENT") {
+    // A whiteout in a directory that does not exist has nothing to delete: create nothing.
+    const parent = resolveInRoot(root, parts.slice(0, -1), { create: !isWhiteout });
+    if (parent === undefined) {
+      if (isWhiteout) {
         result.whiteouts++;
         continue;
       }
-      throw err;
+      throw invalidArgument(`layer entry ${JSON.stringify(e.name)}: its directory cannot be resolved inside the target (symlinks loop)`, "layer");
     }
 
     if (base === WHITEOUT_OPAQUE) {
@@ -170,9 +127,10 @@ export async function unpackLayer(root: string, layer: Uint8Array, opts: UnpackO
       case "hardlink": {
         const tparts = entryComponents(e.linkname, "hardlink target");
         if (tparts.length === 0) throw invalidArgument(`layer hardlink ${JSON.stringify(e.name)} has an empty target`, "layer");
-        const tparent = await resolveInRoot(root, tparts.slice(0, -1), false).catch(() => {
+        const tparent = resolveInRoot(root, tparts.slice(0, -1));
+        if (tparent === undefined) {
           throw notFound(`layer hardlink ${JSON.stringify(e.name)} → ${JSON.stringify(e.linkname)}: the target is not in the layer or below it`, "layer");
-        });
+        }
         const target = join(tparent, tparts[tparts.length - 1]!);
         const st = await lstat(target).catch(() => undefined);
         if (!st || st.isDirectory()) {
