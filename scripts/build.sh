@@ -15,7 +15,10 @@ mv build/berth-init.tmp build/berth-init
 # 17 ms for the same bundle run as a script (no tsconfig/package.json lookups, no parse).
 # Its code runs once per invocation, so JIT tiers never pay back their compile time on 2 cores:
 # --compile-jit-policy keeps it in the interpreter (run true: 21.8 → 18.3 ms median here).
-"$bun" build src/runtime-cli/main.ts --compile --bytecode --minify --compile-jit-policy 1000 --outfile build/berth-runtime.tmp >/dev/null
+# No .env or bunfig.toml from the working directory (often the bundle): a .env there could set
+# BERTH_INIT and run another helper as root; skipping the lookups also saves ~0.3 ms per start.
+"$bun" build src/runtime-cli/main.ts --compile --bytecode --minify --compile-jit-policy 1000 \
+  --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile build/berth-runtime.tmp >/dev/null
 mv build/berth-runtime.tmp build/berth-runtime
 # The berth CLI, built the same way (one executable beside berth-init, which it runs containers with).
 "$bun" build src/cli/main.ts --compile --bytecode --minify --outfile build/berth.tmp >/dev/null
