@@ -27,13 +27,15 @@ export const V1_CONTROLLERS = [
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo (proc(5)). */
 function unescapeMountinfo(s: string): string {
+  if (!s.includes("\\")) return s;
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 export function parseMountinfo(text: string): CgroupMount[] {
   const out: CgroupMount[] = [];
   for (const line of text.split("\n")) {
-    if (line === "") continue;
+    // Every other file system's line is skipped before it is split (this runs cold, per command).
+    if (line === "" || !line.includes(" - cgroup")) continue;
     // "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue" (proc(5)):
     // optional fields end at " - ", so split there first.
     const sep = line.indexOf(" - ");
