@@ -21,5 +21,6 @@ mv build/berth-init.tmp build/berth-init
   --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile build/berth-runtime.tmp >/dev/null
 mv build/berth-runtime.tmp build/berth-runtime
 # The berth CLI, built the same way (one executable beside berth-init, which it runs containers with).
-"$bun" build src/cli/main.ts --compile --bytecode --minify --outfile build/berth.tmp >/dev/null
+"$bun" build src/cli/main.ts --compile --bytecode --minify --compile-jit-policy 1000 \
+  --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile build/berth.tmp >/dev/null
 mv build/berth.tmp build/berth

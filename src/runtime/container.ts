@@ -130,7 +130,24 @@ export async function start(root: string, id: string): Promise<void> {
     closeSync(fd);
   }
   try { unlinkSync(fifo); } catch {}
+  if (s.poststart.length > 0) await untilExecuted(s.pid);
   await runHooks(s.poststart, publicState(s, "running"), { warnOnly: true });
+}
+
+/**
+ * poststart hooks run "after the user-specified process is executed" (runtime-spec config.md):
+ * wait until the init is no longer berth-init (its startContainer hooks done, execve made), or
+ * gone. Usually well under a millisecond after READY or the fifo write.
+ */
+async function untilExecuted(pid: number, timeoutMs = 2000): Promise<void> {
+  const { readlinkSync } = await import("node:fs");
+  for (const t0 = performance.now(); performance.now() - t0 < timeoutMs; await Bun.sleep(1)) {
+    try {
+      if (!readlinkSync(`/proc/${pid}/exe`).startsWith("/memfd:berth-init")) return;
+    } catch {
+      return; // exited, or no longer ours to inspect: either way past execve
+    }
+  }
 }
 
 export interface RunResult {
@@ -141,6 +158,7 @@ export interface RunResult {
 export async function run(o: CreateOptions & { keep?: boolean; detach?: boolean }): Promise<RunResult> {
   const mode = o.detach ? "detach" : "foreground";
   const c = await create({ ...o, mode });
+  if (c.state.poststart.length > 0) await untilExecuted(c.state.pid);
   await runHooks(c.state.poststart, publicState(c.state, "running"), { warnOnly: true });
   if (o.detach) return { status: 0 };
   const stop = (await import("./launch.ts")).forwardSignals(c.state.pid);

@@ -378,6 +378,25 @@ describe("lifecycle", () => {
     expect(lines.at(-1)).toContain('"status":"stopped"');
   });
 
+  test("with create and start, poststart still runs after the startContainer hook and the exec", async () => {
+    const data = h.tmpdir();
+    const log = join(data, "log");
+    const hook = join(data, "hook.sh");
+    writeFileSync(hook, `#!/bin/sh\necho "$1" >> ${log}\n`, { mode: 0o755 });
+    const b = h.bundle((s) => {
+      s.process!.args = ["sh", "-c", "echo process >> /data/log; sleep 30"];
+      s.hooks = { startContainer: [{ path: "/hook.sh", args: ["hook", "startContainer"] }], poststart: [{ path: hook, args: ["hook", "poststart"] }] };
+      s.mounts!.push({ destination: "/data", type: "bind", source: data, options: ["bind"] });
+    }, { copyRootfs: true });
+    writeFileSync(join(b, "rootfs/hook.sh"), `#!/bin/sh\necho "$1" >> /data/log\n`, { mode: 0o755 });
+    expect((await h.rt(["create", "--bundle", b, "hooked2"])).code).toBe(0);
+    expect((await h.rt(["start", "hooked2"])).code).toBe(0);
+    const lines = readFileSync(log, "utf8").trim().split("\n");
+    expect(lines.slice(0, 1)).toEqual(["startContainer"]);
+    expect(lines).toContain("poststart");
+    await h.rt(["delete", "--force", "hooked2"]);
+  });
+
   test("a failing createRuntime hook fails create and leaves nothing behind", async () => {
     const b = h.bundle((s) => {
       s.process!.args = ["true"];
