@@ -204,6 +204,10 @@ export class HostDirWatch {
   constructor(dirs: string[]) {
     this.absent = dirs.filter((d) => !fs.existsSync(d));
   }
+  /** Whether `dir` did not exist before the test (so what is in it is the test's). */
+  createdByTest(dir: string): boolean {
+    return this.absent.includes(dir);
+  }
   /** Entries the test may have left in `dir` (for assertions). */
   static entries(dir: string): string[] {
     try {

@@ -97,6 +97,10 @@ export async function startPodman(opts: { runtimes: { binary: string; defaultRoo
         fs.rmSync(join(defaultRoot, id), { recursive: true, force: true });
       }
     }
+    // berth-runtime keeps compiled seccomp filters (podman's default profile) in its root's
+    // .seccomp-cache: ours to remove when this test made that root.
+    for (const { defaultRoot } of opts.runtimes)
+      if (watch.createdByTest(defaultRoot)) fs.rmSync(join(defaultRoot, ".seccomp-cache"), { recursive: true, force: true });
     left.mounts = await unmountUnder(dir);
     left.cgroups = await removeCgroupTree(cgroupName);
     left.hostDirs = watch.release();
