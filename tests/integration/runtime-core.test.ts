@@ -223,6 +223,11 @@ describe("process", () => {
     expect(caps.CapAmb).toBe(KILL);
   });
 
+  test("oomScoreAdj", async () => {
+    const r = await h.run(["cat", "/proc/self/oom_score_adj"], (s) => (s.process!.oomScoreAdj = 500));
+    expect(r.stdout).toBe("500\n");
+  });
+
   test("rlimits and noNewPrivileges", async () => {
     const r = await h.run(["sh", "-c", "ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status"], (s) => {
       s.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: 321, hard: 654 }];
@@ -395,6 +400,32 @@ describe("lifecycle", () => {
     expect(lines.slice(0, 1)).toEqual(["startContainer"]);
     expect(lines).toContain("poststart");
     await h.rt(["delete", "--force", "hooked2"]);
+  });
+
+  test("hook timeouts: a createRuntime hook past its timeout fails create, nothing left behind", async () => {
+    const b = h.bundle((s) => {
+      s.process!.args = ["true"];
+      s.hooks = { createRuntime: [{ path: "/bin/sleep", args: ["sleep", "30"], timeout: 1 }] };
+    });
+    const t0 = performance.now();
+    const r = await h.rt(["create", "--bundle", b, "slowhook"]);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("hooks.createRuntime[0]");
+    expect(r.stderr).toContain("timed out after 1s");
+    expect(readdirSync(h.root)).not.toContain("slowhook");
+    expect(leftoverCgroups()).toEqual([]);
+  });
+
+  test("a poststart hook past its timeout is killed and reported as a warning; the container runs", async () => {
+    const b = h.bundle((s) => {
+      s.process!.args = ["sh", "-c", "echo ran"];
+      s.hooks = { poststart: [{ path: "/bin/sleep", args: ["sleep", "30"], timeout: 1 }] };
+    });
+    const r = await h.rt(["run", "--bundle", b, "slowpost"]);
+    expect(r.stdout).toBe("ran\n");
+    expect(r.stderr).toContain("hooks.poststart[0]: hook /bin/sleep timed out after 1s");
+    expect(r.code).toBe(0);
   });
 
   test("a failing createRuntime hook fails create and leaves nothing behind", async () => {
