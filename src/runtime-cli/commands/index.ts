@@ -29,6 +29,7 @@ const VERBS: Record<string, () => Promise<Command>> = {
   resume: async () => (await import("./resume.ts")).default,
   update: async () => (await import("./update.ts")).default,
   events: async () => (await import("./events.ts")).default,
+  doctor: async () => (await import("./doctor.ts")).default,
   checkpoint: async () => missing("checkpoint", "CRIU does not work on this kernel"),
   restore: async () => missing("restore", "CRIU does not work on this kernel"),
 };
