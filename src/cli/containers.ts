@@ -4,7 +4,8 @@ import type { ContainerRecord } from "../metadata/containers.ts";
 
 export type ShownStatus = ContainerRecord["status"] | "dead";
 
-function alive(pid: number): boolean {
+/** Whether a process of that pid exists (signal 0 only checks). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

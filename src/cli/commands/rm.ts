@@ -2,7 +2,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { command, args } from "../command.ts";
 import { failedPrecondition, isBerthError } from "../../sys/errdefs.ts";
-import { statusOf } from "../containers.ts";
+import { alive, statusOf } from "../containers.ts";
 
 export default command({
   name: "rm",
@@ -53,12 +53,3 @@ export default command({
     return failed ? 1 : 0;
   },
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
