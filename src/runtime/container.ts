@@ -89,16 +89,20 @@ export async function create(o: CreateOptions): Promise<Created> {
       hostHasKcore: existsSync("/proc/kcore"),
       ...(o.consoleSocket ? { consoleSocket: o.consoleSocket } : {}),
     });
+    // Recorded before the process exists: if this runtime dies mid-create (killed, OOM), a
+    // `delete --force` still finds the cgroup — and with it every process already in it.
+    const record = (pid: number, timeline?: [number, number][]): SavedState => ({
+      ociVersion: OCI_VERSION, id, pid, pidStart: pid > 0 ? processStartTime(pid) : 0, bundle: o.bundle,
+      rootfs: config.rootfs, created, owner: "", annotations: { ...config.annotations },
+      cgroupPaths: { ...(cg?.paths ?? {}) }, poststart: config.hooks.poststart, poststop: config.hooks.poststop, spec: config.spec,
+      ...(timeline?.length ? { timeline: timeline.map(([i, ms]) => [steps[i]!.describe, ms] as const) } : {}),
+    });
+    store.save(record(0));
     const t0 = performance.now();
     const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: o.explain ?? explain.enabled, foreground: mode === "foreground" });
     if (explain.enabled) explain.emit({ step: "phase", detail: "berth-init: spawn to READY", ms: performance.now() - t0, who: "runtime" });
     pid = launched.pid;
-    const state: SavedState = {
-      ociVersion: OCI_VERSION, id, pid, pidStart: processStartTime(pid), bundle: o.bundle,
-      rootfs: config.rootfs, created, owner: "", annotations: { ...config.annotations },
-      cgroupPaths: { ...(cg?.paths ?? {}) }, poststart: config.hooks.poststart, poststop: config.hooks.poststop, spec: config.spec,
-      ...(launched.timeline.length ? { timeline: launched.timeline.map(([i, ms]) => [steps[i]!.describe, ms] as const) } : {}),
-    };
+    const state = record(pid, launched.timeline);
     store.save(state);
     if (o.pidFile) writeAtomic(o.pidFile, String(pid));
     return { state, helper: launched.helper, config, ...(cgroup ? { cgroup } : {}) };
@@ -179,6 +183,7 @@ export function kill(root: string, id: string, signal: number, all = false): voi
     return;
   }
   if (status === "stopped") throw failedPrecondition(`container "${id}" is not running`, "container-id");
+  if (status === "creating") throw failedPrecondition(`container "${id}" is still being created: wait, or delete --force it`, "container-id");
   process.kill(s.pid, signal);
 }
 
@@ -193,7 +198,7 @@ export async function remove(root: string, id: string, force = false): Promise<v
     throw e;
   }
   const status = store.status(s);
-  if (status === "running" || status === "paused") {
+  if (status === "running" || status === "paused" || status === "creating") {
     if (!force) throw failedPrecondition(`cannot delete container "${id}" that is ${status}: stop it first or use --force`, "container-id");
   }
   await destroy(store, s);

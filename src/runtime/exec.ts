@@ -42,6 +42,7 @@ export async function exec(o: ExecOptions): Promise<number> {
     }
   });
   if (status === "stopped") throw failedPrecondition(`cannot exec in container "${o.id}": it has stopped`, "container-id");
+  if (status === "creating") throw failedPrecondition(`cannot exec in container "${o.id}": it is still being created`, "container-id");
   if (status === "paused") throw failedPrecondition(`cannot exec in container "${o.id}": it is paused (resume it first)`, "container-id");
   if (!s.spec) throw failedPrecondition(`container "${o.id}" was created by an older berth-runtime without its config; exec is not possible`, "container-id");
   const proc = processConfig(o.process);

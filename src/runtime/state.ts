@@ -89,6 +89,8 @@ export class StateStore {
   }
 
   status(s: SavedState, frozen?: () => boolean): Status {
+    // pid 0: recorded before berth-init started (so that an interrupted create can be deleted).
+    if (s.pid === 0) return "creating";
     if (!processAlive(s.pid, s.pidStart)) return "stopped";
     // The freezer first: a paused created container is "paused", as runc reports it.
     if (frozen?.()) return "paused";

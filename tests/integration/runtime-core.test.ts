@@ -633,3 +633,24 @@ test("the state directory of a stopped `run --keep` container stays until delete
   mkdirSync(join(h.root, "x-not-a-container"), { recursive: true });
   expect((await h.rt(["list", "-q"])).stdout).not.toContain("x-not-a-container");
 });
+
+test("a create interrupted before the state is final: delete --force still removes its process and cgroup", async () => {
+  // The runtime is killed while berth-init is being set up: state.json says creating (pid 0).
+  const b = h.bundle((s) => {
+    s.process!.args = ["sleep", "30"];
+    // The hook holds berth-init's parent for a second; it then finds its child gone and exits.
+    s.hooks = { createRuntime: [{ path: "/bin/sleep", args: ["sleep", "1"] }] };
+  });
+  const p = h.spawn(["create", "--bundle", b, "interrupted"]);
+  for (let i = 0; i < 200 && (await h.rt(["state", "interrupted"])).code !== 0; i++) await Bun.sleep(10);
+  const st = JSON.parse((await h.rt(["state", "interrupted"])).stdout);
+  expect(st.status).toBe("creating");
+  await Bun.sleep(100); // berth-init's child is in the cgroup, the parent runs the hook
+  process.kill(p.pid, "SIGKILL");
+  await p.exited;
+  expect((await h.rt(["kill", "interrupted", "KILL"])).stderr).toContain("still being created");
+  expect((await h.rt(["delete", "interrupted"])).code).toBe(1);
+  expect((await h.rt(["delete", "--force", "interrupted"])).code).toBe(0);
+  expect(existsSync(join(h.root, "interrupted"))).toBe(false);
+  expect(leftoverCgroups()).toEqual([]);
+});
