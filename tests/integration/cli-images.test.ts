@@ -23,8 +23,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await reg?.stop();
-  for (const c of [a, b]) {
-    const left = await c.cleanup();
+  // Clean up both stores before asserting, so one failure cannot leave the other behind.
+  const lefts = [await a.cleanup(), await b.cleanup()];
+  for (const left of lefts) {
     expect(left.mounts).toEqual([]);
     expect(left.cgroups).toEqual([]);
   }
