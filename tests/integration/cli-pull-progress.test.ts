@@ -25,10 +25,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await reg?.stop();
-  for (const c of [a, b]) {
-    const left = await c.cleanup();
-    expect(left.mounts).toEqual([]);
-  }
+  // Clean up both stores before asserting, so one failure cannot leave the other behind.
+  const lefts = [await a.cleanup(), await b.cleanup()];
+  for (const left of lefts) expect(left.mounts).toEqual([]);
 });
 
 const shell = (argv: string[]) => argv.map((x) => `'${x.replace(/'/g, `'\\''`)}'`).join(" ");
