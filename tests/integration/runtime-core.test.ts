@@ -319,8 +319,10 @@ describe("lifecycle", () => {
     expect(() => openSync(`/proc/${pid}/exe`, "w")).toThrow();
 
     expect((await h.rt(["start", "life"])).code).toBe(0);
-    for (let i = 0; i < 100 && !existsSync(join(data, "mark")); i++) await Bun.sleep(20);
-    expect(readFileSync(join(data, "mark"), "utf8")).toBe("started\n");
+    // The shell creates the file, then writes it: wait for the content, not just the file.
+    const mark = () => (existsSync(join(data, "mark")) ? readFileSync(join(data, "mark"), "utf8") : "");
+    for (let i = 0; i < 100 && mark() !== "started\n"; i++) await Bun.sleep(20);
+    expect(mark()).toBe("started\n");
     expect(JSON.parse((await h.rt(["state", "life"])).stdout).status).toBe("running");
     const again = await h.rt(["start", "life"]);
     expect(again.code).not.toBe(0);
@@ -414,7 +416,7 @@ describe("lifecycle", () => {
     expect(r.stderr).toContain("hooks.createRuntime[0]");
     expect(r.stderr).toContain("timed out after 1s");
     expect(readdirSync(h.root)).not.toContain("slowhook");
-    expect(leftoverCgroups()).toEqual([]);
+    expect(h.leftoverCgroupsOf(b)).toEqual([]);
   });
 
   test("a poststart hook past its timeout is killed and reported as a warning; the container runs", async () => {
@@ -584,7 +586,7 @@ describe("bad input: clear errors, non-zero exit, nothing left behind", () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(field);
       expect(existsSync(join(h.root, id))).toBe(false);
-      expect(leftoverCgroups()).toEqual([]);
+      expect(h.leftoverCgroupsOf(b)).toEqual([]);
       expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(b);
     });
   }
@@ -652,5 +654,5 @@ test("a create interrupted before the state is final: delete --force still remov
   expect((await h.rt(["delete", "interrupted"])).code).toBe(1);
   expect((await h.rt(["delete", "--force", "interrupted"])).code).toBe(0);
   expect(existsSync(join(h.root, "interrupted"))).toBe(false);
-  expect(leftoverCgroups()).toEqual([]);
+  expect(h.leftoverCgroupsOf(b)).toEqual([]);
 });

@@ -17,6 +17,13 @@ export interface Result {
 export class Harness {
   readonly root: string;
   private readonly dirs: string[] = [];
+  private readonly cgroupNames = new Map<string, string>();
+
+  /** Cgroups still there for the container made from this bundle (each bundle has its own name). */
+  leftoverCgroupsOf(bundle: string): string[] {
+    const name = this.cgroupNames.get(bundle);
+    return leftoverCgroups().filter((p) => name !== undefined && p.endsWith(`/${name}`));
+  }
   constructor(readonly runtime = RUNTIME) {
     this.root = mkdtempSync("/tmp/bt-root-");
     this.dirs.push(this.root);
@@ -36,6 +43,7 @@ export class Harness {
     }
     // Container cgroups go under this process's own cgroup (relative cgroupsPath), named berth-*.
     spec.linux!.cgroupsPath = `berth-test-${process.pid}-${this.dirs.length}`;
+    this.cgroupNames.set(dir, spec.linux!.cgroupsPath);
     edit(spec);
     writeFileSync(join(dir, "config.json"), JSON.stringify(spec, null, 1));
     return dir;
