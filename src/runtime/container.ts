@@ -1,6 +1,6 @@
 // The runtime as a library: create, start, run, kill, delete, state, list (runtime.md
 // "Operations"). The CLI verbs in src/runtime-cli/commands are thin wrappers over these.
-import { existsSync, openSync, closeSync, readFileSync, unlinkSync, writeFileSync, renameSync, writeSync } from "node:fs";
+import { existsSync, openSync, closeSync, readFileSync, readlinkSync, unlinkSync, writeSync } from "node:fs";
 import { constants as fsc } from "node:fs";
 import { dirname, join } from "node:path";
 import { BerthError, failedPrecondition, invalidArgument } from "../sys/errdefs.ts";
@@ -8,7 +8,7 @@ import { explain } from "../explain/channel.ts";
 import { openCgroupManager, readHostCgroups, type CgroupManager, type HostCgroups } from "../cgroups/manager.ts";
 import type { HookConfig, RuntimeConfig } from "./config.ts";
 import type { CgroupHierarchy } from "./plan/build.ts";
-import { processAlive, processStartTime, publicState, StateStore, type SavedState, type Status } from "./state.ts";
+import { frozen, processAlive, processStartTime, publicState, StateStore, writeAtomic, type SavedState, type Status } from "./state.ts";
 import { runHooks } from "./hooks.ts";
 import type { State } from "./spec/types.ts";
 
@@ -144,7 +144,6 @@ export async function start(root: string, id: string): Promise<void> {
  * gone. Usually well under a millisecond after READY or the fifo write.
  */
 async function untilExecuted(pid: number, timeoutMs = 2000): Promise<void> {
-  const { readlinkSync } = await import("node:fs");
   for (const t0 = performance.now(); performance.now() - t0 < timeoutMs; await Bun.sleep(1)) {
     try {
       if (!readlinkSync(`/proc/${pid}/exe`).startsWith("/memfd:berth-init")) return;
@@ -236,13 +235,7 @@ export function list(root: string): ReturnType<typeof publicState>[] {
 }
 
 function statusOf(store: StateStore, s: SavedState): Status {
-  return store.status(s, () => {
-    try {
-      return openCgroupManager({ id: s.id, paths: s.cgroupPaths }).freezerState() === "FROZEN";
-    } catch {
-      return false;
-    }
-  });
+  return store.status(s, () => frozen(() => openCgroupManager({ id: s.id, paths: s.cgroupPaths })));
 }
 
 const ROOTLESS = process.geteuid?.() !== 0;
@@ -279,12 +272,6 @@ function hierarchies(cg: CgroupManager, host: HostCgroups): CgroupHierarchy[] {
     out.push({ mountPoint: m.mountPoint, dir, controllers: m.controllers, v2: m.fsType === "cgroup2" });
   }
   return out;
-}
-
-function writeAtomic(file: string, content: string): void {
-  const tmp = join(dirname(file), `.${Date.now()}.${process.pid}.tmp`);
-  writeFileSync(tmp, content);
-  renameSync(tmp, file);
 }
 
 export type { HookConfig };

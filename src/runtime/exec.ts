@@ -1,14 +1,13 @@
 // `exec`: run another process in a running container, joining its namespaces and cgroup, with
 // the same security setup as its init (runtime-spec has no exec; this is runc's behaviour).
 import { dirname, join } from "node:path";
-import { renameSync, writeFileSync } from "node:fs";
 import { failedPrecondition } from "../sys/errdefs.ts";
 import { explain } from "../explain/channel.ts";
 import { openCgroupManager, type CgroupManager } from "../cgroups/manager.ts";
 import { processConfig } from "./config.ts";
 import { buildExecPlan } from "./plan/build.ts";
 import { forwardSignals, launch } from "./launch.ts";
-import { StateStore } from "./state.ts";
+import { frozen, StateStore, writeAtomic } from "./state.ts";
 import type { NamespaceType, Process } from "./spec/types.ts";
 
 export interface ExecOptions {
@@ -34,13 +33,7 @@ export async function exec(o: ExecOptions): Promise<number> {
   } catch (e) {
     cgError = e;
   }
-  const status = store.status(s, () => {
-    try {
-      return cg?.freezerState() === "FROZEN";
-    } catch {
-      return false;
-    }
-  });
+  const status = store.status(s, () => frozen(() => cg));
   if (status === "stopped") throw failedPrecondition(`cannot exec in container "${o.id}": it has stopped`, "container-id");
   if (status === "creating") throw failedPrecondition(`cannot exec in container "${o.id}": it is still being created`, "container-id");
   if (status === "paused") throw failedPrecondition(`cannot exec in container "${o.id}": it is paused (resume it first)`, "container-id");
@@ -68,11 +61,7 @@ export async function exec(o: ExecOptions): Promise<number> {
     ...(seccompListener ? { seccompListener } : {}),
   });
   const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: explain.enabled, foreground: !o.detach });
-  if (o.pidFile) {
-    const tmp = join(dirname(o.pidFile), `.${process.pid}.pid.tmp`);
-    writeFileSync(tmp, String(launched.pid));
-    renameSync(tmp, o.pidFile);
-  }
+  if (o.pidFile) writeAtomic(o.pidFile, String(launched.pid));
   if (o.detach) return 0;
   const stop = forwardSignals(launched.pid);
   const code = await launched.helper.exited;

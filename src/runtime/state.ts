@@ -2,7 +2,7 @@
 // state.json is written atomically (temp file + rename); the status is derived from the process
 // (alive? same start time? fifo still there?) each time, never stored, so it cannot go stale.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { BerthError, alreadyExists, invalidArgument, notFound } from "../sys/errdefs.ts";
 import type { HookConfig } from "./config.ts";
 import type { Spec, State } from "./spec/types.ts";
@@ -60,9 +60,7 @@ export class StateStore {
   }
 
   save(s: SavedState): void {
-    const file = join(this.dir(s.id), "state.json");
-    writeFileSync(`${file}.tmp`, JSON.stringify(s));
-    renameSync(`${file}.tmp`, file);
+    writeAtomic(join(this.dir(s.id), "state.json"), JSON.stringify(s));
   }
 
   load(id: string): SavedState {
@@ -96,6 +94,25 @@ export class StateStore {
     if (frozen?.()) return "paused";
     if (existsSync(this.fifo(s.id))) return "created";
     return "running";
+  }
+}
+
+/** Write a file whole or not at all: a temp file beside it, then rename (state.json, pid files). */
+export function writeAtomic(file: string, content: string): void {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  writeFileSync(tmp, content);
+  renameSync(tmp, file);
+}
+
+/**
+ * The freezer's answer for StateStore.status: frozen or not, "not" when the cgroup cannot be
+ * opened or read (it may be gone with the container). `open` is only called when it matters.
+ */
+export function frozen(open: () => { freezerState(): string } | undefined): boolean {
+  try {
+    return open()?.freezerState() === "FROZEN";
+  } catch {
+    return false;
   }
 }
 

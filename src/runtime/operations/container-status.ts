@@ -1,10 +1,8 @@
-// The status the operations verbs decide on, in runc's order (libcontainer refreshState): a frozen
-// cgroup is "paused" before the exec fifo makes it "created", so a created container that was
-// paused reads "paused" and resumes to "created", as with runc 1.1.
-import { existsSync } from "node:fs";
+// The status the operations verbs decide on: StateStore.status's, in runc's order (libcontainer
+// refreshState), with the cgroup these verbs open anyway.
 import { openCgroupManager, type CgroupManager } from "../../cgroups/manager.ts";
 import { failedPrecondition } from "../../sys/errdefs.ts";
-import { processAlive, StateStore, type SavedState, type Status } from "../state.ts";
+import { frozen, StateStore, type SavedState, type Status } from "../state.ts";
 
 export interface Loaded {
   readonly saved: SavedState;
@@ -21,18 +19,7 @@ export function loadContainer(root: string, id: string): Loaded {
 }
 
 export function statusOf(store: StateStore, s: SavedState, cg: CgroupManager): Status {
-  if (!processAlive(s.pid, s.pidStart)) return "stopped";
-  if (frozen(cg)) return "paused";
-  if (existsSync(store.fifo(s.id))) return "created";
-  return "running";
-}
-
-function frozen(cg: CgroupManager): boolean {
-  try {
-    return cg.freezerState() === "FROZEN";
-  } catch {
-    return false;
-  }
+  return store.status(s, () => frozen(() => cg));
 }
 
 /**
