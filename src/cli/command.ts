@@ -1,6 +1,6 @@
 // The shape of one verb: its flags, its help, and a thin run() over the engine libraries.
 import { flagUsage, parseFlags, UsageError, type FlagTable, type Parsed } from "./flags.ts";
-import type { Engine } from "./engine.ts";
+import type { Engine } from "../engine/engine.ts";
 
 export interface Command {
   readonly name: string;
@@ -33,4 +33,34 @@ export function args(p: Parsed, c: Command, min: number, max = min): string[] {
     throw new UsageError(`"berth ${c.name}" requires ${want}.\nSee 'berth ${c.name} --help'.\n\nUsage:  berth ${c.name} ${c.usage}`, "arguments");
   }
   return p.rest;
+}
+
+/**
+ * A command group (docker's `container …`, `image …`, `volume …`): the first argument names a
+ * subcommand, loaded on demand, which parses the rest itself.
+ */
+export function group(name: string, summary: string, subs: Record<string, [summary: string, load: () => Promise<{ default: Command }>]>): Command {
+  const usage = `COMMAND\n\nCommands:\n${Object.entries(subs).filter(([, [s]]) => s !== "").map(([n, [s]]) => `  ${n.padEnd(10)}${s}`).join("\n")}`;
+  return {
+    name,
+    summary,
+    usage,
+    flags: {},
+    stopAtPositional: true,
+    async run(p, e) {
+      const [sub, ...rest] = p.rest;
+      const entry = sub !== undefined ? subs[sub] : undefined;
+      if (!entry) {
+        throw new UsageError(sub === undefined ? `"berth ${name}" requires a subcommand.\nSee 'berth ${name} --help'.\n\nUsage:  berth ${name} ${usage}` : `unknown command "${sub}" for "berth ${name}"\nSee 'berth ${name} --help'.`, "command");
+      }
+      const cmd = (await entry[1]()).default;
+      const named = { ...cmd, name: `${name} ${sub}` };
+      const sp = parseVerb(named, rest);
+      if (sp.flags.help) {
+        process.stdout.write(help(named));
+        return 0;
+      }
+      return cmd.run.call(named, sp, e);
+    },
+  };
 }

@@ -3,10 +3,11 @@
 // ./commands on demand, so `berth run` loads only what running a container needs.
 import { BerthError } from "../sys/errdefs.ts";
 import { parseFlags, flagUsage, UsageError, type FlagTable } from "./flags.ts";
-import { DEFAULT_ROOT, DEFAULT_RUNROOT, Engine, type Globals } from "./engine.ts";
+import { DEFAULT_ROOT, DEFAULT_RUNROOT, Engine, type EngineOptions } from "../engine/engine.ts";
 import { help, parseVerb, type Command } from "./command.ts";
 
-export const VERSION = "0.1.0";
+import { VERSION } from "./version.ts";
+export { VERSION };
 
 const GLOBAL: FlagTable = {
   root: { kind: "string", value: "dir", help: `images, snapshots and meta.db (default "${DEFAULT_ROOT}")` },
@@ -21,10 +22,23 @@ const GLOBAL: FlagTable = {
 
 /** Each verb's module, imported only when that verb runs. */
 const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Command }>]> = {
-  run: ["Create and run a container in the foreground", () => import("./commands/run.ts")],
-  ps: ["List containers", () => import("./commands/ps.ts")],
+  run: ["Create and run a new container from an image", () => import("./commands/run.ts")],
+  create: ["Create a new container", () => import("./commands/create.ts")],
+  start: ["Start one or more stopped containers", () => import("./commands/start.ts")],
+  attach: ["Attach local standard input, output, and error streams to a running container", () => import("./commands/attach.ts")],
+  stop: ["Stop one or more running containers", () => import("./commands/stop.ts")],
+  kill: ["Kill one or more running containers", () => import("./commands/kill.ts")],
+  restart: ["Restart one or more containers", () => import("./commands/restart.ts")],
+  wait: ["Block until one or more containers stop, then print their exit codes", () => import("./commands/wait.ts")],
   rm: ["Remove one or more containers", () => import("./commands/rm.ts")],
+  rename: ["Rename a container", () => import("./commands/rename.ts")],
+  pause: ["Pause all processes within one or more containers", () => import("./commands/pause.ts")],
+  unpause: ["Unpause all processes within one or more containers", () => import("./commands/unpause.ts")],
+  top: ["Display the running processes of a container", () => import("./commands/top.ts")],
+  logs: ["Fetch the logs of a container", () => import("./commands/logs.ts")],
+  ps: ["List containers", () => import("./commands/ps.ts")],
   inspect: ["Return low-level information on images and containers", () => import("./commands/inspect.ts")],
+  container: ["Manage containers (the verbs above as subcommands)", () => import("./commands/container.ts")],
   images: ["List images", () => import("./commands/images.ts")],
   pull: ["Download an image from a registry", () => import("./commands/pull.ts")],
   push: ["Upload an image to a registry", () => import("./commands/push.ts")],
@@ -33,7 +47,11 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   save: ["Save images to a tar archive (docker-save and OCI layout in one)", () => import("./commands/save.ts")],
   load: ["Load images from a tar archive (docker save or OCI layout) or STDIN", () => import("./commands/load.ts")],
   import: ["Import images from an OCI layout directory or archive", () => import("./commands/import.ts")],
-  system: ["Manage storage (system prune: free content and snapshots nothing references)", () => import("./commands/system.ts")],
+  volume: ["Manage volumes", () => import("./commands/volume.ts")],
+  events: ["Get real time events from the engine", () => import("./commands/events.ts")],
+  system: ["Manage berth (prune, df, events, info)", () => import("./commands/system.ts")],
+  info: ["Display system-wide information", () => import("./commands/info.ts")],
+  version: ["Show the berth version information", () => import("./commands/version.ts")],
 };
 
 function globalHelp(): string {
@@ -83,13 +101,17 @@ export async function main(argv: string[]): Promise<number> {
     }
     const driver = (flags["storage-driver"] as string | undefined) ?? "overlay";
     if (driver !== "overlay" && driver !== "native") throw new UsageError(`--storage-driver ${driver}: use overlay or native`, "--storage-driver");
-    const g: Globals = {
-      root: (flags.root as string | undefined) ?? DEFAULT_ROOT,
-      runroot: (flags.runroot as string | undefined) ?? DEFAULT_RUNROOT,
-      debug,
+    const root = (flags.root as string | undefined) ?? DEFAULT_ROOT;
+    const runroot = (flags.runroot as string | undefined) ?? DEFAULT_RUNROOT;
+    const g: EngineOptions = {
+      root,
+      runroot,
       explain: flags.explain === true,
       storageDriver: driver,
       ...(flags["registries-config"] !== undefined ? { registriesConfig: flags["registries-config"] as string } : {}),
+      // What a container's monitor runs after the container's last exit when no berth process
+      // is there to clean up (a detached container, a killed `berth run`).
+      exitCommand: [...selfArgv(), "--root", root, "--runroot", runroot, "--storage-driver", driver, "container", "cleanup"],
     };
     if (g.explain) {
       const { explain } = await import("../explain/channel.ts");
@@ -118,6 +140,12 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await engine?.close().catch(() => {});
   }
+}
+
+/** How to run this same berth again: the compiled executable, or Bun with this script. */
+function selfArgv(): string[] {
+  const exe = process.execPath;
+  return /\/bun(\.exe)?$/.test(exe) && process.argv[1] ? [exe, process.argv[1]] : [exe];
 }
 
 if (import.meta.main) void main(process.argv.slice(2)).then((code) => process.exit(code));

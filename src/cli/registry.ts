@@ -5,7 +5,7 @@
 // soon as it and the layers below it are in, so the image is ready to run when it ends.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Engine } from "./engine.ts";
+import type { Engine } from "../engine/engine.ts";
 import { parseReference, familiarReference, formatReference } from "../distribution/reference.ts";
 import { shortId } from "./format.ts";
 
@@ -13,9 +13,9 @@ async function client(e: Engine, insecureDomain?: string) {
   const { RegistryClient } = await import("../distribution/registry-client.ts");
   const { loadDockerConfig } = await import("../distribution/auth.ts");
   const { loadRegistriesConfig } = await import("../distribution/registries-config.ts");
-  const registries = e.g.registriesConfig !== undefined
-    ? loadRegistriesConfig(e.g.registriesConfig, true)
-    : loadRegistriesConfig(join(e.g.root, "registries.json"));
+  const registries = e.opts.registriesConfig !== undefined
+    ? loadRegistriesConfig(e.opts.registriesConfig, true)
+    : loadRegistriesConfig(join(e.opts.root, "registries.json"));
   return new RegistryClient({
     credentials: await loadDockerConfig(),
     registries,
@@ -49,7 +49,7 @@ export async function pullImage(e: Engine, ref: string, o: PullCliOptions = {}):
   // A lease keeps what this pull has committed (blobs, layer snapshots) from a concurrent GC
   // until the image record exists; it lapses by itself if this process dies.
   const { LeaseManager } = await import("../metadata/leases.ts");
-  const { snapshotLeaseType } = await import("./gc.ts");
+  const { snapshotLeaseType } = await import("../engine/gc.ts");
   const leases = new LeaseManager(e.meta, e.content.namespace);
   const lease = leases.create({ expiresInMs: 3_600_000, labels: { "berth.pull": ref } });
   try {

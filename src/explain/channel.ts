@@ -31,3 +31,18 @@ export const explain = {
     };
   },
 };
+
+/** Run `f` and, when someone listens, report it as one step with its milliseconds. */
+export function timed<T>(who: string, step: string, detail: string, f: () => T): T {
+  if (!explain.enabled) return f();
+  const t0 = performance.now();
+  const r = f();
+  if (r instanceof Promise) {
+    return r.then((v) => {
+      explain.emit({ step, detail, ms: performance.now() - t0, who });
+      return v;
+    }) as T;
+  }
+  explain.emit({ step, detail, ms: performance.now() - t0, who });
+  return r;
+}

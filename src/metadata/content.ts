@@ -70,7 +70,7 @@ export class NamespacedContentStore implements Store {
         )
         .run(this.namespace, digest, size, JSON.stringify(labels), now, now);
       if (this.opts.lease) new LeaseManager(this.meta, this.namespace).addResource(this.opts.lease, { type: "content", id: digest });
-    })();
+    }).immediate();
   }
 
   async info(digest: string): Promise<Info> {

@@ -7,8 +7,9 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { invalidArgument } from "../sys/errdefs.ts";
 
-/** Schema versions, applied in order; `PRAGMA user_version` records how many ran. */
-const MIGRATIONS: string[] = [
+/** Schema versions, applied in order; `PRAGMA user_version` records how many ran. A step is SQL,
+ * or a function for a step that converts rows. */
+const MIGRATIONS: (string | ((db: Database) => void))[] = [
   `CREATE TABLE namespaces (
      name TEXT PRIMARY KEY,
      labels TEXT NOT NULL DEFAULT '{}',
@@ -50,6 +51,86 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (namespace, lease, type, id),
      FOREIGN KEY (namespace, lease) REFERENCES leases(namespace, id) ON DELETE CASCADE
    );`,
+  // 2: the engine's containers (typed: state columns + the front-neutral spec as JSON), exec
+  // sessions, volumes and the events log. Containers of the first berth (a table made outside
+  // the migrations, foreground runs only) are carried over as exited containers.
+  (db) => {
+    const old = db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'containers'").get();
+    if (old) db.run("ALTER TABLE containers RENAME TO containers_v1");
+    db.run(`CREATE TABLE containers (
+      namespace TEXT NOT NULL REFERENCES namespaces(name) ON DELETE CASCADE,
+      id TEXT NOT NULL,
+      name TEXT NOT NULL,
+      image TEXT NOT NULL,
+      image_id TEXT NOT NULL,
+      snapshot_key TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      pid INTEGER NOT NULL DEFAULT 0,
+      exit_code INTEGER NOT NULL DEFAULT 0,
+      oom_killed INTEGER NOT NULL DEFAULT 0,
+      error TEXT NOT NULL DEFAULT '',
+      started_at INTEGER,
+      finished_at INTEGER,
+      restart_count INTEGER NOT NULL DEFAULT 0,
+      spec TEXT NOT NULL,
+      resolved TEXT NOT NULL DEFAULT '{}',
+      labels TEXT NOT NULL DEFAULT '{}',
+      health TEXT,
+      monitor_events_offset INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (namespace, id),
+      UNIQUE (namespace, name)
+    )`);
+    if (old) {
+      const rows = db.query("SELECT * FROM containers_v1").all() as Record<string, unknown>[];
+      for (const r of rows) {
+        const cfg = JSON.parse(String(r.config ?? "{}")) as { Path?: string; Args?: string[] };
+        const command = cfg.Path ? [cfg.Path, ...(cfg.Args ?? [])] : [];
+        db.query(`INSERT INTO containers (namespace, id, name, image, image_id, snapshot_key, created_at, state, exit_code,
+            started_at, finished_at, spec, labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+          .run(r.namespace as string, r.id as string, r.name as string, r.image as string, r.image_id as string, r.snapshot_key as string,
+            r.created_at as number, r.status === "created" ? "created" : "exited", (r.exit_code as number | null) ?? 0,
+            (r.started_at as number | null) ?? null, (r.finished_at as number | null) ?? null,
+            JSON.stringify({ image: r.image, command }), String(r.labels ?? "{}"));
+      }
+      db.run("DROP TABLE containers_v1");
+    }
+    db.run(`CREATE TABLE execs (
+      namespace TEXT NOT NULL REFERENCES namespaces(name) ON DELETE CASCADE,
+      id TEXT NOT NULL,
+      container_id TEXT NOT NULL,
+      spec TEXT NOT NULL,
+      state TEXT NOT NULL,
+      pid INTEGER NOT NULL DEFAULT 0,
+      exit_code INTEGER,
+      created_at INTEGER NOT NULL,
+      started_at INTEGER,
+      finished_at INTEGER,
+      PRIMARY KEY (namespace, id),
+      FOREIGN KEY (namespace, container_id) REFERENCES containers(namespace, id) ON DELETE CASCADE
+    )`);
+    db.run(`CREATE TABLE volumes (
+      namespace TEXT NOT NULL REFERENCES namespaces(name) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      driver TEXT NOT NULL,
+      mountpoint TEXT NOT NULL,
+      labels TEXT NOT NULL DEFAULT '{}',
+      options TEXT NOT NULL DEFAULT '{}',
+      anonymous INTEGER NOT NULL DEFAULT 0,
+      created_at INTEGER NOT NULL,
+      PRIMARY KEY (namespace, name)
+    )`);
+    db.run(`CREATE TABLE events (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      namespace TEXT NOT NULL,
+      time INTEGER NOT NULL,
+      type TEXT NOT NULL,
+      action TEXT NOT NULL,
+      actor TEXT NOT NULL,
+      attributes TEXT NOT NULL DEFAULT '{}'
+    )`);
+    db.run("CREATE INDEX events_time ON events (namespace, time)");
+  },
 ];
 
 export class MetadataDB {
@@ -61,10 +142,14 @@ export class MetadataDB {
     this.path = path;
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path, { create: true, strict: true });
-    // WAL lets readers run beside the one writer; foreign keys make namespace deletes cascade.
+    // The busy timeout first: every later statement, the journal-mode switch included, may meet
+    // another berth process's write. WAL lets readers run beside the one writer; NORMAL sync in
+    // WAL keeps commits durable across a process kill (not a power cut) without an fsync each;
+    // foreign keys make namespace deletes cascade.
+    this.db.run("PRAGMA busy_timeout = 10000");
     this.db.run("PRAGMA journal_mode = WAL");
+    this.db.run("PRAGMA synchronous = NORMAL");
     this.db.run("PRAGMA foreign_keys = ON");
-    this.db.run("PRAGMA busy_timeout = 5000");
     this.migrate();
   }
 
@@ -77,12 +162,23 @@ export class MetadataDB {
         "meta.db",
       );
     }
-    for (let v = from; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.run(MIGRATIONS[v]!);
+    if (from === MIGRATIONS.length) return;
+    // IMMEDIATE: the write lock is taken up front, so two berth processes opening a new database
+    // at once wait for each other instead of failing; the version is read again under the lock.
+    this.db.transaction(() => {
+      const now = (this.db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+      for (let v = now; v < MIGRATIONS.length; v++) {
+        const step = MIGRATIONS[v]!;
+        if (typeof step === "string") this.db.run(step);
+        else step(this.db);
         this.db.run(`PRAGMA user_version = ${v + 1}`);
-      })();
-    }
+      }
+    }).immediate();
+  }
+
+  /** A write transaction that takes the write lock first (no read→write upgrade that can fail busy). */
+  write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
   }
 
   close(): void {

@@ -113,7 +113,7 @@ export class ImageStore {
     return this.meta.db.transaction(() => {
       const exists = this.meta.db.query("SELECT 1 FROM images WHERE namespace = ? AND name = ?").get(this.namespace, img.name);
       return exists ? this.update(img, img.labels ? ["target", "labels"] : ["target"]) : this.create(img);
-    })();
+    }).immediate();
   }
 
   delete(name: string): void {

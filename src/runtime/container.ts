@@ -35,11 +35,13 @@ export interface CreateOptions {
   /** create: wait for `start`; detach: run now and return; foreground: run and wait. */
   mode?: "create" | "detach" | "foreground";
   explain?: boolean;
+  /** berth-init is started by the caller's monitor with the peer of this socket (see launch()). */
+  launchVia?: { sock: number };
 }
 
 export interface Created {
   readonly state: SavedState;
-  readonly helper: Bun.Subprocess;
+  readonly helper?: Bun.Subprocess;
   readonly config: RuntimeConfig;
   /** The container's cgroup (none when rootless without a delegated cgroup). */
   readonly cgroup?: CgroupManager;
@@ -99,13 +101,16 @@ export async function create(o: CreateOptions): Promise<Created> {
     });
     store.save(record(0));
     const t0 = performance.now();
-    const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: o.explain ?? explain.enabled, foreground: mode === "foreground" });
+    const launched = await launch(steps, {
+      preserveFds: o.preserveFds ?? 0, explain: o.explain ?? explain.enabled, foreground: mode === "foreground",
+      ...(o.launchVia ? { via: o.launchVia } : {}),
+    });
     if (explain.enabled) explain.emit({ step: "phase", detail: "berth-init: spawn to READY", ms: performance.now() - t0, who: "runtime" });
     pid = launched.pid;
     const state = record(pid, launched.timeline);
     store.save(state);
     if (o.pidFile) writeAtomic(o.pidFile, String(pid));
-    return { state, helper: launched.helper, config, ...(cgroup ? { cgroup } : {}) };
+    return { state, ...(launched.helper ? { helper: launched.helper } : {}), config, ...(cgroup ? { cgroup } : {}) };
   } catch (e) {
     // Leave nothing behind: the process, its cgroup, the state directory.
     if (pid > 0) try { process.kill(pid, "SIGKILL"); } catch {}
@@ -165,7 +170,7 @@ export async function run(o: CreateOptions & { keep?: boolean; detach?: boolean 
   await runHooks(c.state.poststart, publicState(c.state, "running"), { warnOnly: true });
   if (o.detach) return { status: 0 };
   const stop = (await import("./launch.ts")).forwardSignals(c.state.pid);
-  const status = await c.helper.exited;
+  const status = await c.helper!.exited;
   stop();
   if (!o.keep) await destroy(new StateStore(o.root), c.state, c.cgroup);
   return { status };

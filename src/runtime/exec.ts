@@ -64,7 +64,7 @@ export async function exec(o: ExecOptions): Promise<number> {
   if (o.pidFile) writeAtomic(o.pidFile, String(launched.pid));
   if (o.detach) return 0;
   const stop = forwardSignals(launched.pid);
-  const code = await launched.helper.exited;
+  const code = await launched.helper!.exited;
   stop();
   return code;
 }

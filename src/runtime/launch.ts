@@ -19,8 +19,9 @@ export function helperPath(): string {
 export interface Launched {
   /** Host pid of the container's init. */
   readonly pid: number;
-  /** berth-init's parent process: in foreground mode it exits with the container's status. */
-  readonly helper: Bun.Subprocess;
+  /** berth-init's parent process: in foreground mode it exits with the container's status.
+   * Absent when berth-init was started by someone else (`via`: the engine's berth-monitor). */
+  readonly helper?: Bun.Subprocess;
   /** Milliseconds of each step berth-init ran, when explaining: [step index, ms]. */
   readonly timeline: [number, number][];
 }
@@ -39,14 +40,32 @@ export class StepError extends BerthError {
  * Spawn berth-init and run the plan up to READY. preserveFds are the caller's fds 3..3+n-1, which
  * the container receives as 3..3+n-1 (runc's --preserve-fds); the report socket sits above them.
  */
-export async function launch(steps: readonly PlanStep[], opts: { preserveFds?: number; explain?: boolean; foreground?: boolean } = {}): Promise<Launched> {
+export interface LaunchOptions {
+  preserveFds?: number;
+  explain?: boolean;
+  foreground?: boolean;
+  /**
+   * berth-init is started by another process (the engine's berth-monitor, which holds the
+   * container's stdio and becomes the init's reaper) with the peer of `sock` as its report fd;
+   * launch only sends the plan and reads the reports.
+   */
+  via?: { sock: number };
+}
+
+export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {}): Promise<Launched> {
   const preserve = opts.preserveFds ?? 0;
-  const stdio: ("inherit" | "pipe" | number)[] = ["inherit", "inherit", "inherit"];
-  for (let i = 0; i < preserve; i++) stdio.push(3 + i);
-  stdio.push("pipe");
-  const reportFd = 3 + preserve;
-  const helper = Bun.spawn([helperPath(), String(reportFd)], { stdio: stdio as never, env: process.env });
-  const sock = (helper.stdio as unknown as (number | null)[])[reportFd];
+  let helper: Bun.Subprocess | undefined;
+  let sock: number | null | undefined;
+  if (opts.via) {
+    sock = opts.via.sock;
+  } else {
+    const stdio: ("inherit" | "pipe" | number)[] = ["inherit", "inherit", "inherit"];
+    for (let i = 0; i < preserve; i++) stdio.push(3 + i);
+    stdio.push("pipe");
+    const reportFd = 3 + preserve;
+    helper = Bun.spawn([helperPath(), String(reportFd)], { stdio: stdio as never, env: process.env });
+    sock = (helper.stdio as unknown as (number | null)[])[reportFd];
+  }
   if (typeof sock !== "number") throw new BerthError("Internal", "could not make the report socket for berth-init");
 
   const plan = encodePlan(steps, { explain: opts.explain ?? false });
@@ -90,13 +109,13 @@ export async function launch(steps: readonly PlanStep[], opts: { preserveFds?: n
             if (s && explain.enabled) explain.emit({ step: s.op.name.toLowerCase(), detail: s.describe, ms: val / 1000, who: s.op.who });
             break;
           case REPORT.ERROR: {
-            await helper.exited;
+            await helper?.exited;
             throw new StepError(index, val, text, s);
           }
           case REPORT.READY:
             // Detached, berth-init's parent exits as soon as the child is ready: reap it here
             // rather than leave it to whatever adopts orphans.
-            if (!opts.foreground) await helper.exited;
+            if (!opts.foreground) await helper?.exited;
             return { pid, helper, timeline };
         }
       }
@@ -104,7 +123,7 @@ export async function launch(steps: readonly PlanStep[], opts: { preserveFds?: n
   } finally {
     reader.releaseLock();
   }
-  const code = await helper.exited;
+  const code = helper ? await helper.exited : "unknown: see the monitor's log";
   throw new BerthError("Internal", `berth-init exited (status ${code}) before the container was ready`);
 }
 

@@ -243,7 +243,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
         const newId = Number(res.lastInsertRowid);
         renameSync(staging, this.snapshotDir(newId));
         return newId;
-      })();
+      }).immediate();
       return this.mountsOf(this.record(this.rowById(id)));
     } catch (e) {
       await rm(staging, { recursive: true, force: true });
@@ -267,7 +267,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
       this.db
         .query("UPDATE local_snapshots SET key = ?, kind = 'committed', labels = ?, updated_at = ?, size = ?, inodes = ? WHERE id = ?")
         .run(name, JSON.stringify(labels), Date.now(), usage.size, usage.inodes, r.id);
-    })();
+    }).immediate();
     await this.afterCommit(this.snapshotDir(r.id));
   }
 
@@ -291,7 +291,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
       } catch (e) {
         if ((e as { code?: string }).code !== "ENOENT") throw e;
       }
-    })();
+    }).immediate();
     await rm(trash, { recursive: true, force: true });
   }
 

@@ -9,6 +9,11 @@ export type ErrorCode =
   | "Unavailable"
   | "NotImplemented"
   | "PermissionDenied"
+  | "Conflict"
+  | "Canceled"
+  | "DeadlineExceeded"
+  | "ResourceExhausted"
+  | "Unauthenticated"
   | "Internal";
 
 export class BerthError extends Error {
@@ -28,6 +33,11 @@ export const alreadyExists = (msg: string, field?: string) => new BerthError("Al
 export const invalidArgument = (msg: string, field?: string) => new BerthError("InvalidArgument", msg, field);
 export const failedPrecondition = (msg: string, field?: string) => new BerthError("FailedPrecondition", msg, field);
 export const notImplemented = (msg: string, field?: string) => new BerthError("NotImplemented", msg, field);
+export const unavailable = (msg: string, field?: string) => new BerthError("Unavailable", msg, field);
+export const permissionDenied = (msg: string, field?: string) => new BerthError("PermissionDenied", msg, field);
+/** The object is in a state that forbids the request (running container removed without force…). */
+export const conflict = (msg: string, field?: string) => new BerthError("Conflict", msg, field);
+export const canceled = (msg: string, field?: string) => new BerthError("Canceled", msg, field);
 export const internal = (msg: string, field?: string, cause?: unknown) =>
   new BerthError("Internal", msg, field, { cause });
 
@@ -45,6 +55,11 @@ export function httpStatus(code: ErrorCode): number {
     case "Unavailable": return 503;
     case "NotImplemented": return 501;
     case "PermissionDenied": return 403;
+    case "Conflict": return 409;
+    case "Canceled": return 499;
+    case "DeadlineExceeded": return 504;
+    case "ResourceExhausted": return 429;
+    case "Unauthenticated": return 401;
     default: return 500;
   }
 }
@@ -59,6 +74,11 @@ export function grpcStatus(code: ErrorCode): number {
     case "Unavailable": return 14;
     case "NotImplemented": return 12;
     case "PermissionDenied": return 7;
+    case "Conflict": return 10;
+    case "Canceled": return 1;
+    case "DeadlineExceeded": return 4;
+    case "ResourceExhausted": return 8;
+    case "Unauthenticated": return 16;
     default: return 13;
   }
 }

@@ -1,6 +1,6 @@
 import { command, args } from "../command.ts";
 import { ago, humanSize, renderTemplate, shortId, table } from "../format.ts";
-import { readImage, repoAndTag, normalizeName } from "../images.ts";
+import { readImage, repoAndTag, normalizeName } from "../../engine/images.ts";
 
 export default command({
   name: "images",

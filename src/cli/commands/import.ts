@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { command, args } from "../command.ts";
-import { familiarName, findImage } from "../images.ts";
+import { familiarName, findImage } from "../../engine/images.ts";
 import { notFound } from "../../sys/errdefs.ts";
 
 export default command({
@@ -18,7 +18,7 @@ export default command({
     } catch {
       throw notFound(`${source}: no such file or directory (give an OCI layout directory or archive)`, "source");
     }
-    const { loadSource, tarSource, dirSource, repoFromPath } = await import("../archive.ts");
+    const { loadSource, tarSource, dirSource, repoFromPath } = await import("../../engine/archive.ts");
     const src = st.isDirectory() ? dirSource(source!) : tarSource(source!, await Bun.file(source!).bytes());
     const defaultRepo = repoFromPath(source!);
     const r = await loadSource(e, src, { ...(name !== undefined ? { name } : {}), ...(defaultRepo ? { defaultRepo } : {}) });

@@ -1,10 +1,8 @@
 import { command, args } from "../command.ts";
 import { renderTemplate } from "../format.ts";
 import { isBerthError, notFound, invalidArgument } from "../../sys/errdefs.ts";
-import { commandOf, statusOf } from "../containers.ts";
-import { findImage, namesOf, familiarName, type ResolvedImage } from "../images.ts";
-import type { ContainerRecord } from "../../metadata/containers.ts";
-import type { Engine } from "../engine.ts";
+import { findImage, namesOf, familiarName, type ResolvedImage } from "../../engine/images.ts";
+import type { Engine } from "../../engine/engine.ts";
 
 /** docker's image inspect shape, for the fields berth knows. */
 async function imageDoc(e: Engine, img: ResolvedImage): Promise<Record<string, unknown>> {
@@ -28,40 +26,6 @@ async function imageDoc(e: Engine, img: ResolvedImage): Promise<Record<string, u
   };
 }
 
-/** docker's container inspect shape. */
-function containerDoc(e: Engine, c: ContainerRecord): Record<string, unknown> {
-  const st = statusOf(c);
-  const cmd = commandOf(c);
-  const zero = "0001-01-01T00:00:00Z";
-  return {
-    Id: c.id,
-    Created: c.createdAt.toISOString(),
-    Path: cmd[0] ?? "",
-    Args: cmd.slice(1),
-    State: {
-      Status: st,
-      Running: st === "running",
-      Paused: false,
-      Restarting: false,
-      OOMKilled: false,
-      Dead: st === "dead",
-      Pid: st === "running" ? (c.pid ?? 0) : 0,
-      ExitCode: c.exitCode ?? 0,
-      Error: "",
-      StartedAt: c.startedAt?.toISOString() ?? zero,
-      FinishedAt: c.finishedAt?.toISOString() ?? zero,
-    },
-    Image: c.imageId,
-    Name: `/${c.name}`,
-    Driver: e.g.storageDriver,
-    Platform: "linux",
-    HostConfig: c.config.HostConfig ?? {},
-    Mounts: c.config.Mounts ?? [],
-    Config: c.config.Config ?? {},
-    GraphDriver: { Name: e.g.storageDriver, Data: { SnapshotKey: c.snapshotKey } },
-  };
-}
-
 export default command({
   name: "inspect",
   usage: "[OPTIONS] NAME|ID [NAME|ID...]",
@@ -80,7 +44,9 @@ export default command({
         let doc: Record<string, unknown> | undefined;
         if (type !== "image") {
           try {
-            doc = containerDoc(e, e.containers.find(ref));
+            const { getContainer } = await import("../../engine/containers.ts");
+            const { containerInspect } = await import("../../docker/container-json.ts");
+            doc = containerInspect(e, await getContainer(e, ref));
           } catch (err) {
             if (!isBerthError(err, "NotFound")) throw err;
           }

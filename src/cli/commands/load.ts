@@ -1,5 +1,5 @@
 import { command, args } from "../command.ts";
-import { familiarName } from "../images.ts";
+import { familiarName } from "../../engine/images.ts";
 import { notFound } from "../../sys/errdefs.ts";
 
 export default command({
@@ -19,7 +19,7 @@ export default command({
       if (!(await f.exists())) throw notFound(`open ${input}: no such file or directory`, "--input");
       data = await f.bytes();
     } else data = await Bun.stdin.bytes();
-    const { loadSource, tarSource } = await import("../archive.ts");
+    const { loadSource, tarSource } = await import("../../engine/archive.ts");
     const r = await loadSource(e, tarSource(input ?? "STDIN", data));
     if (!p.flags.quiet) {
       for (const n of r.names) process.stdout.write(`Loaded image: ${familiarName(n)}\n`);

@@ -1,6 +1,44 @@
 import { command, args } from "../command.ts";
-import { ago, containerStatus, quoteCommand, renderTemplate, shortId, table } from "../format.ts";
-import { commandOf, statusOf } from "../containers.ts";
+import { UsageError } from "../flags.ts";
+import { ago, quoteCommand, renderTemplate, shortId, table } from "../format.ts";
+import { commandOf, dockerState, statusText } from "../container-view.ts";
+import type { Container } from "../../engine/containers.ts";
+
+const FILTERS = ["id", "name", "label", "status", "ancestor", "exited", "before", "since", "health"];
+
+/** docker ps --filter: each key ANDed, several values of one key ORed. */
+function matcher(filters: string[], all: Container[]): (c: Container) => boolean {
+  const by = new Map<string, string[]>();
+  for (const f of filters) {
+    const eq = f.indexOf("=");
+    if (eq <= 0) throw new UsageError(`bad format of filter (expected name=value): ${f}`, "--filter");
+    const k = f.slice(0, eq), v = f.slice(eq + 1);
+    if (!FILTERS.includes(k)) throw new UsageError(`invalid filter '${k}' (${FILTERS.join(", ")})`, "--filter");
+    by.set(k, [...(by.get(k) ?? []), v]);
+  }
+  const find = (ref: string) => all.find((c) => c.id === ref || c.name === ref || c.id.startsWith(ref));
+  const checks: ((c: Container) => boolean)[] = [];
+  for (const [k, vs] of by) {
+    checks.push((c) => vs.some((v) => {
+      switch (k) {
+        case "id": return c.id.startsWith(v);
+        case "name": return new RegExp(v).test(c.name);
+        case "label": {
+          const eq = v.indexOf("=");
+          return eq < 0 ? v in c.labels : c.labels[v.slice(0, eq)] === v.slice(eq + 1);
+        }
+        case "status": return dockerState(c) === v;
+        case "ancestor": return c.image === v || c.image.replace(/:latest$/, "") === v.replace(/:latest$/, "") || c.imageId.replace("sha256:", "").startsWith(v.replace("sha256:", ""));
+        case "exited": return c.state === "exited" && !!c.startedAt && c.exitCode === Number(v);
+        case "health": return ((c.health as { status?: string } | undefined)?.status ?? "none") === v;
+        case "before": { const o = find(v); return !!o && c.createdAt < o.createdAt; }
+        case "since": { const o = find(v); return !!o && c.createdAt > o.createdAt; }
+        default: return false;
+      }
+    }));
+  }
+  return (c) => checks.every((f) => f(c));
+}
 
 export default command({
   name: "ps",
@@ -10,35 +48,51 @@ export default command({
     all: { kind: "bool", short: "a", help: "show all containers (default shows just running)" },
     quiet: { kind: "bool", short: "q", help: "only display container IDs" },
     "no-trunc": { kind: "bool", help: "don't truncate output" },
-    format: { kind: "string", help: "\"json\" (one object per line) or a template such as {{.ID}}" },
+    last: { kind: "int", short: "n", help: "show n last created containers (includes all states)" },
+    latest: { kind: "bool", short: "l", help: "show the latest created container (includes all states)" },
+    filter: { kind: "list", short: "f", help: "filter output: id, name, label, status, ancestor, exited, before, since, health" },
+    format: { kind: "string", help: "\"json\", a template such as {{.ID}}, or \"table {{.ID}}\\t{{.Names}}\"" },
   },
   async run(p, e) {
     args(p, this, 0);
     const now = Date.now();
     const noTrunc = p.flags["no-trunc"] === true;
-    const list = e.containers.list().filter((c) => p.flags.all || statusOf(c) === "running");
+    const { listContainers } = await import("../../engine/containers.ts");
+    const every = await listContainers(e, { all: true });
+    const last = p.flags.latest ? 1 : (p.flags.last as number | undefined);
+    const filters = (p.flags.filter as string[] | undefined) ?? [];
+    const match = matcher(filters, every);
+    let list = every.filter((c) => (p.flags.all || last !== undefined || filters.some((f) => f.startsWith("status=") || f.startsWith("exited=")) ? true : c.state === "running" || c.state === "paused" || c.state === "restarting") && match(c));
+    if (last !== undefined && last >= 0) list = list.slice(0, last);
     if (p.flags.quiet) {
       for (const c of list) process.stdout.write(`${noTrunc ? c.id : shortId(c.id)}\n`);
       return 0;
     }
-    const rows = list.map((c) => {
-      const st = statusOf(c);
-      return {
-        ID: noTrunc ? c.id : shortId(c.id),
-        Image: c.image,
-        Command: quoteCommand(commandOf(c), noTrunc),
-        CreatedAt: c.createdAt.toISOString(),
-        RunningFor: ago(c.createdAt, now),
-        Status: containerStatus({ ...c, status: st }, now),
-        State: st,
-        Ports: "",
-        Names: c.name,
-        ExitCode: c.exitCode ?? null,
-      };
-    });
+    const rows = list.map((c) => ({
+      ID: noTrunc ? c.id : shortId(c.id),
+      Image: c.image,
+      Command: quoteCommand(commandOf(c), noTrunc),
+      CreatedAt: c.createdAt.toISOString().replace("T", " ").replace(/\.\d+Z$/, " +0000 UTC"),
+      RunningFor: ago(c.createdAt, now),
+      Status: statusText(c, now),
+      State: dockerState(c),
+      Ports: "",
+      Names: c.name,
+      Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(","),
+      Mounts: (c.resolved.volumes ?? []).map((v) => v.name.slice(0, 15)).join(","),
+      Networks: c.spec.network?.mode ?? "none",
+      Size: "",
+    }));
     const fmt = p.flags.format as string | undefined;
-    if (fmt) {
+    if (fmt && !fmt.startsWith("table")) {
       for (const r of rows) process.stdout.write(`${renderTemplate(fmt, r)}\n`);
+      return 0;
+    }
+    if (fmt?.startsWith("table") && fmt.trim() !== "table") {
+      const tpl = fmt.replace(/^table\s*/, "");
+      const cols = tpl.split(/\\t|\t/);
+      const head = cols.map((c) => (/\{\{\s*\.(\w+)\s*\}\}/.exec(c)?.[1] ?? c).replace(/^ID$/, "CONTAINER ID").replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase());
+      process.stdout.write(table(head, rows.map((r) => cols.map((c) => renderTemplate(c, r)))));
       return 0;
     }
     process.stdout.write(table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],

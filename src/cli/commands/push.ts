@@ -1,5 +1,5 @@
 import { command, args } from "../command.ts";
-import { normalizeName } from "../images.ts";
+import { normalizeName } from "../../engine/images.ts";
 import { notFound } from "../../sys/errdefs.ts";
 
 export default command({

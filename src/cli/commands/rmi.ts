@@ -1,6 +1,6 @@
 import { command, args } from "../command.ts";
 import { failedPrecondition, isBerthError, notFound } from "../../sys/errdefs.ts";
-import { familiarName, findImage, namesOf, normalizeName } from "../images.ts";
+import { familiarName, findImage, namesOf, normalizeName } from "../../engine/images.ts";
 
 export default command({
   name: "rmi",
@@ -47,7 +47,7 @@ export default command({
     }
     // Content and snapshots nothing else uses go (a layer a container still runs on stays).
     if (freed) {
-      const { collectEngineGarbage } = await import("../gc.ts");
+      const { collectEngineGarbage } = await import("../../engine/gc.ts");
       await collectEngineGarbage(e);
     }
     return failed ? 1 : 0;

@@ -1,7 +1,7 @@
 import { closeSync, openSync, renameSync, rmSync } from "node:fs";
 import { command, args } from "../command.ts";
 import { invalidArgument } from "../../sys/errdefs.ts";
-import { mustFindImage, normalizeName } from "../images.ts";
+import { mustFindImage, normalizeName } from "../../engine/images.ts";
 
 export default command({
   name: "save",
@@ -26,8 +26,8 @@ export default command({
     if (out === undefined && process.stdout.isTTY) {
       throw invalidArgument("cowardly refusing to save to a terminal: use the -o flag or redirect", "--output");
     }
-    const { TarWriter } = await import("../tar-writer.ts");
-    const { saveImages } = await import("../archive.ts");
+    const { TarWriter } = await import("../../image/tar-writer.ts");
+    const { saveImages } = await import("../../engine/archive.ts");
     if (out === undefined) {
       await saveImages(e, images, new TarWriter(1));
       return 0;

@@ -1,24 +1,31 @@
 import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
-import { humanSize } from "../format.ts";
 
 export default command({
   name: "system",
-  usage: "prune",
-  summary: "Manage berth's storage: `prune` removes content and snapshots that no image, container or pull in progress references",
-  flags: {
-    force: { kind: "bool", short: "f", help: "accepted for docker compatibility; berth does not prompt (prune never removes images or containers)" },
-  },
+  usage: "prune|df|info|events",
+  summary: "Manage berth: prune (stopped containers, unused images with -a, volumes with --volumes, then free content and snapshots), df, info",
+  stopAtPositional: true,
+  flags: {},
   async run(p, e) {
-    const [sub] = args(p, this, 1);
-    if (sub !== "prune") throw new UsageError(`"berth system ${sub}": unknown command; use "berth system prune"`, "command");
-    const { collectEngineGarbage } = await import("../gc.ts");
-    const r = await collectEngineGarbage(e);
-    const out: string[] = [];
-    if (r.blobs.length) out.push("Deleted Content:", ...r.blobs, "");
-    if (r.snapshots.length) out.push("Deleted Snapshots:", ...r.snapshots, "");
-    out.push(`Total reclaimed space: ${humanSize(r.reclaimed)}`);
-    process.stdout.write(`${out.join("\n")}\n`);
-    return 0;
+    const [sub, ...rest] = args(p, this, 1, Infinity);
+    const { parseVerb } = await import("../command.ts");
+    const subs: Record<string, () => Promise<{ default: import("../command.ts").Command }>> = {
+      prune: () => import("./system-prune.ts"),
+      df: () => import("./system-df.ts"),
+      info: () => import("./info.ts"),
+      events: () => import("./events.ts"),
+    };
+    const load = subs[sub!];
+    if (!load) throw new UsageError(`"berth system ${sub}": unknown command; use prune, df, info or events`, "command");
+    const cmd = (await load()).default;
+    const named = { ...cmd, name: `system ${sub}` };
+    const sp = parseVerb(named, rest);
+    if (sp.flags.help) {
+      const { help } = await import("../command.ts");
+      process.stdout.write(help(named));
+      return 0;
+    }
+    return cmd.run.call(named, sp, e);
   },
 });

@@ -1,5 +1,5 @@
 import { command, args } from "../command.ts";
-import { mustFindImage, normalizeName } from "../images.ts";
+import { mustFindImage, normalizeName } from "../../engine/images.ts";
 
 export default command({
   name: "tag",

@@ -12,7 +12,7 @@ export interface EngineGCResult {
 }
 
 /** Lease resource type of a snapshot of this engine's snapshotter (containerd: "snapshots/<name>"). */
-export const snapshotLeaseType = (e: Engine) => `snapshots/${e.g.storageDriver}`;
+export const snapshotLeaseType = (e: Engine) => `snapshots/${e.opts.storageDriver}`;
 
 export async function collectEngineGarbage(e: Engine): Promise<EngineGCResult> {
   const { collectGarbage } = await import("../metadata/gc.ts");

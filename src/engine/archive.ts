@@ -14,7 +14,7 @@ import { formatReference, parseReference } from "../distribution/reference.ts";
 import { invalidArgument, isBerthError, notFound } from "../sys/errdefs.ts";
 import type { Engine } from "./engine.ts";
 import { familiarName, readImage, type ResolvedImage } from "./images.ts";
-import type { TarWriter } from "./tar-writer.ts";
+import type { TarWriter } from "../image/tar-writer.ts";
 
 const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
 const ANNOTATION_IMAGE_NAME = "io.containerd.image.name";

@@ -1,0 +1,54 @@
+import { command, args } from "../command.ts";
+import { UsageError } from "../flags.ts";
+import { renderTemplate } from "../format.ts";
+import { parseTimestamp } from "../../sys/duration.ts";
+import { eventFilter, eventJson, eventLine, EVENT_FILTER_KEYS } from "../../docker/event-json.ts";
+
+export default command({
+  name: "events",
+  usage: "[OPTIONS]",
+  summary: "Get real time events from the engine (past ones with --since; stops at --until)",
+  flags: {
+    since: { kind: "string", help: "show all events created since timestamp (or relative: 10m)" },
+    until: { kind: "string", help: "stream events until this timestamp" },
+    filter: { kind: "list", short: "f", help: `filter output (${EVENT_FILTER_KEYS.join(", ")})` },
+    format: { kind: "string", help: "json or a template such as {{.Action}}" },
+  },
+  async run(p, e) {
+    args(p, this, 0);
+    const now = Date.now();
+    const since = p.flags.since !== undefined ? parseTimestamp(p.flags.since as string, "--since", now) : undefined;
+    const until = p.flags.until !== undefined ? parseTimestamp(p.flags.until as string, "--until", now) : undefined;
+    const filters = (p.flags.filter as string[] | undefined) ?? [];
+    for (const f of filters) {
+      const k = f.slice(0, Math.max(0, f.indexOf("=")));
+      if (!EVENT_FILTER_KEYS.includes(k)) throw new UsageError(`invalid filter '${f}' (${EVENT_FILTER_KEYS.join(", ")})`, "--filter");
+    }
+    const match = eventFilter(filters);
+    const fmt = p.flags.format as string | undefined;
+    const show = (ev: Parameters<typeof eventLine>[0]) => {
+      if (!match(ev)) return;
+      if (fmt === "json") process.stdout.write(`${JSON.stringify(eventJson(ev))}\n`);
+      else if (fmt) process.stdout.write(`${renderTemplate(fmt, eventJson(ev))}\n`);
+      else process.stdout.write(`${eventLine(ev)}\n`);
+    };
+    const { listContainers } = await import("../../engine/containers.ts");
+    // Past events first (with --since), then everything after our start.
+    let after = since !== undefined ? 0 : e.eventLog.lastSeq();
+    const sinceUs = since !== undefined ? since * 1000 : 0;
+    const untilUs = until !== undefined ? until * 1000 : Number.MAX_SAFE_INTEGER;
+    let stop = false;
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => (stop = true));
+    for (let round = 0; !stop; round++) {
+      // Containers that ended while nobody watched get their die events recorded here.
+      if (round % 3 === 0) await listContainers(e, { all: false });
+      for (const ev of e.eventLog.list({ afterSeq: after, sinceUs, untilUs })) {
+        show(ev);
+        after = ev.seq;
+      }
+      if (until !== undefined && Date.now() > until) break;
+      await Bun.sleep(100);
+    }
+    return 0;
+  },
+});

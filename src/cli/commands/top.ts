@@ -1,0 +1,17 @@
+import { command, args } from "../command.ts";
+import { table } from "../format.ts";
+
+export default command({
+  name: "top",
+  usage: "CONTAINER [ps OPTIONS]",
+  summary: "Display the running processes of a container (the host's ps over its processes)",
+  stopAtPositional: true,
+  flags: {},
+  async run(p, e) {
+    const [ref, ...ps] = args(p, this, 1, Infinity);
+    const { topContainer } = await import("../../engine/containers.ts");
+    const t = await topContainer(e, ref!, ps);
+    process.stdout.write(table(t.titles, t.processes));
+    return 0;
+  },
+});

@@ -1,0 +1,197 @@
+// The TypeScript side of berth-monitor (native/berth-monitor.c, one per running container):
+// spawning it, the sync socket it answers on, and reading what it records in the container's
+// runtime directory (status.json, events.jsonl). The protocol is documented in the C file's
+// header; this file and attach.ts are its only other speakers.
+import { existsSync, readFileSync, writeSync, closeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { BerthError, internal } from "../sys/errdefs.ts";
+import { processAlive } from "../sys/proc.ts";
+
+export type MonitorState = "creating" | "running" | "restarting" | "exited";
+
+/** status.json, as berth-monitor writes it. */
+export interface MonitorStatus {
+  state: MonitorState;
+  monitorPid: number;
+  /** Start time of the monitor (clock ticks since boot): tells a live monitor from a reused pid. */
+  monitorStart: number;
+  pid: number;
+  restartCount: number;
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  signal: number;
+  oomKilled: boolean;
+  /** A user's stop was announced (no restart followed). */
+  stopping: boolean;
+  error: string;
+}
+
+export interface MonitorEvent {
+  /** Unix time in nanoseconds. */
+  time: number;
+  action: "start" | "die" | "oom" | "restart";
+  exitCode?: number;
+  oomKilled?: boolean;
+}
+
+/** Where the binaries live: beside the running executable (build/), or build/ of the sources. */
+export function findBinary(name: string, env?: string): string {
+  const fromEnv = env ? process.env[env] : undefined;
+  if (fromEnv) return fromEnv;
+  for (const p of [join(dirname(process.execPath), name), join(import.meta.dir, "../../build", name)]) if (existsSync(p)) return p;
+  throw new BerthError("FailedPrecondition", `${name} is not built: run scripts/setup.sh (or scripts/build.sh)`, name);
+}
+
+export interface RestartPolicy {
+  name: "no" | "always" | "on-failure" | "unless-stopped";
+  maximumRetryCount?: number;
+}
+
+export interface MonitorOptions {
+  id: string;
+  /** The container's runtime directory: sockets, status.json, events.jsonl, monitor.log. */
+  dir: string;
+  log?: { path: string; driver: "json-file" | "k8s-file" | "none"; maxSize: number; maxFiles: number };
+  stdin: boolean;
+  tty: boolean;
+  restart: RestartPolicy;
+  restartCount?: number;
+  /** For restarts: berth-runtime, its --root, the bundle. */
+  runtime: string;
+  runtimeRoot: string;
+  bundle: string;
+  berthInit: string;
+  monitor: string;
+  /** Run after the final exit when no attached client took the cleanup over. */
+  exitCommand: string[];
+}
+
+export interface SpawnedMonitor {
+  readonly pid: number;
+  /** The report socket berth-init got (for runtime.create's launchVia). */
+  readonly initSock: number;
+  /** Tell the monitor which pid is the container's init (and where its OOM counter is). */
+  started(pid: number, oomFile: string | undefined): void;
+  /** The start failed; the caller cleans up, the monitor exits without running the exit command. */
+  abort(): void;
+  close(): void;
+}
+
+/** Start berth-monitor for one start of a container; resolves once it listens on its sockets. */
+export async function spawnMonitor(o: MonitorOptions): Promise<SpawnedMonitor> {
+  const argv = [o.monitor, "--id", o.id, "--dir", o.dir, "--sync-fd", "4", "--init-fd", "3", "--berth-init", o.berthInit,
+    "--runtime", o.runtime, "--runtime-root", o.runtimeRoot, "--bundle", o.bundle,
+    "--restart", o.restart.name + (o.restart.name === "on-failure" && o.restart.maximumRetryCount ? `:${o.restart.maximumRetryCount}` : ""),
+    "--restart-count", String(o.restartCount ?? 0)];
+  if (o.log) argv.push("--log", o.log.path, "--log-driver", o.log.driver, "--log-max-size", String(o.log.maxSize), "--log-max-files", String(o.log.maxFiles));
+  else argv.push("--log-driver", "none");
+  if (o.stdin) argv.push("--stdin");
+  if (o.tty) argv.push("--tty");
+  for (const a of o.exitCommand) argv.push("--exit-arg", a);
+  const child = Bun.spawn(argv, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"], env: process.env });
+  const fds = child.stdio as unknown as (number | null)[];
+  const initSock = fds[3], sync = fds[4];
+  if (typeof initSock !== "number" || typeof sync !== "number") throw internal("could not make the sockets for berth-monitor");
+  const code = await child.exited; // the first process exits once it has forked the monitor
+  if (code !== 0) {
+    const err = await new Response(child.stderr as ReadableStream).text();
+    closeSync(initSock);
+    closeSync(sync);
+    throw internal(`berth-monitor exited with ${code}: ${err.trim()}`, "berth-monitor");
+  }
+  const line = await readLine(sync);
+  const m = /^ready (\d+)$/.exec(line);
+  if (!m) {
+    closeSync(initSock);
+    closeSync(sync);
+    throw internal(`berth-monitor did not start: ${line.replace(/^error /, "") || "no answer"} (see ${join(o.dir, "monitor.log")})`, "berth-monitor");
+  }
+  let open = true;
+  const send = (s: string) => {
+    if (!open) return;
+    try {
+      writeSync(sync, s);
+    } catch {
+      // the monitor is gone: its status file says why
+    }
+  };
+  const close = () => {
+    if (!open) return;
+    open = false;
+    try { closeSync(sync); } catch {}
+    try { closeSync(initSock); } catch {}
+  };
+  return {
+    pid: Number(m[1]),
+    initSock,
+    started(pid, oomFile) {
+      send(`start ${pid} ${oomFile ?? "-"}\n`);
+      close();
+    },
+    abort() {
+      send("abort\n");
+      close();
+    },
+    close,
+  };
+}
+
+/** One line from a socket fd (the monitor's "ready" answer). */
+async function readLine(fd: number): Promise<string> {
+  const reader = Bun.file(fd).stream().getReader();
+  let text = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return text.trim();
+      text += new TextDecoder().decode(value);
+      const nl = text.indexOf("\n");
+      if (nl >= 0) return text.slice(0, nl);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+export function readStatus(dir: string): MonitorStatus | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, "status.json"), "utf8");
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as MonitorStatus;
+  } catch {
+    return undefined; // never half-written (rename), but a foreign file is not ours to trust
+  }
+}
+
+/** Whether the monitor that wrote `s` still runs (same pid, same start time, not a zombie). */
+export function monitorAlive(s: MonitorStatus): boolean {
+  return s.monitorPid > 0 && s.monitorStart > 0 && processAlive(s.monitorPid, s.monitorStart);
+}
+
+/** Events the monitor appended after byte `offset` of events.jsonl; returns them and the new offset. */
+export function readMonitorEvents(dir: string, offset: number): { events: MonitorEvent[]; offset: number } {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(join(dir, "events.jsonl"));
+  } catch {
+    return { events: [], offset };
+  }
+  if (buf.length <= offset) return { events: [], offset };
+  const text = buf.subarray(offset).toString("utf8");
+  const end = text.lastIndexOf("\n");
+  if (end < 0) return { events: [], offset };
+  const events: MonitorEvent[] = [];
+  for (const l of text.slice(0, end).split("\n")) {
+    try {
+      events.push(JSON.parse(l) as MonitorEvent);
+    } catch {
+      // a line of another format: skipped
+    }
+  }
+  return { events, offset: offset + Buffer.byteLength(text.slice(0, end + 1)) };
+}
