@@ -36,7 +36,9 @@
  *   monitor → client: STATUS(status.json text, once after HELLO), STDOUT, STDERR,
  *     EXIT(status.json text, after all output)
  * After the final exit the monitor waits for clients that promised the cleanup; if none did, or
- * one went away without DONE, it runs --exit-cmd (the engine's `container cleanup ID`).
+ * one went away without DONE, it runs the exit command (--exit-arg…: the engine's `container
+ * cleanup ID`). With --health-interval-ms it runs the health command (--health-arg…: `container
+ * healthcheck ID`) at that interval while the container runs, never two at once.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,6 +57,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -80,6 +83,9 @@ static struct {
   int restart_max;
   const char *exit_argv[MAX_ARGS + 1];
   int exit_argc;
+  const char *health_argv[MAX_ARGS + 1];
+  int health_argc;
+  long long health_interval_ms;
 } o = {.log_driver = "json-file", .log_max_size = 10 << 20, .log_max_files = 3, .sync_fd = -1, .init_fd = -1};
 
 static struct {
@@ -461,7 +467,9 @@ static void watch(int fd, void *tag) {
   struct epoll_event e = {.events = EPOLLIN, .data.ptr = tag};
   epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
 }
-static char TAG_OUT, TAG_ERR, TAG_MASTER, TAG_SIG, TAG_ATTACH, TAG_CONSOLE, TAG_SYNC;
+static char TAG_OUT, TAG_ERR, TAG_MASTER, TAG_SIG, TAG_ATTACH, TAG_CONSOLE, TAG_SYNC, TAG_HEALTH;
+static int health_fd = -1;
+static pid_t health_pid; /* the check running now: never two at once */
 
 /* Returns 0 at EOF (the last writer is gone). */
 static int pump(int *fd, int stream) {
@@ -584,6 +592,30 @@ static int read_oom_count(void) {
   return k ? atoi(k + 9) : -1;
 }
 
+/* Health checks: the engine's `container healthcheck ID` every interval while the container runs. */
+static void health_arm(void) {
+  if (o.health_argc == 0 || o.health_interval_ms <= 0) return;
+  if (health_fd < 0) {
+    health_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (health_fd < 0) { diag("timerfd: %s", strerror(errno)); return; }
+    watch(health_fd, &TAG_HEALTH);
+  }
+  struct itimerspec t = {.it_interval = {o.health_interval_ms / 1000, (o.health_interval_ms % 1000) * 1000000},
+                         .it_value = {o.health_interval_ms / 1000, (o.health_interval_ms % 1000) * 1000000}};
+  timerfd_settime(health_fd, 0, &t, NULL);
+}
+
+static pid_t spawn(const char *const argv[], const int fds[3], int extra);
+
+static void health_tick(void) {
+  uint64_t n;
+  if (read(health_fd, &n, sizeof n) < 0) {}
+  if (health_pid > 0 || strcmp(st.state, "running") != 0) return;
+  int fds[3] = {open("/dev/null", O_RDWR | O_CLOEXEC), diag_fd, diag_fd};
+  health_pid = spawn(o.health_argv, fds, -1);
+  close(fds[0]);
+}
+
 static void running(int pid) {
   st.pid = pid;
   started = 1;
@@ -594,6 +626,7 @@ static void running(int pid) {
   oom_base = read_oom_count();
   save_status(0);
   event("start", NULL);
+  health_arm();
 }
 
 /* A restart: the runtime binary drives create/start, as conmon drives runc. */
@@ -697,6 +730,7 @@ static void reap(void) {
   int s;
   pid_t p;
   while ((p = waitpid(-1, &s, WNOHANG)) > 0) {
+    if (p == health_pid) { health_pid = 0; continue; }
     if (started && p == st.pid) { reaped_status = s; have_reaped = 1; continue; }
     if (started) continue; /* an orphan of the container (no pid namespace), a helper */
     /* Before "start": berth-init's parent (exits at READY) or an init that already ended. */
@@ -735,6 +769,7 @@ static void serve_until(long long deadline_ms, int (*done)(void)) {
       else if (tag == &TAG_ATTACH) accept_clients();
       else if (tag == &TAG_CONSOLE) receive_master();
       else if (tag == &TAG_SYNC) handle_sync();
+      else if (tag == &TAG_HEALTH) health_tick();
       else {
         struct client *c = tag;
         if (c->fd <= 0) continue;
@@ -780,6 +815,7 @@ static void usage(void) {
   dprintf(2, "usage: berth-monitor --id ID --dir DIR [--log FILE --log-driver json-file|k8s-file|none --log-max-size N --log-max-files N]\n"
              "  [--stdin] [--tty] [--sync-fd N --init-fd N --berth-init PATH] [--runtime PATH --runtime-root DIR --bundle DIR]\n"
              "  [--restart no|always|unless-stopped|on-failure[:N]] [--restart-count N] [--exit-arg ARG]...\n"
+             "  [--health-interval-ms N --health-arg ARG...]\n"
              "berth-monitor is started by berth for each container; it is not meant to be run by hand.\n");
   exit(2);
 }
@@ -789,7 +825,8 @@ int main(int argc, char **argv) {
     {"id", 1, 0, 'i'}, {"dir", 1, 0, 'd'}, {"log", 1, 0, 'l'}, {"log-driver", 1, 0, 'D'}, {"log-max-size", 1, 0, 'S'},
     {"log-max-files", 1, 0, 'F'}, {"stdin", 0, 0, 's'}, {"tty", 0, 0, 't'}, {"sync-fd", 1, 0, 'y'}, {"init-fd", 1, 0, 'n'},
     {"berth-init", 1, 0, 'b'}, {"runtime", 1, 0, 'r'}, {"runtime-root", 1, 0, 'R'}, {"bundle", 1, 0, 'B'},
-    {"restart", 1, 0, 'p'}, {"restart-count", 1, 0, 'c'}, {"exit-arg", 1, 0, 'x'}, {0, 0, 0, 0}};
+    {"restart", 1, 0, 'p'}, {"restart-count", 1, 0, 'c'}, {"exit-arg", 1, 0, 'x'}, {"health-arg", 1, 0, 'H'},
+    {"health-interval-ms", 1, 0, 'I'}, {0, 0, 0, 0}};
   int c;
   snprintf(o.restart, sizeof o.restart, "no");
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -818,6 +855,10 @@ int main(int argc, char **argv) {
     case 'x':
       if (o.exit_argc < MAX_ARGS) o.exit_argv[o.exit_argc++] = optarg;
       break;
+    case 'H':
+      if (o.health_argc < MAX_ARGS) o.health_argv[o.health_argc++] = optarg;
+      break;
+    case 'I': o.health_interval_ms = atoll(optarg); break;
     default: usage();
     }
   }
@@ -901,6 +942,7 @@ int main(int argc, char **argv) {
       if (!st.stopping) {
         have_reaped = 0;
         memset(early, 0, sizeof early);
+        if (health_fd >= 0) { struct itimerspec off = {0}; timerfd_settime(health_fd, 0, &off, NULL); }
         event("restart", NULL);
         if (restart_container() == 0) continue;
       }

@@ -112,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
       // What a container's monitor runs after the container's last exit when no berth process
       // is there to clean up (a detached container, a killed `berth run`).
       exitCommand: [...selfArgv(), "--root", root, "--runroot", runroot, "--storage-driver", driver, "container", "cleanup"],
+      healthCommand: [...selfArgv(), "--root", root, "--runroot", runroot, "--storage-driver", driver, "container", "healthcheck"],
     };
     if (g.explain) {
       const { explain } = await import("../explain/channel.ts");

@@ -414,6 +414,7 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       restart: spec.restart ?? { name: "no" }, restartCount: c.restartCount,
       runtime: bin.runtime, runtimeRoot: e.runtimeRoot, bundle: dir, berthInit: bin.berthInit, monitor: bin.monitor,
       exitCommand: e.opts.exitCommand ? [...e.opts.exitCommand, id] : [],
+      ...(healthInterval(c) && e.opts.healthCommand ? { health: { intervalMs: healthInterval(c)!, command: [...e.opts.healthCommand, id] } } : {}),
     }));
     if (o.attach) {
       const a = o.attach;
@@ -449,6 +450,13 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
     e.containers.update(id, { state: c.startedAt || failure.exitCode !== 125 ? "exited" : "created", exitCode: failure.exitCode, error: failure.message, pid: 0, finishedAt: new Date() });
     throw failure;
   }
+}
+
+/** docker's default health interval is 30 s; a test of NONE disables the image's check. */
+function healthInterval(c: Container): number | undefined {
+  const h = c.resolved.healthcheck;
+  if (!h || h.test.length === 0 || h.test[0] === "NONE") return undefined;
+  return h.intervalMs ?? 30_000;
 }
 
 /** The runtime's socket path for the pty master: the monitor's console.sock, reachable by a short path. */

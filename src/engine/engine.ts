@@ -33,6 +33,8 @@ export interface EngineOptions {
    * `berth --root … --runroot … container cleanup`.
    */
   exitCommand?: string[];
+  /** The command a monitor runs at each health-check interval; the container id is appended. */
+  healthCommand?: string[];
   /** Binaries (default: beside the running executable, or build/ of the sources). */
   berthInit?: string;
   monitor?: string;

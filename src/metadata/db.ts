@@ -133,6 +133,9 @@ const MIGRATIONS: (string | ((db: Database) => void))[] = [
   },
 ];
 
+/** The schema version a database has after this berth opened it. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
 export class MetadataDB {
   readonly db: Database;
   readonly path: string;

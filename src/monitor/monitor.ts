@@ -65,6 +65,8 @@ export interface MonitorOptions {
   monitor: string;
   /** Run after the final exit when no attached client took the cleanup over. */
   exitCommand: string[];
+  /** Run every `intervalMs` while the container runs (never two at once): the health check. */
+  health?: { intervalMs: number; command: string[] };
 }
 
 export interface SpawnedMonitor {
@@ -89,6 +91,10 @@ export async function spawnMonitor(o: MonitorOptions): Promise<SpawnedMonitor> {
   if (o.stdin) argv.push("--stdin");
   if (o.tty) argv.push("--tty");
   for (const a of o.exitCommand) argv.push("--exit-arg", a);
+  if (o.health && o.health.command.length) {
+    argv.push("--health-interval-ms", String(o.health.intervalMs));
+    for (const a of o.health.command) argv.push("--health-arg", a);
+  }
   const child = Bun.spawn(argv, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"], env: process.env });
   const fds = child.stdio as unknown as (number | null)[];
   const initSock = fds[3], sync = fds[4];

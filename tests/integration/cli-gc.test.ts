@@ -16,17 +16,26 @@ afterAll(async () => {
 });
 
 describe.if(ready)("garbage collection reaches snapshots", () => {
+  test("a stopped container is pruned by system prune (as docker), with its snapshot", async () => {
+    await cli.ok(["run", "--name", "stopped", "busybox", "true"]);
+    expect(snapshots().length).toBe(2);
+    const pruned = await cli.ok(["system", "prune"]);
+    expect(pruned).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n\nTotal reclaimed space: /);
+    expect(snapshots().length).toBe(1);
+    expect(await cli.ok(["ps", "-a", "-q"])).toBe("");
+  });
+
   test("a container keeps its image's layer snapshots after rmi -f; prune frees them once it is gone", async () => {
-    await cli.ok(["run", "--name", "keep", "busybox", "true"]);
+    await cli.ok(["run", "-d", "--name", "keep", "busybox", "sleep", "60"]);
     expect(snapshots().length).toBe(2); // the layer and the container's
-    // Nothing unreferenced yet.
+    // Nothing unreferenced yet: a running container is not pruned.
     expect(await cli.ok(["system", "prune"])).toBe("Total reclaimed space: 0B\n");
     expect(snapshots().length).toBe(2);
 
     await cli.ok(["rmi", "-f", "busybox"]);
     expect(blobs()).toEqual([]);
     expect(snapshots().length).toBe(2); // the container still runs on the layer
-    await cli.ok(["rm", "keep"]);
+    await cli.ok(["rm", "-f", "keep"]);
     expect(snapshots().length).toBe(1); // rm takes the container's; the layer is now garbage
     const pruned = await cli.ok(["system", "prune"]);
     expect(pruned).toMatch(/^Deleted Snapshots:\nsha256:[0-9a-f]{64}\n\nTotal reclaimed space: [\d.]+[kM]B\n$/);
@@ -43,7 +52,10 @@ describe.if(ready)("garbage collection reaches snapshots", () => {
     expect(snapshots()).toEqual([]);
     expect(blobs()).toEqual([]);
     const usage = await cli.run(["system", "df"]);
-    expect(usage.code).toBe(125);
-    expect(usage.stderr).toContain('use "berth system prune"');
+    expect(usage.code).toBe(0);
+    expect(usage.stdout.split("\n")[1]).toMatch(/^Images\s+0\s+0\s+0B\s+0B \(0%\)$/);
+    const bad = await cli.run(["system", "frobnicate"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain("unknown command");
   });
 });

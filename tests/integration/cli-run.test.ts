@@ -42,8 +42,10 @@ describe.if(ready)("berth run", () => {
     expect(flag.code).toBe(125);
     expect(flag.stderr).toContain("unknown flag: --no-such-flag");
     const d = await cli.run(["run", "-d", "busybox", "true"]);
-    expect(d.code).toBe(125);
-    expect(d.stderr).toContain("daemon");
+    expect(d.code).toBe(0);
+    expect(d.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect((await cli.run(["wait", d.stdout.trim()])).stdout).toBe("0\n");
+    expect(await cli.ok(["rm", d.stdout.trim()])).toBe(`${d.stdout.trim()}\n`);
     const img = await cli.run(["run", "--rm", "127.0.0.1:1/nothing/here:1", "true"]);
     expect(img.code).toBe(125);
     expect(img.stderr).toContain("127.0.0.1:1");
@@ -113,7 +115,7 @@ describe.if(ready)("berth run", () => {
     expect(header).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
     expect(row).toMatch(/^[0-9a-f]{12}\s+busybox\s+"sh -c exit 3"\s+.+ ago\s+Exited \(3\) .+ ago\s+keeper$/);
     expect(await cli.ok(["ps", "-q"])).toBe("");
-    const json = JSON.parse((await cli.ok(["ps", "-a", "--format", "json"])).trim()) as { Names: string; State: string };
+    const json = JSON.parse((await cli.ok(["ps", "-a", "--filter", "name=keeper", "--format", "json"])).trim()) as { Names: string; State: string };
     expect(json).toMatchObject({ Names: "keeper", State: "exited" });
     const doc = JSON.parse(await cli.ok(["inspect", "keeper"])) as { Name: string; State: { Status: string; ExitCode: number }; Path: string; Args: string[] }[];
     expect(doc[0]).toMatchObject({ Name: "/keeper", State: { Status: "exited", ExitCode: 3 }, Path: "sh", Args: ["-c", "exit 3"] });
@@ -127,7 +129,7 @@ describe.if(ready)("berth run", () => {
     expect(await cli.ok(["ps", "-a", "-q"])).toBe("");
     const gone = await cli.run(["rm", "keeper"]);
     expect(gone.code).toBe(1);
-    expect(gone.stderr).toContain("no such container");
+    expect(gone.stderr).toContain("No such container: keeper");
   });
 
   test("a signal to berth run reaches the container; everything is cleaned up", async () => {
@@ -148,16 +150,16 @@ describe.if(ready)("berth run", () => {
     }
     expect(rest).toBe("got TERM\n");
     expect(code).toBe(143);
-    expect(await cli.ok(["ps", "-a", "-q"])).toBe("");
+    expect(await cli.ok(["ps", "-a", "-q", "--filter", "name=^sig$"])).toBe("");
     expect(mountsUnder(cli.dir)).toEqual([]);
   });
 
-  test("a berth run killed with SIGKILL: ps says Dead; rm -f removes its process, cgroup, mount and snapshot", async () => {
+  test("a berth run killed with SIGKILL leaves its container running under its monitor; rm -f removes its process, cgroup, mount and snapshot", async () => {
     const p = Bun.spawn(cli.argv(["run", "--name", "orphan", "busybox", "sh", "-c", "echo up; sleep 30"]), { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
     await p.stdout.getReader().read();
     p.kill("SIGKILL");
     await p.exited;
-    expect((await cli.ok(["ps", "-a", "--format", "{{.Names}} {{.Status}}"])).trim()).toBe("orphan Dead");
+    expect((await cli.ok(["ps", "--filter", "name=orphan", "--format", "{{.Names}} {{.State}}"])).trim()).toBe("orphan running");
     expect(mountsUnder(cli.dir).length).toBeGreaterThan(0);
     expect(await cli.ok(["rm", "-f", "orphan"])).toBe("orphan\n");
     expect(mountsUnder(cli.dir)).toEqual([]);
@@ -173,7 +175,7 @@ describe.if(ready)("berth run", () => {
     expect(refused.stderr).toContain("running");
     expect(await cli.ok(["rm", "-f", "victim"])).toBe("victim\n");
     expect(await p.exited).toBe(137);
-    expect(await cli.ok(["ps", "-a", "-q"])).toBe("");
+    expect(await cli.ok(["ps", "-a", "-q", "--filter", "name=victim"])).toBe("");
     expect(mountsUnder(cli.dir)).toEqual([]);
   });
 });

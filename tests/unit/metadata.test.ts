@@ -14,6 +14,7 @@ import {
   collectGarbage,
 } from "../../src/metadata/index.ts";
 import { BerthError } from "../../src/sys/errdefs.ts";
+import { SCHEMA_VERSION } from "../../src/metadata/db.ts";
 
 function codeOf(f: () => unknown): string {
   try {
@@ -46,7 +47,7 @@ describe("namespaces and schema", () => {
     new ImageStore(meta, "default").create({ name: "x", target });
     meta.close();
     meta = new MetadataDB(join(root, "meta.db"));
-    expect((meta.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(1);
+    expect((meta.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
     expect(new ImageStore(meta, "default").get("x").target).toEqual(target);
   });
 
