@@ -32,10 +32,16 @@ export const DEFAULT_DETACH_KEYS = [16, 17]; // ctrl-p ctrl-q
 
 /** Handlers that write the container's output to ours. */
 export function outputHandlers(): AttachHandlers {
-  return {
-    onStdout: (d) => void process.stdout.write(d),
-    onStderr: (d) => void process.stderr.write(d),
+  const write = (s: NodeJS.WriteStream, d: Uint8Array) => {
+    try {
+      s.write(d);
+    } catch (err) {
+      // Our reader went away (`berth attach x | head`): leave; the monitor keeps the container.
+      if ((err as NodeJS.ErrnoException).code === "EPIPE") process.exit(141);
+      throw err;
+    }
   };
+  return { onStdout: (d) => write(process.stdout, d), onStderr: (d) => write(process.stderr, d) };
 }
 
 /** Run the session until the container exits (its record) or the user detaches. */

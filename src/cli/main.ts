@@ -73,6 +73,11 @@ function globalHelp(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  for (const s of [process.stdout, process.stderr]) {
+    s.on?.("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(141);
+    });
+  }
   let debug = false;
   let status = 1;
   let engine: Engine | undefined;
@@ -126,6 +131,8 @@ export async function main(argv: string[]): Promise<number> {
     engine = new Engine(g);
     return await cmd.run(p, engine);
   } catch (e) {
+    // A reader that went away (`berth save | head`): stop quietly, as a Go CLI dies of SIGPIPE.
+    if ((e as { code?: string }).code === "EPIPE") return 141;
     if (e instanceof UsageError) status = 125;
     if (e instanceof BerthError) {
       process.stderr.write(`berth: ${e.message}\n`);

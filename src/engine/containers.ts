@@ -402,7 +402,10 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       etc = writeEtcFiles(dir, hostname, mode === "host" ? "host" : "own");
     }
     const cgroupsPath = `${spec.cgroupParent ? `${spec.cgroupParent.replace(/\/+$/, "")}/` : ""}berth-${id}`;
-    const oci = toOciSpec(cfg, { ...spec, hostname }, { id, rootfs, volumePaths, etc, netns, cgroupsPath, hostEnv: o.hostEnv ?? {} });
+    // The image's VOLUMEs no mount of the spec covers are mounted as their anonymous volumes.
+    const own = new Set((spec.mounts ?? []).map((m) => posix.normalize(m.target)));
+    const imageVolumes = c.resolved.volumes.filter((v) => !own.has(v.target)).map((v) => ({ type: "volume" as const, source: v.name, target: v.target }));
+    const oci = toOciSpec(cfg, { ...spec, hostname, mounts: [...(spec.mounts ?? []), ...imageVolumes] }, { id, rootfs, volumePaths, etc, netns, cgroupsPath, hostEnv: o.hostEnv ?? {} });
     makeWorkdir(rootfs, oci.process!.cwd);
     writeFileSync(join(dir, "config.json"), JSON.stringify(oci));
 

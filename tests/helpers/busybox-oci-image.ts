@@ -8,7 +8,7 @@ import { mustRun } from "./run-command.ts";
 const busybox = "/bin/busybox";
 
 /** Builds an OCI layout at `layout` (must not exist) with one image tagged `tag`. */
-export async function makeBusyboxOciLayout(layout: string, tag = "latest"): Promise<void> {
+export async function makeBusyboxOciLayout(layout: string, tag = "latest", extraConfig: string[] = []): Promise<void> {
   if (!fs.existsSync(busybox)) throw new Error(`${busybox} is missing: apt-get install busybox-static`);
   const image = `${layout}:${tag}`;
   const bundle = `${layout}.unpacked`;
@@ -25,7 +25,7 @@ export async function makeBusyboxOciLayout(layout: string, tag = "latest"): Prom
   fs.writeFileSync(join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
   fs.writeFileSync(join(rootfs, "etc/group"), "root:x:0:\nnogroup:x:65534:\n");
   await mustRun(["umoci", "repack", "--image", image, bundle]);
-  await mustRun(["umoci", "config", "--image", image, "--config.cmd", "sh", "--config.env", "PATH=/bin", "--config.workingdir", "/"]);
+  await mustRun(["umoci", "config", "--image", image, "--config.cmd", "sh", "--config.env", "PATH=/bin", "--config.workingdir", "/", ...extraConfig]);
   await mustRun(["umoci", "gc", "--layout", layout]);
   fs.rmSync(bundle, { recursive: true, force: true });
 }
