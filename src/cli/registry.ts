@@ -51,7 +51,9 @@ export async function pullImage(e: Engine, ref: string, o: PullCliOptions = {}):
   const { LeaseManager } = await import("../metadata/leases.ts");
   const { snapshotLeaseType } = await import("../engine/gc.ts");
   const leases = new LeaseManager(e.meta, e.content.namespace);
-  const lease = leases.create({ expiresInMs: 3_600_000, labels: { "berth.pull": ref } });
+  const { ownerLabels, collectDeadOwners } = await import("../engine/gc.ts");
+  collectDeadOwners(e);
+  const lease = leases.create({ expiresInMs: 3_600_000, labels: { "berth.pull": ref, ...ownerLabels() } });
   try {
     const res = await pull(ref, {
       client: await client(e, o.tlsVerify === false ? r.domain : undefined),
@@ -83,7 +85,7 @@ export async function pullImage(e: Engine, ref: string, o: PullCliOptions = {}):
     });
     show.flush();
     show.say(`Digest: ${res.target.digest}`);
-    show.say(`Status: ${res.transferred > 0 ? "Downloaded newer image" : "Image is up to date"} for ${familiarReference(r)}`);
+    show.say(`Status: ${res.updated || res.transferred > 0 ? "Downloaded newer image" : "Image is up to date"} for ${familiarReference(r)}`);
     out.write(`${formatReference(r)}\n`);
     return res.name;
   } finally {

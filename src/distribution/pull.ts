@@ -72,6 +72,8 @@ export interface PullResult {
   layers: Descriptor[];
   /** Bytes received from the registry in this call (resumed and present blobs excluded). */
   transferred: number;
+  /** The image record is new or now points elsewhere (docker's "Downloaded newer image"). */
+  updated: boolean;
   /** host of the endpoint that served the manifest: a mirror or the registry itself. */
   source: string;
 }
@@ -261,8 +263,14 @@ export async function pull(reference: string, opts: PullOptions): Promise<PullRe
     // The config first (small): unpacking needs its diff IDs.
     transferred = await fetchBlob(source, opts.store, config, "config", opts, ctrl.signal);
     let diffIDs: string[] = [];
+    const cfg = JSON.parse(new TextDecoder().decode(await opts.store.read(config.digest))) as { rootfs?: { diff_ids?: string[] }; os?: string; architecture?: string; variant?: string };
+    // A single-platform image says its platform only in its config: one that was asked for
+    // explicitly must match (as docker 25+ checks), or the user runs the wrong binary.
+    if (opts.platform !== undefined && !isIndexType(root.desc.mediaType) && cfg.architecture && cfg.os
+      && (cfg.os !== platform.os || cfg.architecture !== platform.architecture)) {
+      throw invalidArgument(`image ${name} is for ${cfg.os}/${cfg.architecture}${cfg.variant ? `/${cfg.variant}` : ""}, which does not match the requested platform ${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ""}`, "platform");
+    }
     if (opts.unpack) {
-      const cfg = JSON.parse(new TextDecoder().decode(await opts.store.read(config.digest))) as { rootfs?: { diff_ids?: string[] } };
       diffIDs = cfg.rootfs?.diff_ids ?? [];
       if (diffIDs.length !== layers.length) {
         throw invalidArgument(`${name}: the config lists ${diffIDs.length} layers (rootfs.diff_ids), the manifest ${layers.length}; the image is broken`, "manifest");
@@ -313,8 +321,15 @@ export async function pull(reference: string, opts: PullOptions): Promise<PullRe
   if (root !== manifest) await storeManifest(opts.store, root.desc, root.body);
   opts.onProgress?.({ digest: root.desc.digest, kind: "manifest", status: "done", offset: root.desc.size, total: root.desc.size });
 
+  let before: string | undefined;
+  try {
+    before = opts.images?.get(name).target.digest;
+  } catch {
+    before = undefined;
+  }
   opts.images?.put({ name, target: root.desc });
   return {
+    updated: before !== root.desc.digest,
     name,
     target: root.desc,
     manifest: manifest.desc,

@@ -23,6 +23,7 @@ import { findImage } from "./images.ts";
 import { generateName } from "./names.ts";
 import { stopSignalOf, toOciSpec, validateSpec, type ContainerSpec, type HealthcheckSpec } from "./spec.ts";
 import { copyUp, createVolume, removeVolume } from "./volumes.ts";
+import { collectDeadOwners } from "./gc.ts";
 
 /** What the engine works out once, at create, from the image and the spec. */
 export interface Resolved {
@@ -94,6 +95,7 @@ export async function createContainer(e: Engine, spec: ContainerSpec): Promise<C
 
   const sn = await e.snapshotter();
   mkdirSync(e.tmp, { recursive: true });
+  collectDeadOwners(e);
   const layers = img.layers.map((l, i) => ({ diffID: diffIDs[i]!, data: () => e.content.read(l.digest) }));
   const { chainID } = await timed("engine", "snapshot", "unpack the image's layers into snapshots", () => applyLayers(sn, layers, e.tmp));
 

@@ -1,6 +1,11 @@
 // The engine's garbage collection, for `rmi` and `system prune`: content by references from
 // image records and leases (metadata/gc.ts), then snapshots by what images (their layers' chain
 // IDs), containers (their snapshot keys) and leases (pulls still unpacking) reach.
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { processAlive, processStartTime } from "../sys/proc.ts";
+import { LeaseManager } from "../metadata/leases.ts";
+import { unmountAll } from "../snapshots/mount.ts";
 import type { Engine } from "./engine.ts";
 import { readImage } from "./images.ts";
 
@@ -14,7 +19,45 @@ export interface EngineGCResult {
 /** Lease resource type of a snapshot of this engine's snapshotter (containerd: "snapshots/<name>"). */
 export const snapshotLeaseType = (e: Engine) => `snapshots/${e.opts.storageDriver}`;
 
+/** Labels that tie a lease to the berth process holding it: dead holder, dead lease. */
+export function ownerLabels(): Record<string, string> {
+  return { "berth.owner.pid": String(process.pid), "berth.owner.start": String(processStartTime(process.pid)) };
+}
+
+/**
+ * What a killed berth left of a pull or an unpack: leases whose owner process is gone, and
+ * `<root>/tmp/apply-<pid>-*` mount points of layers being unpacked by a dead process (unmounted
+ * first, so no GC removes the upper directory of a live mount).
+ */
+export function collectDeadOwners(e: Engine): { leases: string[]; mounts: string[] } {
+  const out = { leases: [] as string[], mounts: [] as string[] };
+  const leases = new LeaseManager(e.meta, e.namespace);
+  for (const l of leases.list()) {
+    const pid = Number(l.labels["berth.owner.pid"] ?? 0);
+    if (pid > 0 && !processAlive(pid, Number(l.labels["berth.owner.start"] ?? 0))) {
+      leases.delete(l.id);
+      out.leases.push(l.id);
+    }
+  }
+  let names: string[] = [];
+  try {
+    names = readdirSync(e.tmp);
+  } catch {}
+  for (const n of names) {
+    const m = /^apply-(\d+)-/.exec(n);
+    if (!m || processAlive(Number(m[1]), 0)) continue;
+    const dir = join(e.tmp, n);
+    try {
+      unmountAll(dir, { detach: true });
+      rmSync(dir, { recursive: true, force: true });
+      out.mounts.push(dir);
+    } catch {}
+  }
+  return out;
+}
+
 export async function collectEngineGarbage(e: Engine): Promise<EngineGCResult> {
+  collectDeadOwners(e);
   const { collectGarbage } = await import("../metadata/gc.ts");
   const { collectSnapshots } = await import("../snapshots/gc.ts");
   const { chainIDs } = await import("../snapshots/apply-layers.ts");

@@ -52,7 +52,8 @@ export async function applyLayer(
   if (have) return undefined;
   const key = `extract-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)} ${chain}`;
   const mounts = await sn.prepare(key, parent, { labels: { "containerd.io/snapshot.ref": chain } });
-  const target = await mkdtemp(join(workDir, "apply-"));
+  // The owner's pid in the name: a berth killed mid-unpack leaves a mount the next GC can undo.
+  const target = await mkdtemp(join(workDir, `apply-${process.pid}-`));
   try {
     let result: UnpackResult;
     mountAll(mounts, target);
