@@ -6,6 +6,9 @@ import { readFileSync } from "node:fs";
 import { NetHarness, ready, type TestContainer } from "./network-helpers.ts";
 import { parsePublish, type SetupResult } from "../../src/network/index.ts";
 import { linkExists, bridgePorts } from "../../src/network/links.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Harness, RUNTIME, leftoverCgroups } from "../lib/runtime.ts";
 
 let h: NetHarness;
 beforeAll(() => {
@@ -172,6 +175,36 @@ describe.if(ready)("bridge networks through the CNI plugins", () => {
     // And a second manager (another process's view) on the same root agrees.
     expect(h.manager().store.attachments(net.id).map((a) => a.ip!.split("/")[0]).sort()).toEqual([...ips].sort());
     for (let i = 0; i < cs.length; i++) await down(cs[i]!, rs[i]!);
+  });
+
+  test("a berth-runtime container joins the netns as a path namespace and reaches a peer by name with the generated /etc files", async () => {
+    const rt = new Harness(RUNTIME);
+    try {
+      const net = h.network();
+      const peer = await up(net.name, { name: "webpeer" });
+      await h.httpd(peer.c, 8080, "peer over a real container");
+      const me = await h.container("client");
+      const r = await h.m.setup({ ...me, hostname: "client-box" }, [{ network: net.name }], [], { extraHosts: [{ name: "extra.example", ip: "10.1.1.1" }] });
+      const etcDir = rt.tmpdir();
+      for (const [f, text] of [["resolv.conf", r.etc.resolvConf], ["hosts", r.etc.hosts], ["hostname", r.etc.hostname]] as const) writeFileSync(join(etcDir, f), text);
+      const res = await rt.run(["sh", "-c", "wget -q -O - http://webpeer:8080/ && echo && hostname && ip -4 -o addr show eth0 && grep -c extra.example /etc/hosts"], (s) => {
+        s.hostname = "client-box";
+        s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path: me.netnsPath } : n));
+        for (const f of ["resolv.conf", "hosts", "hostname"]) s.mounts!.push({ destination: `/etc/${f}`, type: "bind", source: join(etcDir, f), options: ["rbind", "ro"] });
+      }, { copyRootfs: true });
+      expect(res.stderr).toBe("");
+      const lines = res.stdout.split("\n");
+      expect(lines[0]).toBe("peer over a real container");
+      expect(lines[1]).toBe("client-box");
+      expect(lines[2]).toContain(r.ips[0]!.address);
+      expect(lines[3]).toBe("1");
+      expect(res.code).toBe(0);
+      await down(me, r);
+      await down(peer.c, peer.r);
+    } finally {
+      await rt.cleanup();
+      expect(leftoverCgroups()).toEqual([]);
+    }
   });
 
   test("teardown is idempotent and network rm removes the bridge; the last network restores the host", async () => {
