@@ -7,6 +7,7 @@ import { NetHarness, ready, type TestContainer } from "./network-helpers.ts";
 import { parsePublish, type SetupResult } from "../../src/network/index.ts";
 import { linkExists, bridgePorts } from "../../src/network/links.ts";
 import { writeFileSync } from "node:fs";
+import { explain, type ExplainEvent } from "../../src/explain/channel.ts";
 import { join } from "node:path";
 import { Harness, RUNTIME, leftoverCgroups } from "../lib/runtime.ts";
 
@@ -205,6 +206,39 @@ describe.if(ready)("bridge networks through the CNI plugins", () => {
       await rt.cleanup();
       expect(leftoverCgroups()).toEqual([]);
     }
+  });
+
+  test("--explain: each step of seed 002 as it happens — netns, bridge, veth pair, address, route, iptables rules, port mappings — with times", async () => {
+    const net = h.network();
+    const events: ExplainEvent[] = [];
+    const off = explain.subscribe((e) => events.push(e));
+    let x: { c: TestContainer; r: SetupResult };
+    try {
+      x = await up(net.name, { ports: ["127.0.0.1::80"] });
+      await h.m.teardown(x.c.id);
+    } finally {
+      off();
+    }
+    const hostPort = x.r.ports[0]!.hostPort;
+    const ip = ipOf(x.r);
+    const find = (step: string, re: RegExp) => events.find((e) => e.step === step && re.test(e.detail));
+    expect(events.every((e) => e.who === "network")).toBe(true);
+    expect(find("netns", /^unshare --net=.* true: new network namespace/)?.ms).toBeGreaterThan(0);
+    expect(find("cni", /^loopback ADD: lo up/)).toBeDefined();
+    expect(find("cni", /^bridge ADD on network/)?.ms).toBeGreaterThan(0);
+    expect(find("bridge", new RegExp(`^created bridge ${net.bridge} with gateway ${net.subnets[0]!.gateway}/24`))).toBeDefined();
+    expect(find("veth", new RegExp(`^veth pair ${x.r.interfaces[0]!.hostVeth} \\(host, port of ${net.bridge}, hairpin on\\) <-> eth0 \\(in ${x.c.netnsPath}, mac ${x.r.interfaces[0]!.mac}\\)`))).toBeDefined();
+    expect(find("address", new RegExp(`^${x.r.ips[0]!.address.replace(/\./g, "\\.")} on eth0`))).toBeDefined();
+    expect(find("route", new RegExp(`^default via ${net.subnets[0]!.gateway} dev eth0`))).toBeDefined();
+    expect(find("iptables", /^bridge: nat: -A POSTROUTING -s .* -j CNI-/)).toBeDefined();
+    expect(find("iptables", /MASQUERADE/)).toBeDefined();
+    expect(find("cni", new RegExp(`^portmap ADD: 127\\.0\\.0\\.1:${hostPort} -> ${ip}:80/tcp`))?.ms).toBeGreaterThan(0);
+    expect(find("iptables", new RegExp(`^portmap: nat: .*DNAT --to-destination ${ip}:80`))).toBeDefined();
+    expect(find("iptables", new RegExp(`^firewall: filter: -A CNI-FORWARD -s ${ip}/32 -j ACCEPT`))).toBeDefined();
+    expect(find("dns", /^started aardvark-dns|^SIGHUP to aardvark-dns/)).toBeDefined();
+    for (const p of ["firewall", "portmap", "bridge"]) expect(find("cni", new RegExp(`^${p} DEL on network`))?.ms).toBeGreaterThan(0);
+    expect(find("netns", /^umount .*; unlink/)).toBeDefined();
+    expect(await h.leftoversOf(x!.c.id, x!.r.interfaces.map((i) => i.hostVeth))).toEqual([]);
   });
 
   test("teardown is idempotent and network rm removes the bridge; the last network restores the host", async () => {
