@@ -11,6 +11,7 @@
 //                             parsePublish("127.0.0.1:8080:80")); // published ports (0 = random host port)
 //   // r.interfaces, r.ips, r.gateway, r.ports (host ports bound), r.dns, r.etc.{hosts,hostname,resolvConf}
 //   // → pass netnsPath to the runtime as linux.namespaces [{type: "network", path}], bind r.etc files
+//   await net.check(id);                                       // CNI CHECK of every plugin
 //   await net.teardown(id);                                    // DEL from the cache, rows, DNS, netns; idempotent
 //
 //   net.create({ name, subnet?, gateway?, ipRange?, internal?, labels?, options? }) → NetworkRecord

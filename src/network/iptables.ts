@@ -2,9 +2,9 @@
 // iptables-save for --explain. The plugins own every rule of a container; berth only:
 //  - removes the firewall plugin's admin chain (named for berth) with the last berth network —
 //    the plugin creates it and its jump from CNI-FORWARD but never removes them;
-//  - removes the bridge plugin's masquerade chain of a container whose netns is already gone:
-//    the plugin's DEL finds the addresses to unmasquerade on the container's interface, so
-//    without the netns it skips them (plugins/main/bridge cmdDel) and they would leak;
+//  - removes the bridge plugin's masquerade chain when its DEL left it: the plugin finds the
+//    addresses to unmasquerade on the container's interface (plugins/main/bridge cmdDel), so when
+//    the netns is already gone, or the address was removed inside, it skips them and they leak;
 //  - snapshots the rule set around plugin calls when --explain listens, to show what each added.
 // Shared CNI chains (CNI-FORWARD, CNI-HOSTPORT-*) are left alone: podman's CNI backend or another
 // berth root on the same host may use them at the same time.
@@ -43,6 +43,10 @@ export function masqueradeChain(network: string, containerId: string): string {
 
 /** The comment the plugins put on a container's rules (pkg/utils FormatComment). */
 export const ruleComment = (network: string, containerId: string): string => `name: ${JSON.stringify(network)} id: ${JSON.stringify(containerId)}`;
+
+export async function natChainExists(chain: string): Promise<boolean> {
+  return (await iptables(["-w", "-t", "nat", "-S", chain])).status === 0;
+}
 
 /** Deletes a masquerade chain and its POSTROUTING jump as the plugin's TeardownIPMasq would. */
 export async function removeMasquerade(network: string, containerId: string, ips: string[]): Promise<string[]> {

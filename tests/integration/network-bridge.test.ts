@@ -241,6 +241,18 @@ describe.if(ready)("bridge networks through the CNI plugins", () => {
     expect(await h.leftoversOf(x!.c.id, x!.r.interfaces.map((i) => i.hostVeth))).toEqual([]);
   });
 
+  test("CNI CHECK passes on what setup made and names the plugin when something is gone", async () => {
+    const net = h.network();
+    const x = await up(net.name, { ports: ["80"] });
+    await h.m.check(x.c.id);
+    // Remove the container's address behind the plugins' back: the bridge plugin's CHECK says so.
+    await h.exec(x.c, ["ip", "addr", "flush", "dev", "eth0"]);
+    const e = await h.m.check(x.c.id).then(() => undefined, (err: unknown) => err as Error);
+    expect(e?.message).toMatch(new RegExp(`^CNI plugin "bridge" CHECK failed on network "${net.name}": `));
+    await down(x.c, x.r);
+    await expect(h.m.check(x.c.id)).rejects.toThrow(/has no network set up/);
+  });
+
   test("teardown is idempotent and network rm removes the bridge; the last network restores the host", async () => {
     const net = h.network();
     const x = await up(net.name);

@@ -46,7 +46,7 @@ describe("namespaces and schema", () => {
     new ImageStore(meta, "default").create({ name: "x", target });
     meta.close();
     meta = new MetadataDB(join(root, "meta.db"));
-    expect((meta.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(1);
+    expect((meta.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(2);
     expect(new ImageStore(meta, "default").get("x").target).toEqual(target);
   });
 

@@ -9,6 +9,8 @@ import { dockerInspect, dockerListRow } from "../../src/network/inspect.ts";
 import { masqueradeChain, addedRules } from "../../src/network/iptables.ts";
 import { NetworkManager, hostVethName } from "../../src/network/manager.ts";
 import { isBerthError } from "../../src/sys/errdefs.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
 
 const O = { ipamDir: "/var/lib/berth/networks/ipam", adminChain: "BERTH-ADMIN" };
 
@@ -87,6 +89,23 @@ describe("aardvark-dns files (its config.md)", () => {
 });
 
 describe("network records", () => {
+  test("migration 2 adds the network tables to a database made before it", () => {
+    const dir = mkdtempSync("/tmp/bt-unit-meta-");
+    try {
+      const path = join(dir, "meta.db");
+      const first = new MetadataDB(path);
+      first.db.run("DROP TABLE network_ports; DROP TABLE network_attachments; DROP TABLE networks; PRAGMA user_version = 1");
+      first.close();
+      const again = new MetadataDB(path);
+      expect((again.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(2);
+      const tables = (again.db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'network%'").all() as { name: string }[]).map((r) => r.name).sort();
+      expect(tables).toEqual(["network_attachments", "network_ports", "networks"]);
+      again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   const mk = () => new NetworkManager({ db: new MetadataDB(":memory:").db, root: "/nonexistent-root", runroot: "/nonexistent-run", pools: ["10.250.10.0/24", "10.250.11.0/24"], defaultBridge: "btdefault0" });
 
   test("the default bridge, host and none exist on first use; bridge takes the first free pool", () => {
