@@ -47,6 +47,7 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   save: ["Save images to a tar archive (docker-save and OCI layout in one)", () => import("./commands/save.ts")],
   load: ["Load images from a tar archive (docker save or OCI layout) or STDIN", () => import("./commands/load.ts")],
   import: ["Import images from an OCI layout directory or archive", () => import("./commands/import.ts")],
+  network: ["Manage networks (create, ls, inspect, rm, prune)", () => import("./commands/network.ts")],
   volume: ["Manage volumes", () => import("./commands/volume.ts")],
   events: ["Get real time events from the engine", () => import("./commands/events.ts")],
   system: ["Manage berth (prune, df, events, info)", () => import("./commands/system.ts")],

@@ -131,6 +131,44 @@ const MIGRATIONS: (string | ((db: Database) => void))[] = [
     )`);
     db.run("CREATE INDEX events_time ON events (namespace, time)");
   },
+  // 3: networks (src/network/store.ts). Host-wide like the bridges they stand for, so not
+  // namespaced. subnets is a JSON list of {subnet, gateway, ipRange}; attachments and published
+  // ports say which containers use a network (what `network rm` refuses on) and which host ports
+  // are taken; a row is written before its CNI ADD runs, so a crash leaves it for collection.
+  `CREATE TABLE networks (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     driver TEXT NOT NULL,
+     subnets TEXT NOT NULL DEFAULT '[]',
+     internal INTEGER NOT NULL DEFAULT 0,
+     dns INTEGER NOT NULL DEFAULT 0,
+     bridge TEXT UNIQUE,
+     labels TEXT NOT NULL DEFAULT '{}',
+     options TEXT NOT NULL DEFAULT '{}',
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE network_attachments (
+     container TEXT NOT NULL,
+     network TEXT NOT NULL REFERENCES networks(id),
+     container_name TEXT NOT NULL,
+     interface TEXT NOT NULL,
+     ip TEXT,
+     mac TEXT,
+     aliases TEXT NOT NULL DEFAULT '[]',
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (container, network),
+     UNIQUE (container, interface)
+   );
+   CREATE INDEX network_attachments_by_network ON network_attachments(network);
+   CREATE TABLE network_ports (
+     container TEXT NOT NULL,
+     network TEXT NOT NULL,
+     host_ip TEXT NOT NULL,
+     host_port INTEGER NOT NULL,
+     container_port INTEGER NOT NULL,
+     protocol TEXT NOT NULL,
+     PRIMARY KEY (protocol, host_port, host_ip)
+   );`,
 ];
 
 /** The schema version a database has after this berth opened it. */
