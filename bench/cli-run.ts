@@ -1,9 +1,11 @@
 // `berth run --rm busybox true` vs `podman run --rm busybox true` (podman with runc: crun refuses
 // this machine's hybrid cgroups), the same busybox OCI layout imported into both, interleaved.
-// Prints both medians and the ratio berth/podman (goal: ≤ 0.3). Run as root after set-up:
-//   node_modules/bun/bin/bun.exe bench/cli-run.ts [rounds]
-// podman runs daemonless with its storage in a temp dir (tests/helpers/podman.ts), on
-// --network none; both put the container's cgroup under a cgroup of their own and clean up.
+// Prints both medians and the ratio berth/podman (goal: ≤ 0.3 on --network none; ≤ 0.3 on each
+// engine's default bridge network). Run as root after set-up:
+//   node_modules/bun/bin/bun.exe bench/cli-run.ts [rounds] [none|bridge]
+// podman runs daemonless with its storage in a temp dir (tests/helpers/podman.ts); with
+// `bridge`, on its default network (netavark, podman0 10.88.0.0/16) and berth on its default
+// bridge; both put the container's cgroup under a cgroup of their own and clean up.
 import { mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { buildBusyboxImage, writeOciLayout } from "../src/image/builtin-busybox.ts";
@@ -12,6 +14,8 @@ import { mustRun } from "../tests/helpers/run-command.ts";
 
 const top = resolve(import.meta.dir, "..");
 const rounds = Number(process.argv[2] ?? 30);
+const network = process.argv[3] ?? "none";
+if (network !== "none" && network !== "bridge") throw new Error(`network ${network}: use none or bridge`);
 const berth = join(top, "build/berth");
 const runc = "/usr/sbin/runc";
 
@@ -30,11 +34,11 @@ try {
   const podmanImage = `localhost${layout}:latest`;
   const cmds: Record<string, () => Promise<{ code: number; stderr: string }>> = {
     berth: async () => {
-      const p = Bun.spawn([berth, ...berthFlags, "run", "--rm", "busybox", "true"], { stdio: ["ignore", "ignore", "pipe"] });
+      const p = Bun.spawn([berth, ...berthFlags, "run", "--rm", "--network", network, "busybox", "true"], { stdio: ["ignore", "ignore", "pipe"] });
       const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
       return { code, stderr };
     },
-    podman: () => podman.podman(runc, ["run", "--rm", ...podman.runFlags(), podmanImage, "true"]),
+    podman: () => podman.podman(runc, ["run", "--rm", ...(network === "none" ? podman.runFlags() : podman.runFlags().filter((f, i, a) => f !== "--network" && a[i - 1] !== "--network")), podmanImage, "true"]),
   };
   const order = ["berth", "podman"];
   for (let i = 0; i < rounds + 2; i++) {
@@ -47,6 +51,7 @@ try {
     }
   }
 } finally {
+  await mustRun([berth, "--root", join(dir, "root"), "--runroot", join(dir, "run"), "system", "reset", "-f"]).catch(() => {});
   const left = await podman.stop();
   if (left.containers.length || left.mounts.length) console.error("podman left:", left);
   rmSync(dir, { recursive: true, force: true });
@@ -58,4 +63,4 @@ const median = (xs: number[]) => {
 };
 const m = { berth: median(times.berth!), podman: median(times.podman!) };
 for (const n of ["berth", "podman"] as const) console.log(`${n.padEnd(7)} run --rm busybox true: median ${m[n].toFixed(1)} ms over ${times[n]!.length} runs`);
-console.log(`ratio berth/podman: ${(m.berth / m.podman).toFixed(2)} (goal ≤ 0.30)`);
+console.log(`network ${network}; ratio berth/podman: ${(m.berth / m.podman).toFixed(2)} (goal ≤ 0.30)`);

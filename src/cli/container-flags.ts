@@ -5,6 +5,8 @@ import { posix } from "node:path";
 import { parseBytes, UsageError, type FlagTable, type Parsed } from "./flags.ts";
 import { parseDuration } from "../sys/duration.ts";
 import type { ContainerSpec, HealthcheckSpec, LogSpec, MountSpec, Ulimit } from "../engine/spec.ts";
+import { parsePublish } from "../network/ports.ts";
+import { parseAddHost } from "../network/etc-files.ts";
 
 export const CONTAINER_FLAGS: FlagTable = {
   name: { kind: "string", help: "assign a name to the container" },
@@ -28,8 +30,17 @@ export const CONTAINER_FLAGS: FlagTable = {
   volume: { kind: "list", short: "v", help: "bind mount a host path (/host:/ctr[:ro]), a named volume (name:/ctr) or an anonymous one (/ctr)" },
   mount: { kind: "list", help: "attach a mount: type=bind|volume|tmpfs,source=…,target=…[,readonly]" },
   tmpfs: { kind: "list", help: "mount a tmpfs: /path[:size=64m,mode=1777,…]" },
-  network: { kind: "string", value: "mode", help: "none (loopback only, default), host, or container:<name|id>" },
+  network: { kind: "string", value: "mode", help: "bridge (default), a network's name, none (loopback only), host, or container:<name|id>" },
   net: { kind: "string", value: "mode", help: "alias of --network" },
+  publish: { kind: "list", short: "p", help: "publish a container's port(s) to the host: [ip:][hostPort:]containerPort[/tcp|udp]" },
+  "publish-all": { kind: "bool", short: "P", help: "publish all exposed ports to random ports" },
+  ip: { kind: "string", help: "IPv4 address on the network (e.g. 172.30.100.104)" },
+  "mac-address": { kind: "string", help: "container MAC address (e.g. 92:d0:c6:0a:29:33)" },
+  "network-alias": { kind: "list", help: "add a network-scoped alias for the container (user networks)" },
+  "add-host": { kind: "list", help: "add a custom host-to-IP mapping (host:ip)" },
+  dns: { kind: "list", help: "set custom DNS servers" },
+  "dns-search": { kind: "list", help: "set custom DNS search domains" },
+  "dns-option": { kind: "list", help: "set DNS options" },
   privileged: { kind: "bool", help: "give extended privileges to this container (all capabilities, devices, no seccomp)" },
   "cap-add": { kind: "list", help: "add Linux capabilities (NET_ADMIN, ALL…)" },
   "cap-drop": { kind: "list", help: "drop Linux capabilities" },
@@ -266,6 +277,26 @@ function securityOpts(entries: string[]): Pick<ContainerSpec, "seccomp" | "noNew
   return out;
 }
 
+function networkSpec(p: Parsed, mode: string): NonNullable<ContainerSpec["network"]> {
+  const ports = list(p, "publish").flatMap((v) => parsePublish(v));
+  const dns = {
+    ...(list(p, "dns").length ? { servers: list(p, "dns") } : {}),
+    ...(list(p, "dns-search").length ? { search: list(p, "dns-search") } : {}),
+    ...(list(p, "dns-option").length ? { options: list(p, "dns-option") } : {}),
+  };
+  const hosts = list(p, "add-host").map(parseAddHost);
+  return {
+    mode,
+    ...(ports.length ? { ports } : {}),
+    ...(p.flags["publish-all"] ? { publishAll: true } : {}),
+    ...(str(p, "ip") !== undefined ? { ip: str(p, "ip")! } : {}),
+    ...(str(p, "mac-address") !== undefined ? { mac: str(p, "mac-address")! } : {}),
+    ...(list(p, "network-alias").length ? { aliases: list(p, "network-alias") } : {}),
+    ...(Object.keys(dns).length ? { dns } : {}),
+    ...(hosts.length ? { extraHosts: hosts } : {}),
+  };
+}
+
 /** The ContainerSpec for `berth run|create [flags] IMAGE [COMMAND…]`. */
 export function specFromFlags(p: Parsed, image: string, command: string[], hostEnv: Record<string, string | undefined>): ContainerSpec {
   const f = p.flags;
@@ -312,7 +343,7 @@ export function specFromFlags(p: Parsed, image: string, command: string[], hostE
     ...(Object.keys(sysctls).length ? { sysctls } : {}),
     ...(f["oom-score-adj"] !== undefined ? { oomScoreAdj: f["oom-score-adj"] as number } : {}),
     ...(str(p, "cgroup-parent") !== undefined ? { cgroupParent: str(p, "cgroup-parent")! } : {}),
-    network: { mode: network ?? "none" },
+    network: networkSpec(p, network ?? "bridge"),
     ...(str(p, "restart") !== undefined ? { restart: parseRestart(str(p, "restart")!) } : {}),
     ...(str(p, "stop-signal") !== undefined ? { stopSignal: str(p, "stop-signal")! } : {}),
     ...(f["stop-timeout"] !== undefined ? { stopTimeout: f["stop-timeout"] as number } : {}),

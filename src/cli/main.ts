@@ -35,6 +35,7 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   pause: ["Pause all processes within one or more containers", () => import("./commands/pause.ts")],
   unpause: ["Unpause all processes within one or more containers", () => import("./commands/unpause.ts")],
   top: ["Display the running processes of a container", () => import("./commands/top.ts")],
+  port: ["List port mappings or a specific mapping for the container", () => import("./commands/port.ts")],
   logs: ["Fetch the logs of a container", () => import("./commands/logs.ts")],
   ps: ["List containers", () => import("./commands/ps.ts")],
   inspect: ["Return low-level information on images and containers", () => import("./commands/inspect.ts")],

@@ -4,6 +4,7 @@
 import type { Container } from "../engine/containers.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { MountSpec } from "../engine/spec.ts";
+import type { NetworkView } from "../engine/network.ts";
 
 /** docker's State.Status words (a container whose start failed is still "created"). */
 export function dockerState(c: Container): string {
@@ -48,8 +49,33 @@ function dockerMount(e: Engine, m: MountSpec, volumeName?: string): DockerMount 
   return { Type: "volume", Name: name, Source: e.volumes.find(name)?.mountpoint ?? "", Destination: m.target, Driver: "local", Mode: m.readOnly ? "ro" : "z", RW: !m.readOnly, Propagation: "" };
 }
 
+/** docker's NetworkSettings from what the network library holds for the container. */
+export function networkSettings(c: Container, view: NetworkView | undefined): Record<string, unknown> {
+  const ports: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const p of c.resolved.exposedPorts) ports[p] = null;
+  for (const p of view?.ports ?? []) (ports[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? "0.0.0.0", HostPort: String(p.hostPort) });
+  const first = view?.networks[0];
+  const networks: Record<string, unknown> = {};
+  for (const n of view?.networks ?? []) {
+    networks[n.name] = {
+      IPAMConfig: null, Links: null, Aliases: n.aliases.length ? n.aliases : null, MacAddress: n.mac, NetworkID: n.id, EndpointID: "",
+      Gateway: n.gateway, IPAddress: n.address, IPPrefixLen: n.prefixLen, IPv6Gateway: "", GlobalIPv6Address: "", GlobalIPv6PrefixLen: 0,
+      DNSNames: n.name === "bridge" ? null : [c.name, c.id.slice(0, 12), ...n.aliases],
+    };
+  }
+  const mode = c.spec.network?.mode ?? "bridge";
+  if (mode === "host" || mode === "none") networks[mode] = { NetworkID: mode, IPAddress: "", Gateway: "", MacAddress: "" };
+  return {
+    Bridge: "", SandboxID: "", SandboxKey: view?.sandboxKey ?? "", Ports: ports,
+    HairpinMode: false, LinkLocalIPv6Address: "", LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
+    EndpointID: "", Gateway: first?.gateway ?? "", GlobalIPv6Address: "", GlobalIPv6PrefixLen: 0,
+    IPAddress: first?.address ?? "", IPPrefixLen: first?.prefixLen ?? 0, IPv6Gateway: "", MacAddress: first?.mac ?? "",
+    Networks: networks,
+  };
+}
+
 /** docker container inspect's document. */
-export function containerInspect(e: Engine, c: Container): Record<string, unknown> {
+export function containerInspect(e: Engine, c: Container, net?: NetworkView): Record<string, unknown> {
   const s = c.spec;
   const running = c.state === "running" || c.state === "paused" || c.state === "restarting";
   const dir = e.containerDir(c.id);
@@ -92,18 +118,19 @@ export function containerInspect(e: Engine, c: Container): Record<string, unknow
       Binds: (s.mounts ?? []).filter((m) => m.type !== "tmpfs" && m.source !== undefined).map((m) => `${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`),
       ContainerIDFile: "",
       LogConfig: { Type: s.log?.driver ?? "json-file", Config: { ...(s.log?.maxSize !== undefined ? { "max-size": String(s.log.maxSize) } : {}), ...(s.log?.maxFiles !== undefined ? { "max-file": String(s.log.maxFiles) } : {}) } },
-      NetworkMode: s.network?.mode ?? "none",
-      PortBindings: {},
+      NetworkMode: s.network?.mode ?? "bridge",
+      PortBindings: Object.fromEntries((s.network?.ports ?? []).map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: p.hostIp ?? "", HostPort: p.hostPort ? String(p.hostPort) : "" }]])),
+      PublishAllPorts: s.network?.publishAll ?? false,
       RestartPolicy: { Name: s.restart?.name ?? "no", MaximumRetryCount: s.restart?.maximumRetryCount ?? 0 },
       AutoRemove: s.autoRemove ?? false,
       VolumeDriver: "",
       VolumesFrom: null,
       CapAdd: s.capAdd ?? null,
       CapDrop: s.capDrop ?? null,
-      Dns: [],
-      DnsOptions: [],
-      DnsSearch: [],
-      ExtraHosts: null,
+      Dns: s.network?.dns?.servers ?? [],
+      DnsOptions: s.network?.dns?.options ?? [],
+      DnsSearch: s.network?.dns?.search ?? [],
+      ExtraHosts: s.network?.extraHosts?.length ? s.network.extraHosts.map((h) => `${h.name}:${h.ip}`) : null,
       Init: s.init ?? null,
       OomScoreAdj: s.oomScoreAdj ?? 0,
       Privileged: s.privileged ?? false,
@@ -147,12 +174,6 @@ export function containerInspect(e: Engine, c: Container): Record<string, unknow
       StopSignal: c.resolved.stopSignal,
       ...(s.stopTimeout !== undefined ? { StopTimeout: s.stopTimeout } : {}),
     },
-    NetworkSettings: {
-      Bridge: "",
-      SandboxID: "",
-      SandboxKey: "",
-      Ports: {},
-      Networks: {},
-    },
+    NetworkSettings: networkSettings(c, running ? net : undefined),
   };
 }

@@ -24,6 +24,7 @@ import { generateName } from "./names.ts";
 import { stopSignalOf, toOciSpec, validateSpec, type ContainerSpec, type HealthcheckSpec } from "./spec.ts";
 import { copyUp, createVolume, removeVolume } from "./volumes.ts";
 import { collectDeadOwners } from "./gc.ts";
+import { setupNetwork, teardownNetwork, usesCni } from "./network.ts";
 
 /** What the engine works out once, at create, from the image and the spec. */
 export interface Resolved {
@@ -370,6 +371,7 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
   mkdirSync(e.containerDataDir(id), { recursive: true, mode: 0o710 });
   const sn = await e.snapshotter();
   let mounted = false;
+  let networked = false;
   let monitor: Awaited<ReturnType<typeof spawnMonitor>> | undefined;
   let attach: AttachClient | undefined;
   let created = false;
@@ -387,8 +389,9 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       volumePaths.set(v.target, rec.mountpoint);
     }
 
-    // Network: none (own namespace, loopback), host, or another container's.
-    const mode = spec.network?.mode ?? "none";
+    // Network: bridge or a user network (CNI), none (own namespace, loopback), host, or
+    // another container's.
+    const mode = spec.network?.mode ?? "bridge";
     let netns: Parameters<typeof toOciSpec>[2]["netns"] = { kind: "new" };
     let hostname = spec.hostname ?? (mode === "host" ? hostHostname() : id.slice(0, 12));
     let etc: ReturnType<typeof writeEtcFiles>;
@@ -399,6 +402,14 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       const od = e.containerDir(other.id);
       hostname = spec.hostname ?? other.resolved.hostname ?? other.id.slice(0, 12);
       etc = { hosts: join(od, "hosts"), hostname: join(od, "hostname"), resolvConf: join(od, "resolv.conf") };
+    } else if (usesCni(mode)) {
+      const { netnsPath, result } = await setupNetwork(e, c, hostname);
+      networked = true;
+      netns = { kind: "path", path: netnsPath };
+      etc = { hosts: join(dir, "hosts"), hostname: join(dir, "hostname"), resolvConf: join(dir, "resolv.conf") };
+      writeFileSync(etc.hosts, result.etc.hosts, { mode: 0o644 });
+      writeFileSync(etc.hostname, result.etc.hostname, { mode: 0o644 });
+      writeFileSync(etc.resolvConf, result.etc.resolvConf, { mode: 0o644 });
     } else {
       if (mode === "host") netns = { kind: "host" };
       etc = writeEtcFiles(dir, hostname, mode === "host" ? "host" : "own");
@@ -449,6 +460,7 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       const { remove } = await import("../runtime/container.ts");
       await remove(e.runtimeRoot, id, true).catch(() => {});
     }
+    if (networked) await teardownNetwork(e, id).catch(() => {});
     if (mounted) try { unmountAll(rootfs, { detach: true }); } catch {}
     rmSync(dir, { recursive: true, force: true });
     const failure = startFailure(err);
@@ -553,6 +565,10 @@ async function releaseResources(e: Engine, id: string): Promise<void> {
   }
   const rootfs = join(dir, "rootfs");
   if (existsSync(rootfs)) unmountAll(rootfs, { detach: true });
+  // The network after the processes: its DEL runs on a namespace nothing uses any more.
+  if (usesCni((asContainer(e.containers.get(id)).spec.network?.mode) ?? "bridge")) {
+    await timed("engine", "network", "tear the container's network down (CNI DEL, netns)", () => teardownNetwork(e, id));
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 

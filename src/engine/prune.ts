@@ -79,3 +79,45 @@ export async function systemPrune(e: Engine, o: { all?: boolean; volumes?: boole
   const g = await collectEngineGarbage(e);
   return { containers: c.removed, images: i.untagged, volumes: v.removed, blobs: g.blobs, snapshots: g.snapshots, reclaimed: c.reclaimed + v.reclaimed + g.reclaimed };
 }
+
+export interface ResetReport {
+  containers: string[];
+  volumes: string[];
+  networks: string[];
+  images: string[];
+}
+
+/**
+ * podman's `system reset`: every container (killed), volume, network (the default bridge's device
+ * too, and the host settings berth made: ip_forward, its firewall chain) and image under this
+ * root, then what the stores held. What a test or an operator runs to leave no trace.
+ */
+export async function systemReset(e: Engine): Promise<ResetReport> {
+  const report: ResetReport = { containers: [], volumes: [], networks: [], images: [] };
+  for (const c of e.containers.list()) {
+    await removeContainer(e, c.id, { force: true, volumes: true }).catch(() => {});
+    report.containers.push(c.id);
+  }
+  const { networkManager, collectNetworkLeftovers } = await import("./network.ts");
+  await collectNetworkLeftovers(e);
+  const m = await networkManager(e);
+  for (const n of m.list()) {
+    if (n.name === "host" || n.name === "none") continue;
+    if (!n.bridge && n.name === "bridge") continue;
+    await m.remove(n.id, { allowPredefined: true });
+    report.networks.push(n.name);
+  }
+  for (const v of e.volumes.list()) {
+    pruneVolumes(e, { all: true });
+    report.volumes.push(v.name);
+  }
+  for (const rec of e.images.list()) {
+    e.images.delete(rec.name);
+    report.images.push(rec.name);
+  }
+  const { LeaseManager } = await import("../metadata/leases.ts");
+  const leases = new LeaseManager(e.meta, e.namespace);
+  for (const l of leases.list()) leases.delete(l.id);
+  await collectEngineGarbage(e);
+  return report;
+}

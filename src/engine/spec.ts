@@ -58,9 +58,20 @@ export interface LogSpec {
 }
 
 export interface NetworkSpec {
-  /** none: own namespace with loopback only; host: the host's; container:<id>: another's. */
+  /**
+   * bridge (the default network, as docker), a user network's name or id, none (own namespace,
+   * loopback only), host (the host's), container:<name|id> (another container's).
+   */
   mode: string;
   aliases?: string[];
+  ip?: string;
+  mac?: string;
+  /** -p: published ports (hostPort 0: a random one). */
+  ports?: { hostIp?: string; hostPort: number; containerPort: number; protocol: "tcp" | "udp" | "sctp" }[];
+  /** -P: publish every port the image exposes, on random host ports. */
+  publishAll?: boolean;
+  dns?: { servers?: string[]; search?: string[]; options?: string[] };
+  extraHosts?: { name: string; ip: string }[];
 }
 
 export interface ContainerSpec {
@@ -210,9 +221,16 @@ export function validateSpec(s: ContainerSpec): void {
   if (s.healthcheck && s.healthcheck.test.length > 0 && !["CMD", "CMD-SHELL", "NONE"].includes(s.healthcheck.test[0]!)) {
     throw invalidArgument(`healthcheck test ${JSON.stringify(s.healthcheck.test)}: start with CMD, CMD-SHELL or NONE`, "health-cmd");
   }
-  const net = s.network?.mode ?? "none";
-  if (!(net === "none" || net === "host" || net.startsWith("container:"))) {
-    throw invalidArgument(`--network ${net}: only none (loopback only), host and container:<name|id> work yet`, "network");
+  const net = s.network?.mode ?? "bridge";
+  if (net === "" || (net.startsWith("container:") && net.length === "container:".length)) {
+    throw invalidArgument(`--network ${JSON.stringify(net)}: use bridge, none, host, container:<name|id> or a network's name`, "network");
+  }
+  const shared = net === "host" || net === "none" || net.startsWith("container:");
+  if (shared && (s.network?.ports?.length || s.network?.publishAll)) {
+    throw invalidArgument(`published ports (-p, -P) need a bridge network; --network ${net} has none of its own`, "publish");
+  }
+  if (net.startsWith("container:") && (s.hostname !== undefined || s.network?.dns || s.network?.extraHosts?.length || s.network?.mac || s.network?.ip)) {
+    throw invalidArgument(`--network ${net} shares that container's network: --hostname, --dns, --add-host, --ip and --mac-address conflict with it`, "network");
   }
 }
 

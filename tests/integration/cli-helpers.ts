@@ -1,7 +1,7 @@
 // Test harness for the berth CLI: the compiled build/berth with a private --root and --runroot
 // in a temp dir, and a cleanup that fails the test file if anything is left mounted, a container
 // cgroup remains, or the temp dir cannot go.
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { mountsUnder, unmountUnder } from "../helpers/leftovers.ts";
 
@@ -50,9 +50,9 @@ export class Cli {
 
   /** Everything the CLI made goes; returns what had to be cleaned up (an orderly test: nothing). */
   async cleanup(): Promise<{ mounts: string[]; cgroups: string[] }> {
-    const left = await this.run(["ps", "-a", "-q", "--no-trunc"]).catch(() => ({ stdout: "" }));
-    const ids = left.stdout.split("\n").filter(Boolean);
-    if (ids.length) await this.run(["rm", "-f", ...ids]);
+    // Containers, volumes, networks (with the default bridge's device and the host settings)
+    // and images of this root.
+    if (existsSync(this.root)) await this.run(["system", "reset", "-f"]);
     const mounts = mountsUnder(this.dir);
     await unmountUnder(this.dir);
     rmSync(this.dir, { recursive: true, force: true });

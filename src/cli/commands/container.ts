@@ -14,6 +14,7 @@ export default group("container", "Manage containers", {
   pause: ["Pause all processes within one or more containers", () => import("./pause.ts")],
   unpause: ["Unpause all processes within one or more containers", () => import("./unpause.ts")],
   top: ["Display the running processes of a container", () => import("./top.ts")],
+  port: ["List port mappings or a specific mapping for the container", () => import("./port.ts")],
   logs: ["Fetch the logs of a container", () => import("./logs.ts")],
   ls: ["List containers", () => import("./ps.ts")],
   ps: ["List containers", () => import("./ps.ts")],

@@ -46,7 +46,9 @@ export default command({
           try {
             const { getContainer } = await import("../../engine/containers.ts");
             const { containerInspect } = await import("../../docker/container-json.ts");
-            doc = containerInspect(e, await getContainer(e, ref));
+            const { networkView } = await import("../../engine/network.ts");
+            const c = await getContainer(e, ref);
+            doc = containerInspect(e, c, await networkView(e, c));
           } catch (err) {
             if (!isBerthError(err, "NotFound")) throw err;
           }

@@ -1,10 +1,9 @@
-// `berth network create|ls|inspect|rm|prune`: docker's verbs, flags and output over the network
-// library. `connect`/`disconnect` need containers and come with the engine.
+// `berth network create|ls|inspect|rm|prune|connect|disconnect`: docker's verbs, flags and
+// output over the network library (and, for connect/disconnect, the engine's containers).
 import { command, args } from "../command.ts";
 import { parseFlags, UsageError, flagUsage, type FlagTable, type Parsed } from "../flags.ts";
 import { renderTemplate, table } from "../format.ts";
-import type { Engine } from "../engine.ts";
-import { statusOf } from "../containers.ts";
+import type { Engine } from "../../engine/engine.ts";
 import type { NetworkManager, NetworkRecord } from "../../network/index.ts";
 
 const SUB: Record<string, { usage: string; summary: string; flags: FlagTable }> = {
@@ -42,6 +41,19 @@ const SUB: Record<string, { usage: string; summary: string; flags: FlagTable }> 
     summary: "Remove one or more networks",
     flags: { force: { kind: "bool", short: "f", help: "do not error if the network does not exist" } },
   },
+  connect: {
+    usage: "[OPTIONS] NETWORK CONTAINER",
+    summary: "Connect a running container to a network",
+    flags: {
+      ip: { kind: "string", help: "IPv4 address (e.g. 172.30.100.104)" },
+      alias: { kind: "list", help: "add a network-scoped alias for the container" },
+    },
+  },
+  disconnect: {
+    usage: "[OPTIONS] NETWORK CONTAINER",
+    summary: "Disconnect a container from a network",
+    flags: { force: { kind: "bool", short: "f", help: "accepted for docker compatibility" } },
+  },
   prune: {
     usage: "[OPTIONS]",
     summary: "Remove all unused networks",
@@ -66,20 +78,14 @@ function keyValues(list: string[] | undefined, flag: string): Record<string, str
 }
 
 async function manager(e: Engine): Promise<NetworkManager> {
-  const { NetworkManager } = await import("../../network/index.ts");
-  return new NetworkManager({ db: e.meta.db, root: e.g.root, runroot: e.g.runroot });
+  const { networkManager } = await import("../../engine/network.ts");
+  return networkManager(e);
 }
 
 /** Release what dead containers left before deciding what is in use (crash safety). */
-async function collect(e: Engine, m: NetworkManager): Promise<void> {
-  await m.collectLeftovers((id) => {
-    try {
-      const c = e.containers.get(id);
-      return c.status === "created" || statusOf(c) === "running";
-    } catch {
-      return false;
-    }
-  });
+async function collect(e: Engine, _m: NetworkManager): Promise<void> {
+  const { collectNetworkLeftovers } = await import("../../engine/network.ts");
+  await collectNetworkLeftovers(e);
 }
 
 function matches(n: NetworkRecord, filters: string[]): boolean {
@@ -173,6 +179,17 @@ async function runSub(sub: string, p: Parsed, e: Engine): Promise<number> {
       }
       return failed ? 125 : 0;
     }
+    case "connect":
+    case "disconnect": {
+      if (p.rest.length !== 2) throw new UsageError(`"berth network ${sub}" requires exactly 2 arguments.\nSee 'berth network ${sub} --help'.`, "arguments");
+      const { getContainer } = await import("../../engine/containers.ts");
+      const { connectContainer, disconnectContainer } = await import("../../engine/network.ts");
+      const c = await getContainer(e, p.rest[1]!);
+      if (c.state !== "running" && c.state !== "paused") throw new UsageError(`container ${p.rest[1]} is not running: berth connects running containers (give --network at run for the first one)`, "container");
+      if (sub === "connect") await connectContainer(e, c, p.rest[0]!, { ...(p.flags.ip ? { ip: p.flags.ip as string } : {}), aliases: (p.flags.alias as string[] | undefined) ?? [] });
+      else await disconnectContainer(e, c, p.rest[0]!);
+      return 0;
+    }
     case "prune": {
       if (p.rest.length) throw new UsageError(`"berth network prune" accepts no arguments.\nSee 'berth network prune --help'.`, "arguments");
       const m = await manager(e);
@@ -197,7 +214,7 @@ export default command({
     const sub = ALIASES[given!] ?? given!;
     const def = SUB[sub];
     if (!def) {
-      throw new UsageError(`"berth network ${given}": unknown command; use ${Object.keys(SUB).join(", ")} (connect and disconnect come with the engine)`, "command");
+      throw new UsageError(`"berth network ${given}": unknown command; use ${Object.keys(SUB).join(", ")}`, "command");
     }
     const sp = parseFlags(rest, { ...def.flags, help: { kind: "bool", help: "print usage" } }, { what: `berth network ${sub}` });
     if (sp.flags.help) {

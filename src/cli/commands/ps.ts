@@ -68,7 +68,9 @@ export default command({
       for (const c of list) process.stdout.write(`${noTrunc ? c.id : shortId(c.id)}\n`);
       return 0;
     }
-    const rows = list.map((c) => ({
+    const { networkView, formatPorts } = await import("../../engine/network.ts");
+    const views = await Promise.all(list.map((c) => (c.state === "running" || c.state === "paused" ? networkView(e, c) : undefined)));
+    const rows = list.map((c, i) => ({
       ID: noTrunc ? c.id : shortId(c.id),
       Image: c.image,
       Command: quoteCommand(commandOf(c), noTrunc),
@@ -76,11 +78,11 @@ export default command({
       RunningFor: ago(c.createdAt, now),
       Status: statusText(c, now),
       State: dockerState(c),
-      Ports: "",
+      Ports: formatPorts(views[i]?.ports ?? [], c.state === "running" || c.state === "paused" ? c.resolved.exposedPorts : []),
       Names: c.name,
       Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(","),
       Mounts: (c.resolved.volumes ?? []).map((v) => v.name.slice(0, 15)).join(","),
-      Networks: c.spec.network?.mode ?? "none",
+      Networks: views[i]?.networks.map((n) => n.name).join(",") ?? c.spec.network?.mode ?? "bridge",
       Size: "",
     }));
     const fmt = p.flags.format as string | undefined;

@@ -3,7 +3,7 @@ import { UsageError } from "../flags.ts";
 
 export default command({
   name: "system",
-  usage: "prune|df|info|events",
+  usage: "prune|df|info|events|reset",
   summary: "Manage berth: prune (stopped containers, unused images with -a, volumes with --volumes, then free content and snapshots), df, info",
   stopAtPositional: true,
   flags: {},
@@ -12,12 +12,13 @@ export default command({
     const { parseVerb } = await import("../command.ts");
     const subs: Record<string, () => Promise<{ default: import("../command.ts").Command }>> = {
       prune: () => import("./system-prune.ts"),
+      reset: () => import("./system-reset.ts"),
       df: () => import("./system-df.ts"),
       info: () => import("./info.ts"),
       events: () => import("./events.ts"),
     };
     const load = subs[sub!];
-    if (!load) throw new UsageError(`"berth system ${sub}": unknown command; use prune, df, info or events`, "command");
+    if (!load) throw new UsageError(`"berth system ${sub}": unknown command; use prune, df, info, events or reset`, "command");
     const cmd = (await load()).default;
     const named = { ...cmd, name: `system ${sub}` };
     const sp = parseVerb(named, rest);

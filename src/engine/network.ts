@@ -1,0 +1,146 @@
+// The engine's use of the network library (src/network): which containers count as alive for
+// its crash collection, the one NetworkManager per open engine, and a container's network at
+// start and after its last exit. Network modes: bridge (the default network, as docker), a user
+// network by name, none, host, container:<ref> (decided in containers.ts).
+import type { NetworkManager, SetupResult } from "../network/index.ts";
+import type { PortMapping } from "../network/ports.ts";
+import { createHash } from "node:crypto";
+import { DEFAULT_ROOT, type Engine } from "./engine.ts";
+import type { Container } from "./containers.ts";
+
+const managers = new WeakMap<Engine, NetworkManager>();
+
+/**
+ * The default network's bridge and the firewall's admin chain are host-wide names: the default
+ * root has docker's shape (berth0, BERTH-ADMIN); another --root (tests, a second engine) gets
+ * names of its own, so two engines on one host never share or remove each other's.
+ */
+function hostNames(root: string): { defaultBridge?: string; adminChain?: string } {
+  if (root === DEFAULT_ROOT) return {};
+  const h = createHash("sha256").update(root).digest("hex").slice(0, 8);
+  return { defaultBridge: `bt0${h}`, adminChain: `BT-ADMIN-${h}` };
+}
+
+export async function networkManager(e: Engine): Promise<NetworkManager> {
+  let m = managers.get(e);
+  if (!m) {
+    const { NetworkManager } = await import("../network/index.ts");
+    m = new NetworkManager({ db: e.meta.db, root: e.opts.root, runroot: e.opts.runroot, ...hostNames(e.opts.root) });
+    managers.set(e, m);
+  }
+  return m;
+}
+
+/** Modes that need a network namespace of the container's own, connected by CNI. */
+export function usesCni(mode: string): boolean {
+  return mode !== "none" && mode !== "host" && !mode.startsWith("container:");
+}
+
+/**
+ * Whether a container still owns its network: it runs, or another berth process holds its
+ * lock (it is being started or stopped right now). What neither answers for was left by a
+ * killed berth and is collected.
+ */
+export function networkOwnerAlive(e: Engine, id: string): boolean {
+  let c;
+  try {
+    c = e.containers.get(id);
+  } catch {
+    return false;
+  }
+  if (c.state === "running" || c.state === "paused" || c.state === "restarting") return true;
+  const lock = e.locks.tryAcquire(id);
+  if (!lock) return true;
+  lock.release();
+  return false;
+}
+
+export async function collectNetworkLeftovers(e: Engine): Promise<string[]> {
+  const m = await networkManager(e);
+  return (await m.collectLeftovers((id) => networkOwnerAlive(e, id))).collected;
+}
+
+/** Image ExposedPorts ("80/tcp") → random host ports (-P). */
+export function publishAll(exposed: string[]): PortMapping[] {
+  return exposed.map((p) => {
+    const [port, proto] = p.split("/");
+    return { hostPort: 0, containerPort: Number(port), protocol: (proto ?? "tcp") as PortMapping["protocol"] };
+  });
+}
+
+/** Network namespace + CNI ADD for one start; all or nothing. */
+export async function setupNetwork(e: Engine, c: Container, hostname: string): Promise<{ netnsPath: string; result: SetupResult }> {
+  const m = await networkManager(e);
+  await m.collectLeftovers((id) => id === c.id || networkOwnerAlive(e, id));
+  const n = c.spec.network ?? { mode: "bridge" };
+  const ports = [...(n.ports ?? []), ...(n.publishAll ? publishAll(c.resolved.exposedPorts) : [])];
+  const netnsPath = await m.createNetns(c.id);
+  try {
+    const result = await m.setup(
+      { id: c.id, name: c.name, hostname, netnsPath },
+      [{ network: n.mode, ...(n.ip ? { ip: n.ip } : {}), ...(n.mac ? { mac: n.mac } : {}), ...(n.aliases?.length ? { aliases: n.aliases } : {}) }],
+      ports,
+      { ...(n.extraHosts?.length ? { extraHosts: n.extraHosts } : {}), ...(n.dns ? { dns: n.dns } : {}) },
+    );
+    return { netnsPath, result };
+  } catch (err) {
+    await m.teardown(c.id).catch(() => {});
+    throw err;
+  }
+}
+
+export async function teardownNetwork(e: Engine, id: string): Promise<void> {
+  const m = await networkManager(e);
+  await m.teardown(id);
+}
+
+/** docker network connect: another network for a running container (eth1, eth2, …). */
+export async function connectContainer(e: Engine, c: Container, network: string, o: { ip?: string; aliases?: string[] } = {}): Promise<void> {
+  const m = await networkManager(e);
+  const { netnsPathFor } = await import("../network/index.ts");
+  await m.connect(
+    { id: c.id, name: c.name, ...(c.resolved.hostname ? { hostname: c.resolved.hostname } : {}), netnsPath: netnsPathFor(e.opts.runroot, c.id) },
+    { network, ...(o.ip ? { ip: o.ip } : {}), ...(o.aliases?.length ? { aliases: o.aliases } : {}) },
+  );
+  e.emit({ type: "network", action: "connect", actor: m.find(network).id, attributes: { container: c.id, name: m.find(network).name } });
+}
+
+export async function disconnectContainer(e: Engine, c: Container, network: string): Promise<void> {
+  const m = await networkManager(e);
+  const net = m.find(network);
+  await m.disconnect(c.id, net.id);
+  e.emit({ type: "network", action: "disconnect", actor: net.id, attributes: { container: c.id, name: net.name } });
+}
+
+export interface NetworkView {
+  networks: { name: string; id: string; address: string; prefixLen: number; gateway: string; mac: string; aliases: string[]; iface: string }[];
+  ports: PortMapping[];
+  sandboxKey: string;
+}
+
+/** What inspect's NetworkSettings and ps's PORTS show for a container. */
+export async function networkView(e: Engine, c: Container): Promise<NetworkView | undefined> {
+  if (!usesCni(c.spec.network?.mode ?? "bridge")) return undefined;
+  const m = await networkManager(e);
+  const { netnsPathFor } = await import("../network/index.ts");
+  const networks = m.attachmentsOf(c.id).map((a) => {
+    const net = (() => {
+      try {
+        return m.find(a.network);
+      } catch {
+        return undefined;
+      }
+    })();
+    const [address, prefix] = (a.ip ?? "").split("/");
+    return { name: a.networkName, id: a.network, address: address ?? "", prefixLen: Number(prefix ?? 0), gateway: net?.subnets[0]?.gateway ?? "", mac: a.mac ?? "", aliases: a.aliases, iface: a.interface };
+  });
+  return { networks, ports: m.portsOf(c.id), sandboxKey: networks.length ? netnsPathFor(e.opts.runroot, c.id) : "" };
+}
+
+/** docker's "0.0.0.0:8080->80/tcp, 127.0.0.1:9090->90/udp" */
+export function formatPorts(ports: PortMapping[], exposed: string[] = []): string {
+  const out = ports.map((p) => `${p.hostIp ?? "0.0.0.0"}:${p.hostPort}->${p.containerPort}/${p.protocol}`);
+  const published = new Set(ports.map((p) => `${p.containerPort}/${p.protocol}`));
+  for (const x of exposed) if (!published.has(x)) out.push(x);
+  return out.join(", ");
+}
