@@ -111,7 +111,9 @@ describe("validateSpec names the bad input", () => {
     bad({ stopSignal: "SIGNOPE" }, /--stop-signal SIGNOPE/);
     bad({ restart: { name: "always" }, autoRemove: true }, /--restart and --rm conflict/);
     bad({ restart: { name: "always", maximumRetryCount: 3 } }, /a retry count goes with on-failure/);
-    bad({ network: { mode: "weird" } }, /--network weird/);
+    bad({ network: { mode: "container:" } }, /--network "container:"/);
+    bad({ network: { mode: "host", ports: [{ hostPort: 80, containerPort: 80, protocol: "tcp" }] } }, /published ports \(-p, -P\) need a bridge network/);
+    bad({ network: { mode: "container:web" }, hostname: "x" }, /--hostname, --dns, --add-host/);
     bad({ healthcheck: { test: ["RUN", "x"] } }, /start with CMD, CMD-SHELL or NONE/);
   });
 });
