@@ -107,6 +107,7 @@ export async function pushImage(e: Engine, ref: string, o: { tlsVerify?: boolean
     store: e.content,
     target: img.target,
     onProgress: (p) => {
+      if (p.kind !== "layer") return;
       if (p.status === "done") say(`${shortId(p.digest)}: Pushed\n`);
       else if (p.status === "exists") say(`${shortId(p.digest)}: Layer already exists\n`);
       else if (p.status === "mounted") say(`${shortId(p.digest)}: Mounted from another repository\n`);

@@ -12,6 +12,8 @@ import type { RegistryClient, Repository } from "./registry-client.ts";
 
 export interface PushProgress {
   digest: string;
+  /** docker shows layers only; the config and other blobs go quietly. */
+  kind: "layer" | "config" | "blob";
   status: "exists" | "mounted" | "uploading" | "done";
   offset: number;
   total: number;
@@ -47,10 +49,10 @@ export async function push(reference: string, opts: PushOptions): Promise<PushRe
   const result: PushResult = { name: `${ref.domain}/${ref.path}`, digest: opts.target.digest, uploaded: [], mounted: [], skipped: [] };
   const done = new Set<string>();
 
-  const pushBlob = async (desc: Descriptor) => {
+  const pushBlob = async (desc: Descriptor, kind: PushProgress["kind"] = "blob") => {
     if (done.has(desc.digest)) return;
     done.add(desc.digest);
-    await uploadBlob(repo, desc, opts, result);
+    await uploadBlob(repo, desc, kind, opts, result);
   };
 
   const pushManifest = async (desc: Descriptor, tag?: string) => {
@@ -63,7 +65,7 @@ export async function push(reference: string, opts: PushOptions): Promise<PushRe
       }
     } else if (isManifestType(desc.mediaType)) {
       const blobs = [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])];
-      await mapLimit(blobs, opts.concurrency ?? 3, pushBlob);
+      await mapLimit(blobs, opts.concurrency ?? 3, (b: Descriptor) => pushBlob(b, b === doc.config ? "config" : "layer"));
     } else {
       throw invalidArgument(`cannot push ${desc.digest}: media type ${desc.mediaType} is not a manifest or index`, "target");
     }
@@ -74,10 +76,10 @@ export async function push(reference: string, opts: PushOptions): Promise<PushRe
   return result;
 }
 
-async function uploadBlob(repo: Repository, desc: Descriptor, opts: PushOptions, result: PushResult): Promise<void> {
+async function uploadBlob(repo: Repository, desc: Descriptor, kind: PushProgress["kind"], opts: PushOptions, result: PushResult): Promise<void> {
   if ((await repo.blobSize(desc.digest)) !== undefined) {
     result.skipped.push(desc.digest);
-    opts.onProgress?.({ digest: desc.digest, status: "exists", offset: desc.size, total: desc.size });
+    opts.onProgress?.({ digest: desc.digest, kind, status: "exists", offset: desc.size, total: desc.size });
     return;
   }
   let location: URL | undefined;
@@ -86,7 +88,7 @@ async function uploadBlob(repo: Repository, desc: Descriptor, opts: PushOptions,
     const r = await repo.startUpload({ digest: desc.digest, from });
     if (r.mounted) {
       result.mounted.push(desc.digest);
-      opts.onProgress?.({ digest: desc.digest, status: "mounted", offset: desc.size, total: desc.size });
+      opts.onProgress?.({ digest: desc.digest, kind, status: "mounted", offset: desc.size, total: desc.size });
       return;
     }
     location = r.location;
@@ -107,7 +109,7 @@ async function uploadBlob(repo: Repository, desc: Descriptor, opts: PushOptions,
       for (let off = 0; off < ra.size; off += chunk) {
         const data = await ra.readAt(off, chunk);
         location = await repo.patchChunk(location, off, data);
-        opts.onProgress?.({ digest: desc.digest, status: "uploading", offset: off + data.length, total: desc.size });
+        opts.onProgress?.({ digest: desc.digest, kind, status: "uploading", offset: off + data.length, total: desc.size });
       }
     } finally {
       await ra.close();
@@ -115,5 +117,5 @@ async function uploadBlob(repo: Repository, desc: Descriptor, opts: PushOptions,
     await repo.finishUpload(location, desc.digest);
   }
   result.uploaded.push(desc.digest);
-  opts.onProgress?.({ digest: desc.digest, status: "done", offset: desc.size, total: desc.size });
+  opts.onProgress?.({ digest: desc.digest, kind, status: "done", offset: desc.size, total: desc.size });
 }

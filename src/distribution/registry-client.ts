@@ -90,7 +90,7 @@ export class RegistryClient {
         res = await this.doFetch(target, { method, headers, body: init.body ?? null, redirect: "manual", ...(init.signal ? { signal: init.signal } : {}) });
       } catch (e) {
         if (init.signal?.aborted) throw init.signal.reason;
-        throw new BerthError("Unavailable", `registry ${target.host} is unreachable (${method} ${target.pathname}): ${(e as Error).message}`, "registry", { cause: e });
+        throw new BerthError("Unavailable", `registry ${target.host} is unreachable (${method} ${target.pathname}): ${networkWords(e, target.host)}`, "registry", { cause: e });
       }
       if (res.status === 401 && target.origin === origin && !authRetried) {
         await res.body?.cancel();
@@ -323,4 +323,21 @@ async function checkCreated(res: Response, method: string, url: URL, what: strin
     return;
   }
   throw await registryError(res, method, url, what);
+}
+
+/** What went wrong on the way to a registry, in words that say what to check (not the HTTP library's). */
+export function networkWords(e: unknown, host: string): string {
+  const code = (e as { code?: string }).code ?? "";
+  switch (code) {
+    case "ECONNREFUSED": return `connection refused: nothing listens at ${host}; is the registry running, and is the port right?`;
+    case "ENOTFOUND": case "EAI_AGAIN": return `the name ${host.replace(/:\d+$/, "")} does not resolve; check the registry's name (and this host's DNS)`;
+    case "ETIMEDOUT": case "UND_ERR_CONNECT_TIMEOUT": return `the connection to ${host} timed out; is it reachable from here?`;
+    case "ECONNRESET": return `${host} closed the connection; does it speak HTTPS? (a plain-HTTP registry needs --tls-verify=false or "insecure" in the registries config)`;
+    case "EHOSTUNREACH": case "ENETUNREACH": return `no route to ${host}`;
+    default:
+      if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code)) {
+        return `TLS: ${code} — the certificate of ${host} is not trusted; add its CA to the system, or use --tls-verify=false / "insecure" for a registry you trust`;
+      }
+      return ((e as Error).message ?? String(e)).replace(/\s*Is the computer able to access the url\?/, "");
+  }
 }

@@ -169,6 +169,19 @@ export async function loadSource(e: Engine, src: Source, opts: { name?: string; 
   const dockerManifest = dockerBytes ? parse<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(dockerBytes, `${src.what}: manifest.json`) : [];
   if (indexBytes) {
     const index = parse<{ manifests?: Descriptor[] }>(indexBytes, `${src.what}: index.json`);
+    if (opts.name !== undefined) {
+      // One NAME for several images: each must get a tag of its own (from its ref.name), or the
+      // last would silently take the name from the others. Checked before anything is written.
+      const given = parseReference(opts.name, { defaultTag: false });
+      const tags = (index.manifests ?? []).map((m) => {
+        const r = m.annotations?.[ANNOTATION_REF_NAME];
+        return given.tag ?? (r && /^[\w][\w.-]{0,127}$/.test(r) ? r : "latest");
+      });
+      const dup = tags.find((t, i) => tags.indexOf(t) !== i);
+      if (dup !== undefined) {
+        throw invalidArgument(`${src.what} holds ${tags.length} images; naming them all ${formatReference({ ...given, tag: dup })} would keep only one: give NAME without a tag (each image keeps its own tag) or import a layout with one image`, "name");
+      }
+    }
     for (const m of index.manifests ?? []) {
       await copyTree(e, src, m);
       const ann = m.annotations ?? {};
@@ -203,6 +216,9 @@ export async function loadSource(e: Engine, src: Source, opts: { name?: string; 
     return out;
   }
   if (!dockerBytes) throw invalidArgument(`${src.what} is neither an OCI image layout (index.json) nor a docker archive (manifest.json)`, "archive");
+  if (opts.name !== undefined && dockerManifest.length > 1) {
+    throw invalidArgument(`${src.what} holds ${dockerManifest.length} images; one NAME cannot name them all: import without NAME (their RepoTags name them)`, "name");
+  }
   for (const d of dockerManifest) {
     const configBytes = await src.read(d.Config);
     if (!configBytes) throw notFound(`${src.what}: ${d.Config} (named in manifest.json) is missing`, "archive");

@@ -8,6 +8,7 @@
 // that skopeo, umoci, podman (`oci:DIR:latest`) and containerd (`ctr images import`) read.
 
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { digestOf } from "../content/digest.ts";
 import { writeBytes } from "../content/write-blob.ts";
@@ -20,9 +21,8 @@ import type { ImageConfigFile } from "./config-to-spec.ts";
 export const BUILTIN_BUSYBOX_NAME = "docker.io/library/busybox:latest";
 export const DEFAULT_BUSYBOX_PATH = "/bin/busybox";
 
-/** Every timestamp in the image: the epoch, so nothing depends on when it was built. */
+/** Every file's mtime in the layer: the epoch, so nothing depends on when it was built. */
 const EPOCH = 0;
-const CREATED = new Date(EPOCH * 1000).toISOString().replace(".000Z", "Z");
 const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
 const ANNOTATION_IMAGE_NAME = "io.containerd.image.name";
 
@@ -169,6 +169,9 @@ export async function buildBusyboxImage(opts: { busybox?: string; name?: string 
     throw notFound(`${busybox} is missing: install busybox-static (apt-get install busybox-static) for the built-in image`, "busybox");
   }
   const { names, version } = await applets(busybox);
+  // The image's creation time is the binary's (its package's build, as dpkg keeps mtimes): the
+  // same binary gives the same digests, and `berth images` does not say "56 years ago".
+  const CREATED = new Date(Math.floor(statSync(busybox).mtimeMs / 1000) * 1000).toISOString().replace(".000Z", "Z");
   const tar = writeTar(layerItems(binary, names));
   // gzip output depends only on the input and the level: the header carries no time or name.
   const gz = Bun.gzipSync(tar as Uint8Array<ArrayBuffer>, { level: 9 });

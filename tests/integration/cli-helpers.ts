@@ -50,13 +50,18 @@ export class Cli {
 
   /** Everything the CLI made goes; returns what had to be cleaned up (an orderly test: nothing). */
   async cleanup(): Promise<{ mounts: string[]; cgroups: string[] }> {
+    // Every container this root ever made (the events log outlives the containers), so the
+    // leftover check looks at ours only, not at other berth roots' on this host.
+    const made = existsSync(this.root)
+      ? (await this.run(["events", "--since", "1000000h", "--until", "0s", "--filter", "event=create", "--format", "{{.Actor.ID}}"])).stdout.split("\n").filter(Boolean)
+      : [];
     // Containers, volumes, networks (with the default bridge's device and the host settings)
     // and images of this root.
     if (existsSync(this.root)) await this.run(["system", "reset", "-f"]);
     const mounts = mountsUnder(this.dir);
     await unmountUnder(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
-    return { mounts, cgroups: containerCgroups() };
+    return { mounts, cgroups: containerCgroups().filter((c) => made.some((id) => c.endsWith(`berth-${id}`))) };
   }
 }
 

@@ -147,4 +147,35 @@ describe.if(ready)("berth images, pull, push, save, load, import", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("no such file");
   });
+
+  test("import NAME:TAG of a layout with two images is refused before anything is written; NAME alone keeps each tag", async () => {
+    const layout = join(b.dir, "two");
+    await makeBusyboxOciLayout(layout, "one");
+    await mustRun(["skopeo", "copy", `oci:${layout}:one`, `oci:${layout}:two`]);
+    const before = await b.ok(["images", "-q", "--no-trunc"]);
+    const refused = await b.run(["import", layout, "both:1"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("holds 2 images");
+    expect(await b.ok(["images", "-q", "--no-trunc"])).toBe(before);
+    const ok = await b.ok(["import", layout, "both"]);
+    expect(ok).toContain("both:one");
+    expect(ok).toContain("both:two");
+  });
+
+  test("push lists layers only (as docker: the config blob is not a layer line)", async () => {
+    const name = `${reg!.host}/berth/busybox:layers`;
+    await a.ok(["tag", "busybox", name]);
+    const pushed = await a.run(["push", name]);
+    const img = JSON.parse(await a.ok(["inspect", "--type", "image", name])) as { Id: string }[];
+    expect(pushed.stdout).not.toContain(img[0]!.Id.slice(7, 19));
+    expect(pushed.stdout.split("\n").filter((l) => /: (Pushed|Layer already exists)$/.test(l)).length).toBe(1);
+    await a.ok(["rmi", name]);
+  });
+
+  test("a registry that is not there: the error says what to check, not the HTTP library's words", async () => {
+    const r = await a.run(["pull", "127.0.0.1:1/nothing:here"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("connection refused: nothing listens at 127.0.0.1:1");
+    expect(r.stderr).not.toContain("Is the computer able");
+  });
 });
