@@ -160,10 +160,12 @@ describe.if(ready)("berth run", () => {
     p.kill("SIGKILL");
     await p.exited;
     expect((await cli.ok(["ps", "--filter", "name=orphan", "--format", "{{.Names}} {{.State}}"])).trim()).toBe("orphan running");
+    const id = (await cli.ok(["inspect", "-f", "{{.Id}}", "orphan"])).trim();
     expect(mountsUnder(cli.dir).length).toBeGreaterThan(0);
+    expect(containerCgroups().filter((c) => c.endsWith(id)).length).toBeGreaterThan(0);
     expect(await cli.ok(["rm", "-f", "orphan"])).toBe("orphan\n");
     expect(mountsUnder(cli.dir)).toEqual([]);
-    expect(containerCgroups()).toEqual([]);
+    expect(containerCgroups().filter((c) => c.endsWith(id))).toEqual([]);
     expect(readdirNames(join(cli.runroot, "runtime")).filter((n) => !n.startsWith("."))).toEqual([]);
   });
 
