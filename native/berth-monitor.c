@@ -470,6 +470,8 @@ static void watch(int fd, void *tag) {
 static char TAG_OUT, TAG_ERR, TAG_MASTER, TAG_SIG, TAG_ATTACH, TAG_CONSOLE, TAG_SYNC, TAG_HEALTH;
 static int health_fd = -1;
 static pid_t health_pid; /* the check running now: never two at once */
+static pid_t exit_cmd_pid;
+static int exit_cmd_status = -1;
 
 /* Returns 0 at EOF (the last writer is gone). */
 static int pump(int *fd, int stream) {
@@ -731,6 +733,7 @@ static void reap(void) {
   pid_t p;
   while ((p = waitpid(-1, &s, WNOHANG)) > 0) {
     if (p == health_pid) { health_pid = 0; continue; }
+    if (p == exit_cmd_pid) { exit_cmd_pid = 0; exit_cmd_status = WIFEXITED(s) ? WEXITSTATUS(s) : 128 + WTERMSIG(s); continue; }
     if (started && p == st.pid) { reaped_status = s; have_reaped = 1; continue; }
     if (started) continue; /* an orphan of the container (no pid namespace), a helper */
     /* Before "start": berth-init's parent (exits at READY) or an init that already ended. */
@@ -789,13 +792,18 @@ static long long mono_ms(void) {
 
 static int container_gone(void) { return have_reaped || (!started && (st.error[0] || o.sync_fd < 0)); }
 
+/* The exit command takes the container's lock; whoever holds it may be waiting on us (a stop
+ * that connected a moment ago): keep serving clients while it runs, never block on it. */
+static int exit_cmd_done(void) { return exit_cmd_pid == 0; }
+
 static void run_exit_command(void) {
   if (o.exit_argc == 0) return;
   int fds[3] = {open("/dev/null", O_RDWR | O_CLOEXEC), diag_fd, diag_fd};
-  pid_t p = spawn(o.exit_argv, fds, -1);
+  exit_cmd_pid = spawn(o.exit_argv, fds, -1);
   close(fds[0]);
-  int rc = wait_for(p);
-  if (rc != 0) diag("exit command %s exited with %d", o.exit_argv[0], rc);
+  if (exit_cmd_pid < 0) { diag("fork for the exit command: %s", strerror(errno)); exit_cmd_pid = 0; return; }
+  serve_until(mono_ms() + 600000, exit_cmd_done);
+  if (exit_cmd_status != 0) diag("exit command %s exited with status %d", o.exit_argv[0], exit_cmd_status);
 }
 
 static long long process_start_time(void) {

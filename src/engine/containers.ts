@@ -21,6 +21,7 @@ import { findBinary, monitorAlive, readMonitorEvents, readStatus, spawnMonitor, 
 import type { Engine } from "./engine.ts";
 import { findImage } from "./images.ts";
 import { generateName } from "./names.ts";
+import { releaseFor } from "./lock.ts";
 import { stopSignalOf, toOciSpec, validateSpec, type ContainerSpec, type HealthcheckSpec } from "./spec.ts";
 import { copyUp, createVolume, removeVolume } from "./volumes.ts";
 import { collectDeadOwners } from "./gc.ts";
@@ -60,6 +61,15 @@ const RUNNING = new Set(["running", "restarting", "paused"]);
 const DEFAULT_LOG = { driver: "json-file" as const, maxSize: 10 * 1024 * 1024, maxFiles: 3 };
 
 const asContainer = (r: ContainerRecord): Container => r as Container;
+
+function exists(e: Engine, id: string): boolean {
+  try {
+    e.containers.get(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 // ---- create ----------------------------------------------------------------------------------
 
@@ -226,7 +236,7 @@ export async function reconcile(e: Engine, c: Container): Promise<Container> {
     throw err;
   } finally {
     if (removed) lock.releaseAndRemove();
-    else lock.release();
+    else releaseFor(lock, () => exists(e, c.id));
   }
   try {
     return asContainer(e.containers.get(c.id));
@@ -285,7 +295,7 @@ export async function startContainer(e: Engine, ref: string, o: StartOptions = {
     if (c.state === "removing") throw conflict(`container ${c.name} is being removed`, "container");
     return await launch(e, c, o);
   } finally {
-    lock.release();
+    releaseFor(lock, () => exists(e, first.id));
   }
 }
 
@@ -523,7 +533,7 @@ export async function cleanupContainer(e: Engine, ref: string): Promise<Containe
     throw err;
   } finally {
     if (removed) lock.releaseAndRemove();
-    else lock.release();
+    else releaseFor(lock, () => exists(e, c.id));
   }
 }
 
@@ -590,10 +600,9 @@ export async function stopContainer(e: Engine, ref: string, o: { timeoutSec?: nu
     await stopLocked(e, c, o.timeoutSec ?? c.spec.stopTimeout ?? 10, o.signal ?? c.resolved.stopSignal);
     e.emit({ type: "container", action: "stop", actor: c.id, attributes: { name: c.name, image: c.image } });
     const removed = await cleanupLocked(e, asContainer(e.containers.get(c.id)));
-    if (removed) lock.releaseAndRemove();
     return { container: removed ? { ...c, state: "removing" } : asContainer(e.containers.get(c.id)) };
   } finally {
-    lock.release();
+    releaseFor(lock, () => exists(e, first.id));
   }
 }
 
@@ -747,7 +756,7 @@ export async function removeContainer(e: Engine, ref: string, o: { force?: boole
     return c;
   } finally {
     if (removed) lock.releaseAndRemove();
-    else lock.release();
+    else releaseFor(lock, () => exists(e, first.id));
   }
 }
 

@@ -13,6 +13,16 @@ export interface Lock {
   releaseAndRemove(): void;
 }
 
+/**
+ * Release a container's lock, removing the file when the container no longer exists (it was
+ * removed while we held the lock, or by another holder before us, whose unlink we then
+ * re-created by opening the path).
+ */
+export function releaseFor(lock: Lock, exists: () => boolean): void {
+  if (exists()) lock.release();
+  else lock.releaseAndRemove();
+}
+
 export class LockDir {
   constructor(readonly dir: string) {}
 

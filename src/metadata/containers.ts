@@ -135,7 +135,7 @@ export class ContainerStore {
 
   get(id: string): ContainerRecord {
     const r = this.meta.db.query("SELECT * FROM containers WHERE namespace = ? AND id = ?").get(this.namespace, id) as Row | null;
-    if (!r) throw notFound(`no such container: ${id}`, "container");
+    if (!r) throw notFound(`No such container: ${id}`, "container");
     return toRecord(r);
   }
 
@@ -175,7 +175,7 @@ export class ContainerStore {
       }
       throw e;
     }
-    if (res.changes === 0) throw notFound(`no such container: ${id}`, "container");
+    if (res.changes === 0) throw notFound(`No such container: ${id}`, "container");
   }
 
   /** Removes the record; false when there was none. */
