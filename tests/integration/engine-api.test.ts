@@ -1,0 +1,117 @@
+// The engine core as a library (what berthd's Docker API and the CRI call), on real containers:
+// typed records and reports, no printing; the same stores a CLI process would open.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Engine, type EngineOptions } from "../../src/engine/engine.ts";
+import {
+  cleanupContainer, createContainer, getContainer, killContainer, listContainers, removeContainer, renameContainer,
+  startContainer, stopContainer, waitContainer, StartError,
+} from "../../src/engine/containers.ts";
+import { readLogs } from "../../src/engine/logs.ts";
+import { createVolume, removeVolume } from "../../src/engine/volumes.ts";
+import { systemReset } from "../../src/engine/prune.ts";
+import { installBuiltinBusybox } from "../../src/image/builtin-busybox.ts";
+import { mountsUnder } from "../helpers/leftovers.ts";
+
+const TOP = resolve(import.meta.dir, "../..");
+const BERTH = join(TOP, "build/berth");
+const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync(join(TOP, "build/berth-monitor"));
+const dir = mkdtempSync("/tmp/bt-engine-api-");
+const root = join(dir, "root"), runroot = join(dir, "run");
+const opts: EngineOptions = {
+  root, runroot, storageDriver: "overlay",
+  berthInit: join(TOP, "build/berth-init"), monitor: join(TOP, "build/berth-monitor"), runtime: join(TOP, "build/berth-runtime"),
+  exitCommand: [BERTH, "--root", root, "--runroot", runroot, "container", "cleanup"],
+};
+let e: Engine;
+
+beforeAll(async () => {
+  e = new Engine(opts);
+  if (ready) await installBuiltinBusybox({ content: e.content, images: e.images });
+});
+
+afterAll(async () => {
+  if (ready) await systemReset(e);
+  await e.close();
+  expect(mountsUnder(dir)).toEqual([]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.if(ready)("the engine core as a library", () => {
+  test("create → start with attach → exit record; logs; events; remove", async () => {
+    const events: string[] = [];
+    const off = e.onEvent((ev) => events.push(`${ev.type}:${ev.action}`));
+    const c = await createContainer(e, { image: "busybox", name: "lib1", command: ["sh", "-c", "echo out; echo err >&2; exit 4"], network: { mode: "none" } });
+    expect(c).toMatchObject({ name: "lib1", state: "created", image: "busybox", resolved: { path: "sh", args: ["-c", "echo out; echo err >&2; exit 4"], stopSignal: "SIGTERM" } });
+    const out: string[] = [];
+    const r = await startContainer(e, c.id, { attach: { stdout: true, stderr: true, takeCleanup: true, handlers: {
+      onStdout: (d) => out.push(`1:${new TextDecoder().decode(d)}`), onStderr: (d) => out.push(`2:${new TextDecoder().decode(d)}`),
+    } } });
+    expect(r.container.state).toBe("running");
+    expect(r.container.pid).toBeGreaterThan(1);
+    const exit = await r.attach!.exit;
+    expect(exit).toMatchObject({ state: "exited", exitCode: 4, oomKilled: false });
+    const after = await cleanupContainer(e, c.id);
+    r.attach!.done();
+    await r.attach!.closed;
+    expect(after).toMatchObject({ state: "exited", exitCode: 4, pid: 0 });
+    expect(out.sort()).toEqual(["1:out\n", "2:err\n"]);
+    const logs: string[] = [];
+    for await (const x of readLogs(e, after!)) logs.push(`${x.stream}:${x.text}`);
+    expect(logs.sort()).toEqual(["stderr:err\n", "stdout:out\n"]);
+    await removeContainer(e, c.id);
+    off();
+    expect(events).toEqual(["container:create", "container:start", "container:die", "container:destroy"]);
+    expect(() => e.containers.get(c.id)).toThrow(/No such container/);
+  });
+
+  test("a detached container: list, wait, kill, stop of a stopped one, rename", async () => {
+    const c = await createContainer(e, { image: "busybox", command: ["sleep", "60"], network: { mode: "none" } });
+    expect(c.name).toMatch(/^[a-z]+_[a-z]+$/);
+    await startContainer(e, c.id);
+    expect((await listContainers(e)).map((x) => x.id)).toContain(c.id);
+    const again = await startContainer(e, c.id);
+    expect(again.alreadyRunning).toBe(true);
+    const waiting = waitContainer(e, c.id);
+    await killContainer(e, c.id, "SIGTERM"); // PID 1 without a handler ignores it
+    await Bun.sleep(200);
+    expect((await getContainer(e, c.id)).state).toBe("running");
+    await killContainer(e, c.id, "SIGKILL");
+    expect(await waiting).toMatchObject({ exitCode: 137 });
+    expect((await stopContainer(e, c.id)).alreadyStopped).toBe(true);
+    await renameContainer(e, c.id, "renamed");
+    expect((await getContainer(e, "renamed")).id).toBe(c.id);
+    await expect(renameContainer(e, c.id, "renamed")).rejects.toThrow(/same name/);
+    await removeContainer(e, "renamed");
+    expect((await listContainers(e, { all: true })).map((x) => x.id)).not.toContain(c.id);
+  });
+
+  test("errors are typed: a missing image, a bad spec, a command that is not there", async () => {
+    await expect(createContainer(e, { image: "no/such:image" })).rejects.toMatchObject({ code: "NotFound" });
+    await expect(createContainer(e, { image: "busybox", memory: 1 })).rejects.toMatchObject({ code: "InvalidArgument", field: "memory" });
+    const c = await createContainer(e, { image: "busybox", command: ["/nope"], network: { mode: "none" } });
+    let err: unknown;
+    try {
+      await startContainer(e, c.id);
+    } catch (x) {
+      err = x;
+    }
+    expect(err).toBeInstanceOf(StartError);
+    expect((err as StartError).exitCode).toBe(127);
+    expect(await getContainer(e, c.id)).toMatchObject({ state: "exited", exitCode: 127 });
+    await removeContainer(e, c.id);
+    await expect(removeContainer(e, c.id)).rejects.toMatchObject({ code: "NotFound" });
+  });
+
+  test("running containers are refused removal without force; volumes in use are kept", async () => {
+    createVolume(e, { name: "libvol" });
+    const c = await createContainer(e, { image: "busybox", command: ["sleep", "60"], network: { mode: "none" }, mounts: [{ type: "volume", source: "libvol", target: "/v" }] });
+    await startContainer(e, c.id);
+    await expect(removeContainer(e, c.id)).rejects.toMatchObject({ code: "Conflict" });
+    expect(() => removeVolume(e, "libvol")).toThrow(/in use/);
+    await removeContainer(e, c.id, { force: true });
+    removeVolume(e, "libvol");
+    expect(e.volumes.find("libvol")).toBeUndefined();
+  });
+});
