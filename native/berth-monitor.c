@@ -211,20 +211,32 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
-/* Atomic replace: a reader sees the old file or the new one, never half of one. */
-static int write_file_atomic(const char *name, const char *data, size_t n, int durable) {
+/* Atomic replace: a reader sees the old file or the new one, never half of one. Durable: the
+ * file is visible to other processes at rename; `sync_fd` (when given) keeps it open so the
+ * caller can fsync it and the directory after telling its clients (sync_status): the fsyncs
+ * (1-4 ms here) are then off the path of a foreground run's exit. */
+static int write_file_atomic(const char *name, const char *data, size_t n, int *sync_fd) {
   char tmp[64];
   snprintf(tmp, sizeof tmp, ".%s.tmp", name);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return -1;
-  int bad = write_all(fd, data, n) < 0 || (durable && fsync(fd) < 0);
-  close(fd);
-  if (bad || rename(tmp, name) < 0) { unlink(tmp); return -1; }
-  if (durable) {
-    int d = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d >= 0) { fsync(d); close(d); }
-  }
+  int bad = write_all(fd, data, n) < 0;
+  if (bad || rename(tmp, name) < 0) { close(fd); unlink(tmp); return -1; }
+  if (sync_fd) *sync_fd = fd;
+  else close(fd);
   return 0;
+}
+
+static int pending_sync = -1;
+
+/* Make the last durable status survive a crash of the host: the file, then its directory. */
+static void sync_status(void) {
+  if (pending_sync < 0) return;
+  if (fsync(pending_sync) < 0) diag("fsync status.json: %s", strerror(errno));
+  close(pending_sync);
+  pending_sync = -1;
+  int d = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d >= 0) { fsync(d); close(d); }
 }
 
 static void status_json(struct buf *b) {
@@ -246,7 +258,8 @@ static void status_json(struct buf *b) {
 static void save_status(int durable) {
   struct buf b = {0};
   status_json(&b);
-  if (write_file_atomic("status.json", b.p, b.len, durable) < 0) diag("writing status.json: %s", strerror(errno));
+  sync_status();
+  if (write_file_atomic("status.json", b.p, b.len, durable ? &pending_sync : NULL) < 0) diag("writing status.json: %s", strerror(errno));
   free(b.p);
 }
 
@@ -943,6 +956,7 @@ int main(int argc, char **argv) {
     if (started && should_restart()) {
       snprintf(st.state, sizeof st.state, "restarting");
       save_status(1);
+      sync_status();
       long long ran = (st.finished_ns - st.started_ns) / 1000000;
       if (ran >= 10000) backoff_ms = 100;
       serve_until(mono_ms() + backoff_ms, stop_asked);
@@ -963,6 +977,7 @@ int main(int argc, char **argv) {
   status_json(&b);
   broadcast(F_EXIT, b.p, (uint32_t)b.len);
   free(b.p);
+  sync_status(); /* durable before anything else happens to the container or to us */
   /* Hand-off: a client that said it cleans up gets to; if it vanishes without DONE, we do. */
   serve_until(mono_ms() + 60000, no_waiters);
   if (!aborted && (!handed || vanished)) run_exit_command();
