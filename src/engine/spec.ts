@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { posix } from "node:path";
 import { invalidArgument, notFound } from "../sys/errdefs.ts";
-import { CAPABILITIES } from "../sys/capabilities.ts";
+import { CAPABILITIES, boundingCapabilities } from "../sys/capabilities.ts";
 import { RLIMITS } from "../sys/rlimits.ts";
 import { parseSignal, signalName } from "../sys/signals.ts";
 import { defaultSeccomp } from "../seccomp/default-profile.ts";
@@ -159,10 +159,10 @@ export function normalizeCaps(names: readonly string[], field: string): string[]
 
 /** The capability set docker computes: defaults, then --cap-add, then --cap-drop (ALL works in both). */
 export function capabilitySet(spec: Pick<ContainerSpec, "privileged" | "capAdd" | "capDrop">): string[] {
-  if (spec.privileged) return [...CAPABILITIES];
+  if (spec.privileged) return boundingCapabilities();
   const add = normalizeCaps(spec.capAdd ?? [], "--cap-add");
   const drop = normalizeCaps(spec.capDrop ?? [], "--cap-drop");
-  let caps = add.includes("ALL") ? [...CAPABILITIES] : [...DOCKER_DEFAULT_CAPS, ...add.filter((c) => !DOCKER_DEFAULT_CAPS.includes(c))];
+  let caps = add.includes("ALL") ? boundingCapabilities() : [...DOCKER_DEFAULT_CAPS, ...add.filter((c) => !DOCKER_DEFAULT_CAPS.includes(c))];
   if (drop.includes("ALL")) caps = add.filter((c) => c !== "ALL");
   else caps = caps.filter((c) => !drop.includes(c));
   return [...new Set(caps)];

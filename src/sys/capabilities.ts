@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+
 // Linux capability numbers (include/uapi/linux/capability.h; capabilities(7)).
 export const CAPABILITIES: readonly string[] = [
   "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -31,4 +33,17 @@ export function capabilityMask(names: readonly string[] | undefined): { mask: bi
 
 export function capabilityNames(mask: bigint): string[] {
   return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
+}
+
+/**
+ * The capabilities this process can still give (its bounding set, /proc/self/status CapBnd):
+ * `--privileged` and `--cap-add ALL` mean these, as docker's daemon gives what it has — on a host
+ * without CAP_SYS_RESOURCE a full set would make capset(2) fail.
+ */
+export function boundingCapabilities(): string[] {
+  try {
+    const m = /CapBnd:\s+([0-9a-f]+)/.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m) return capabilityNames(BigInt(`0x${m[1]}`));
+  } catch {}
+  return [...CAPABILITIES];
 }
