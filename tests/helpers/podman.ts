@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import { join } from "node:path";
 import { makeBusyboxOciLayout } from "./busybox-oci-image.ts";
-import { HostDirWatch, killPid, pidsInCgroup, pidsWithArg, randomSuffix, removeCgroupTree, stopPid, unmountUnder } from "./leftovers.ts";
+import { HostDirWatch, isAlive, killPid, pidsInCgroup, pidsWithArg, randomSuffix, removeCgroupTree, stopPid, unmountUnder } from "./leftovers.ts";
 import { mustRun, runCommand, type CommandResult, type RunOptions } from "./run-command.ts";
 
 export interface PodmanLeftovers {
@@ -79,7 +79,12 @@ export async function startPodman(opts: { runtimes: { binary: string; defaultRoo
       for (const id of left.containers) await podman(runtime, ["rm", "-f", "-t", "0", id], { timeoutMs: 15_000 });
     }
     // Processes of our containers (by cgroup) and conmons (their argv carries our temp dir).
-    left.processes = [...pidsInCgroup(cgroupName), ...pidsWithArg(dir)];
+    // conmon runs podman's exit command (`podman container cleanup`) after a container ends, on
+    // its own time: under load it can still be finishing when the test does. Give those a few
+    // seconds to end by themselves; what is left after that is a leak.
+    const ours = () => [...new Set([...pidsInCgroup(cgroupName), ...pidsWithArg(dir)])].filter(isAlive);
+    for (let i = 0; i < 100 && ours().length; i++) await Bun.sleep(100);
+    left.processes = ours();
     for (const pid of pidsInCgroup(cgroupName)) killPid(pid);
     for (const pid of pidsWithArg(dir)) await stopPid(pid, 1_000);
     for (const { binary, defaultRoot } of opts.runtimes) {
