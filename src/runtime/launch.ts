@@ -36,15 +36,31 @@ export class StepError extends BerthError {
 }
 
 /**
- * Spawn berth-init and run the plan up to READY. preserveFds are the caller's fds 3..3+n-1, which
- * the container receives as 3..3+n-1 (runc's --preserve-fds); the report socket sits above them.
+ * One of berth-init's (and so the container's) fds: the caller's own ("inherit", fd 0-2 only), a
+ * pipe the caller reads or writes through `helper` ("pipe"), /dev/null ("ignore"), or an fd of
+ * the caller's (a number).
  */
-export async function launch(steps: readonly PlanStep[], opts: { preserveFds?: number; explain?: boolean; foreground?: boolean } = {}): Promise<Launched> {
+export type LaunchStdio = "inherit" | "pipe" | "ignore" | number;
+
+export interface LaunchOptions {
+  /** The caller's fds 3..3+n-1, which the container receives as 3..3+n-1 (runc's --preserve-fds). */
+  preserveFds?: number;
+  /**
+   * The container's fds 0, 1, 2, … instead of the caller's 0-2 and preserved fds. Entries after
+   * the third become its fds 3, 4, …: the plan's preserveFds must count them.
+   */
+  stdio?: readonly LaunchStdio[];
+  explain?: boolean;
+  foreground?: boolean;
+}
+
+/** Spawn berth-init and run the plan up to READY. The report socket sits above the container's fds. */
+export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {}): Promise<Launched> {
   const preserve = opts.preserveFds ?? 0;
-  const stdio: ("inherit" | "pipe" | number)[] = ["inherit", "inherit", "inherit"];
-  for (let i = 0; i < preserve; i++) stdio.push(3 + i);
+  const stdio: LaunchStdio[] = opts.stdio ? [...opts.stdio] : ["inherit", "inherit", "inherit"];
+  if (!opts.stdio) for (let i = 0; i < preserve; i++) stdio.push(3 + i);
+  const reportFd = stdio.length;
   stdio.push("pipe");
-  const reportFd = 3 + preserve;
   const helper = Bun.spawn([helperPath(), String(reportFd)], { stdio: stdio as never, env: process.env });
   const sock = (helper.stdio as unknown as (number | null)[])[reportFd];
   if (typeof sock !== "number") throw new BerthError("Internal", "could not make the report socket for berth-init");
