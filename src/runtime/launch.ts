@@ -1,6 +1,6 @@
 // Runs a plan: spawns berth-init with a socketpair on a spare fd, sends the plan, and turns its
 // reports into events, the child's pid, and errors that name the config field.
-import { existsSync, writeSync } from "node:fs";
+import { closeSync, existsSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BerthError } from "../sys/errdefs.ts";
 import { errnoMessage, errnoName } from "../sys/errno.ts";
@@ -119,6 +119,9 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
     }
   } finally {
     reader.releaseLock();
+    // Bun reads through its own duplicate and never closes this fd: one leaked per container in
+    // a long-lived caller (a daemon, the sandbox) otherwise. Nothing is read after READY.
+    closeSync(sock);
   }
   const code = await helper.exited;
   throw new BerthError("Internal", `berth-init exited (status ${code}) before the container was ready`);
