@@ -34,6 +34,7 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   load: ["Load images from a tar archive (docker save or OCI layout) or STDIN", () => import("./commands/load.ts")],
   import: ["Import images from an OCI layout directory or archive", () => import("./commands/import.ts")],
   system: ["Manage storage (system prune: free content and snapshots nothing references)", () => import("./commands/system.ts")],
+  sandbox: ["Run an untrusted program with limits and print its verdict; measure runs per second", () => import("./commands/sandbox.ts")],
 };
 
 function globalHelp(): string {

@@ -82,6 +82,8 @@ export class Guard {
       this.closed = true;
       closeSync(this.fd);
     }
+    // Unreferenced so that an idle Sandbox does not keep its process alive; waited for now.
+    this.proc.ref();
     return this.proc.exited;
   }
 

@@ -54,9 +54,10 @@ const isCount = (v: unknown): v is number => typeof v === "number" && Number.isS
  * and into the plan as C strings: refuse the characters that would split them.
  */
 function plainPath(p: string, field: string): string {
-  need(typeof p === "string" && isAbsolute(p), field, `${JSON.stringify(p)} must be an absolute path`);
-  need(!/[,:\n\0]/.test(p), field, `${JSON.stringify(p)} contains ',', ':', a newline or NUL, which overlayfs options cannot carry: use another directory`);
-  return resolve(p);
+  need(typeof p === "string" && p !== "", field, "must be a path (relative ones are taken from the working directory)");
+  const abs = resolve(p);
+  need(!/[,:\n\0]/.test(abs), field, `${JSON.stringify(abs)} contains ',', ':', a newline or NUL, which overlayfs options cannot carry: use another directory`);
+  return abs;
 }
 
 function directory(p: string, field: string): string {
@@ -87,7 +88,9 @@ function limits(l: SandboxLimits | undefined, hard: Map<string, number>): Requir
     const field = `limits.${k}`;
     need(k in DEFAULT_LIMITS, field, `unknown limit: use ${Object.keys(DEFAULT_LIMITS).join(", ")}`);
     if (v === undefined) continue;
-    need(isCount(v), field, `must be a positive integer, not ${JSON.stringify(v)}`);
+    // 0: no limit, for the two a host may lack the controller for (docker's --memory 0).
+    const zeroOk = k === "memoryBytes" || k === "pids";
+    need(isCount(v) || (zeroOk && v === 0), field, `must be a positive integer${zeroOk ? " (or 0: no limit)" : ""}, not ${JSON.stringify(v)}`);
     (out as Record<string, number>)[k] = v;
   }
   // The rlimits the run gets must fit under ours: raising a hard limit needs CAP_SYS_RESOURCE.
@@ -136,7 +139,7 @@ export function resolveRun(o: SandboxRunOptions, hard: Map<string, number> = own
     const field = `binds[${i}]`;
     need(b && typeof b === "object", field, "must be {source, target, readOnly?}");
     need(typeof b.source === "string" && existsSync(b.source), `${field}.source`, `${JSON.stringify(b.source)} does not exist on the host`);
-    const source = plainPath(resolve(b.source), `${field}.source`);
+    const source = plainPath(b.source, `${field}.source`);
     need(typeof b.target === "string" && isAbsolute(b.target) && !b.target.split("/").includes(".."), `${field}.target`, `${JSON.stringify(b.target)} must be an absolute path inside the run, without ".."`);
     need(b.readOnly === undefined || typeof b.readOnly === "boolean", `${field}.readOnly`, "must be true or false");
     return { source, target: b.target, readOnly: b.readOnly ?? true };

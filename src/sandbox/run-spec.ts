@@ -69,9 +69,9 @@ export function runSpec(r: ResolvedRun, ctx: RunSpecContext): Spec {
       resources: {
         // Deny first: without it a v1 devices cgroup inherits its parent's "allow all".
         devices: [{ allow: false, access: "rwm" }],
-        memory: { limit: l.memoryBytes, ...(ctx.swap ? { swap: l.memoryBytes } : {}) },
+        ...(l.memoryBytes > 0 ? { memory: { limit: l.memoryBytes, ...(ctx.swap ? { swap: l.memoryBytes } : {}) } } : {}),
         // The run's init is one more task than the program's own.
-        pids: { limit: l.pids + 1 },
+        ...(l.pids > 0 ? { pids: { limit: l.pids + 1 } } : {}),
       },
       maskedPaths: MASKED,
       readonlyPaths: READONLY,

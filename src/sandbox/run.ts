@@ -13,6 +13,7 @@
 import { closeSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { availableParallelism } from "node:os";
+import { BerthError } from "../sys/errdefs.ts";
 import { errnoMessage, errnoName } from "../sys/errno.ts";
 import { explain } from "../explain/channel.ts";
 import { openCgroupManager, type CgroupManager } from "../cgroups/manager.ts";
@@ -48,7 +49,7 @@ export async function executeRun(s: SandboxShared, r: ResolvedRun, id: string): 
     cg.create(config.resources);
   } catch (e) {
     s.guard.end(id);
-    throw e;
+    throw limitError(e);
   }
   try {
     return await launchAndWatch(s, r, id, template, config, cg, filter);
@@ -59,6 +60,14 @@ export async function executeRun(s: SandboxShared, r: ResolvedRun, id: string): 
       s.guard.end(id);
     }
   }
+}
+
+/** A limit this host's cgroups cannot enforce: name the sandbox's option, not the OCI field. */
+function limitError(e: unknown): unknown {
+  if (!(e instanceof BerthError) || !e.field?.startsWith("linux.resources.")) return e;
+  const option = e.field.startsWith("linux.resources.memory") ? "limits.memoryBytes" : e.field.startsWith("linux.resources.pids") ? "limits.pids" : undefined;
+  if (!option) return e;
+  return new BerthError(e.code, `${option}: ${e.message}; pass ${option}: 0 to run without this limit on this host`, option, { cause: e });
 }
 
 function stdinFd(s: SandboxShared, r: ResolvedRun, id: string): number | undefined {

@@ -21,9 +21,9 @@ export interface SandboxLimits {
   readonly cpuMs?: number;
   /** Real time from the program's start, in milliseconds (default 10000). */
   readonly wallMs?: number;
-  /** Memory of the run's cgroup: anonymous memory, page cache and its tmpfs (default 256 MiB). */
+  /** Memory of the run's cgroup: anonymous memory, page cache and its tmpfs (default 256 MiB; 0: none). */
   readonly memoryBytes?: number;
-  /** Processes and threads the program may have at once (default 64; the run's init is extra). */
+  /** Processes and threads the program may have at once (default 64; the run's init is extra; 0: none). */
   readonly pids?: number;
   /** Bytes kept of stdout and of stderr each; more ends the run with "output" (default 1 MiB). */
   readonly outputBytes?: number;
