@@ -165,7 +165,10 @@ async function runOptions(e: Engine, f: Parsed["flags"], argv: string[]): Promis
 
 async function openSandbox(e: Engine): Promise<Sandbox> {
   const { Sandbox } = await import("../../sandbox/index.ts");
-  return Sandbox.open({ seccompCacheDir: join(e.g.runroot, "sandbox", "seccomp-cache") });
+  // Under --runroot: the state directory (the guard removes it) and the compiled filters.
+  const dir = join(e.g.runroot, "sandbox");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return Sandbox.open({ stateParent: dir, seccompCacheDir: join(dir, "seccomp-cache") });
 }
 
 async function run(e: Engine, argv: string[]): Promise<number> {
