@@ -61,9 +61,9 @@ export class Guard {
     this.send(dirs.map((d) => `cgroup ${run} ${d}\n`).join(""));
   }
 
-  /** The run is over and cleaned up. */
+  /** The run is over and cleaned up (nothing to tell a guard that is gone). */
   end(run: string): void {
-    this.send(`end ${run}\n`);
+    if (this.alive) this.send(`end ${run}\n`);
   }
 
   /** The guard's seccomp reports that arrived since the last call. */
@@ -88,14 +88,17 @@ export class Guard {
   }
 
   private send(text: string): void {
-    if (!this.alive) throw failedPrecondition("the sandbox's guard process is gone (killed?): this Sandbox cannot promise cleanup any more; close it and open a new one");
+    const gone = () => failedPrecondition("the sandbox's guard process is gone (killed?): this Sandbox cannot promise cleanup any more; close it and open a new one");
+    if (!this.alive) throw gone();
     const data = Buffer.from(text);
     for (let off = 0; off < data.length; ) {
       try {
         off += writeSync(this.fd, data, off);
       } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EPIPE" || code === "ECONNRESET") throw gone(); // died before Bun saw it exit
         // Non-blocking socket: the guard reads as fast as we write; a full buffer clears at once.
-        if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+        if (code !== "EAGAIN") throw e;
       }
     }
   }

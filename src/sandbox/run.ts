@@ -30,6 +30,8 @@ import type { SandboxResult } from "./types.ts";
 import { decide, type SandboxAction } from "./verdict.ts";
 
 const CPUS = availableParallelism();
+/** From berth-init's READY to the init's "ready": an exec and a write, normally well under 10 ms. */
+const STARTUP_MS = 10_000;
 
 /** What the init wrote on its status channel. */
 interface InitReport {
@@ -149,14 +151,25 @@ async function launchAndWatch(
   let started = performance.now();
   let endedAt: number;
   let report: InitReport = {};
+  let initFailed: string | undefined;
+  // The init says "ready" within milliseconds of READY; should it not, end the run rather than wait.
+  let startup: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
+    initFailed = `berth-sandbox-init did not start within ${STARTUP_MS} ms`;
+    acct.kill(launched.pid);
+  }, STARTUP_MS);
   try {
-    if ((await status.line()) === "ready") {
+    const first = await status.line();
+    clearTimeout(startup);
+    startup = undefined;
+    if (first === "ready") {
       acct.start();
       status.go();
       started = performance.now();
       timer = setTimeout(poll, 1);
       wall = setTimeout(() => end("wall", `the run took longer than the wall-time limit of ${r.limits.wallMs} ms`), r.limits.wallMs);
       report = await status.report();
+    } else {
+      initFailed ??= `berth-sandbox-init ended before the program started${first ? ` (${first})` : ""}`;
     }
     endedAt = performance.now();
     // berth-init's parent exits when the init is reaped; the init is reaped when the pid
@@ -164,6 +177,7 @@ async function launchAndWatch(
     await helper.exited;
     await Promise.all([stdout.done, stderr.done]);
   } finally {
+    clearTimeout(startup);
     clearTimeout(timer);
     clearTimeout(wall);
     status.close();
@@ -172,8 +186,9 @@ async function launchAndWatch(
   unwatch();
   const usage = acct.usage();
   acct.close();
+  const setupError = initFailed ?? (report.execErrno !== undefined ? `exec ${r.argv[0]}: ${errnoMessage(report.execErrno)} (${errnoName(report.execErrno)})` : undefined);
   const facts = {
-    ...(report.execErrno !== undefined ? { setupError: `exec ${r.argv[0]}: ${errnoMessage(report.execErrno)} (${errnoName(report.execErrno)})` } : {}),
+    ...(setupError !== undefined ? { setupError } : {}),
     ...(action ? { action } : {}),
     ...(syscall ? { syscall } : {}),
     ...(report.waitStatus !== undefined ? { waitStatus: report.waitStatus } : {}),

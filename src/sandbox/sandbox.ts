@@ -9,7 +9,7 @@
 // this process even if it is killed, a state directory the guard owns (rw templates, the seccomp
 // agent's socket), the compiled seccomp filters, the host's cgroup layout, an fd of the run's init.
 // Runs may go on concurrently; each has its own namespaces, cgroup and tmpfs.
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -132,6 +132,9 @@ export class Sandbox {
     await Promise.allSettled([...this.active]);
     closeSync(this.shared.initFd);
     await this.shared.guard.close();
+    // The guard removes the state directory as it exits; if it was killed, do it here (nothing is
+    // ever mounted there on the host: the runs' mounts live in their own namespaces).
+    rmSync(this.shared.stateDir, { recursive: true, force: true });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

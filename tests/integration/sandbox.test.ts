@@ -219,3 +219,17 @@ describe("the program's world", () => {
     await expect(sandbox.run({ rootfs: BUSYBOX_ROOTFS, argv: ["true"], binds: [{ source: join(tmp, "missing"), target: "/x" }] })).rejects.toMatchObject({ field: "binds[0].source" });
   });
 });
+
+describe("the guard", () => {
+  test("a Sandbox whose guard was killed refuses new runs (cleanup could not be promised) and still closes clean", async () => {
+    const other = await Sandbox.open({ stateParent: tmp });
+    const ok = await other.run({ rootfs: BUSYBOX_ROOTFS, argv: ["true"] });
+    expect(ok.status).toBe("ok");
+    process.kill(other.guardPid, "SIGKILL");
+    for (let i = 0; i < 200 && existsSync(`/proc/${other.guardPid}/status`) && !/State:\s+Z/.test(await Bun.file(`/proc/${other.guardPid}/status`).text().catch(() => "")); i++) await Bun.sleep(10);
+    await expect(other.run({ rootfs: BUSYBOX_ROOTFS, argv: ["true"] })).rejects.toMatchObject({ code: "FailedPrecondition", message: expect.stringMatching(/guard process is gone/) });
+    const state = other.stateDir;
+    await other.close();
+    expect(existsSync(state)).toBe(false);
+  });
+});
