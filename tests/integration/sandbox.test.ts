@@ -91,7 +91,7 @@ describe("the judge attacks", () => {
     const name = `bt-sandbox-${process.pid}-${Date.now()}`;
     const ro = await attack(["write", `/etc/${name}`], { uid: 0 });
     expect([ro.status, out(ro)]).toEqual(["ok", "write EROFS\n"]);
-    const rw = await sandbox.run({ rootfs: BUSYBOX_ROOTFS, argv: ["sh", "-c", `echo x > /etc/${name} && cat /etc/${name} && echo y > /tmp/${name} && cat /tmp/${name}`], uid: 0, readOnly: false });
+    const rw = await sandbox.run({ rootfs: BUSYBOX_ROOTFS, argv: ["sh", "-c", `echo x > /etc/${name} && cat /etc/${name} && echo y > /../../tmp/${name} && cat /tmp/${name}`], uid: 0, readOnly: false });
     expect([rw.status, out(rw)]).toEqual(["ok", "x\ny\n"]);
     expect(existsSync(join(BUSYBOX_ROOTFS, "etc", name))).toBe(false);
     expect(existsSync(join("/tmp", name))).toBe(false);
@@ -112,6 +112,11 @@ describe("the judge attacks", () => {
       const links = await sandbox.run({ rootfs: BUSYBOX_ROOTFS, argv: ["sh", "-c", "ls /sys/class/net 2>/dev/null; cat /proc/net/dev | tail -n +3 | cut -d: -f1"] });
       expect(out(links).trim()).toBe("lo");
       expect(accepted).toBe(0);
+      // The control: with the host's network the same connect reaches the listener.
+      const host = await attack(["connect", "127.0.0.1", String(server.port)], { network: true });
+      expect(out(host)).toBe("connect ok\n");
+      for (let i = 0; i < 100 && accepted === 0; i++) await Bun.sleep(10);
+      expect(accepted).toBe(1);
     } finally {
       server.stop(true);
     }
