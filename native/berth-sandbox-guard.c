@@ -17,10 +17,16 @@
  *    runs (the notified task waits in the kernel until it gets an answer; SIGKILL ends the wait).
  *    The report is written before the kill, so it is readable before the run can end.
  *
- * argv: <state dir> (created here, mode 0700). Channel: fd 3, a stream socket; lines.
+ * 3. A sealed copy of berth-init (argv[2]) for the runs to execute through /proc/<guard>/fd/<n>:
+ *    berth-init run from a plain file copies itself into a sealed memfd and executes that
+ *    (CVE-2019-5736); started from one already, it skips that second exec. Each exec of a glibc
+ *    program costs this VM ~1-3 ms of CPU (cpuid exits in its cache-size probing), so one copy per
+ *    Sandbox instead of one per run is measurable (docs/architecture.md "Sandbox").
+ *
+ * argv: <state dir> (created here, mode 0700) <berth-init>. Channel: fd 3, a stream socket; lines.
  *   in:  cgroup <run id> <dir>     a directory of the run's cgroup (one line per hierarchy)
  *        end <run id>              the run is over and cleaned up: forget it
- *   out: ready                     the seccomp socket listens
+ *   out: ready <fd>                the seccomp socket listens; <fd> is the sealed berth-init
  *        seccomp <run id> <pid> <arch> <nr>
  */
 #define _GNU_SOURCE
@@ -36,6 +42,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -234,6 +242,25 @@ static void receive_listener(struct listener *conn) {
   add_listener(fd, run);
 }
 
+/* memfd_create + copy + seals, as berth-init's ensure_sealed does for itself. */
+static int sealed_copy(const char *path) {
+  int src = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (src < 0 || fstat(src, &st) < 0) return -1;
+  int m = memfd_create("berth-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  for (off_t off = 0; m >= 0 && off < st.st_size;)
+    if (sendfile(m, src, &off, (size_t)(st.st_size - off)) <= 0) {
+      close(m);
+      m = -1;
+    }
+  close(src);
+  if (m >= 0 && fcntl(m, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+    close(m);
+    m = -1;
+  }
+  return m;
+}
+
 static void notification(struct listener *l) {
   struct seccomp_notif req;
   memset(&req, 0, sizeof req); /* SECCOMP_IOCTL_NOTIF_RECV wants it zeroed */
@@ -243,7 +270,7 @@ static void notification(struct listener *l) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) return 2;
+  if (argc != 3) return 2;
   state_dir = argv[1];
   setsid(); /* a terminal's ^C or hang-up reaches the library, not the guard */
   signal(SIGPIPE, SIG_IGN);
@@ -266,7 +293,13 @@ int main(int argc, char **argv) {
     cleanup_all();
     return 3;
   }
-  say("ready\n");
+  int helper = sealed_copy(argv[2]);
+  if (helper < 0) {
+    say("error %d\n", errno);
+    cleanup_all();
+    return 3;
+  }
+  say("ready %d\n", helper);
   struct pollfd p[MAX_FDS];
   size_t idx[MAX_FDS];
   while (!terminate) {

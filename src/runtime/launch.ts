@@ -52,6 +52,8 @@ export interface LaunchOptions {
   stdio?: readonly LaunchStdio[];
   explain?: boolean;
   foreground?: boolean;
+  /** The berth-init to execute (default helperPath()): e.g. an already sealed copy, /proc/<pid>/fd/<n>. */
+  helper?: string;
 }
 
 /** Spawn berth-init and run the plan up to READY. The report socket sits above the container's fds. */
@@ -61,7 +63,7 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
   if (!opts.stdio) for (let i = 0; i < preserve; i++) stdio.push(3 + i);
   const reportFd = stdio.length;
   stdio.push("pipe");
-  const helper = Bun.spawn([helperPath(), String(reportFd)], { stdio: stdio as never, env: process.env });
+  const helper = Bun.spawn([opts.helper ?? helperPath(), String(reportFd)], { stdio: stdio as never, env: process.env });
   const sock = (helper.stdio as unknown as (number | null)[])[reportFd];
   if (typeof sock !== "number") throw new BerthError("Internal", "could not make the report socket for berth-init");
 

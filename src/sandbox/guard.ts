@@ -6,6 +6,7 @@
 // nothing on the event loop.
 import { closeSync, readSync, writeSync } from "node:fs";
 import { BerthError, failedPrecondition } from "../sys/errdefs.ts";
+import { helperPath } from "../runtime/launch.ts";
 import { sandboxHelperPath } from "./helpers.ts";
 
 export interface SeccompReport {
@@ -21,11 +22,14 @@ export class Guard {
   private buffered = "";
   private closed = false;
 
+  /** The guard's sealed copy of berth-init, for launch(): set once the guard is ready. */
+  berthInit = "";
+
   private constructor(private readonly proc: Bun.Subprocess, private readonly fd: number) {}
 
   /** Start a guard that creates and owns `stateDir` (and its seccomp socket). */
   static async start(stateDir: string): Promise<Guard> {
-    const proc = Bun.spawn([sandboxHelperPath("berth-sandbox-guard"), stateDir], { stdio: ["ignore", "ignore", "ignore", "pipe"], env: {} });
+    const proc = Bun.spawn([sandboxHelperPath("berth-sandbox-guard"), stateDir, helperPath()], { stdio: ["ignore", "ignore", "ignore", "pipe"], env: {} });
     proc.unref();
     const fd = (proc.stdio as unknown as (number | null)[])[3];
     if (typeof fd !== "number") throw new BerthError("Internal", "could not make the channel to berth-sandbox-guard");
@@ -33,7 +37,11 @@ export class Guard {
     const deadline = performance.now() + 5000;
     for (;;) {
       const line = g.readLines().shift();
-      if (line === "ready") return g;
+      const ready = line === undefined ? null : /^ready (\d+)$/.exec(line);
+      if (ready) {
+        g.berthInit = `/proc/${proc.pid}/fd/${ready[1]}`;
+        return g;
+      }
       if (line !== undefined) {
         g.close();
         throw failedPrecondition(`berth-sandbox-guard could not listen in ${stateDir} (${line}): is the directory writable, its path shorter than 100 bytes?`, "stateDir");

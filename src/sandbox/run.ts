@@ -111,7 +111,7 @@ async function launchAndWatch(
   let launched: Launched;
   try {
     const stdio: LaunchStdio[] = [stdin ?? "ignore", "pipe", "pipe", s.initFd, "pipe"];
-    launched = await launch(steps, { stdio, foreground: true, explain: explain.enabled });
+    launched = await launch(steps, { stdio, foreground: true, explain: explain.enabled, helper: s.guard.berthInit });
   } catch (e) {
     if (e instanceof StepError) return result(decide(setupFacts(e.message, r)), zero, empty(), empty());
     throw e;
