@@ -19,9 +19,9 @@
  *
  * 3. A sealed copy of berth-init (argv[2]) for the runs to execute through /proc/<guard>/fd/<n>:
  *    berth-init run from a plain file copies itself into a sealed memfd and executes that
- *    (CVE-2019-5736); started from one already, it skips that second exec. Each exec of a glibc
- *    program costs this VM ~1-3 ms of CPU (cpuid exits in its cache-size probing), so one copy per
- *    Sandbox instead of one per run is measurable (docs/architecture.md "Sandbox").
+ *    (CVE-2019-5736); started from one already, it skips that second exec. A glibc program's
+ *    start-up costs this VM 1-3 ms (cpuid exits in its cache probing), so one copy per Sandbox
+ *    instead of one per run is measurable (docs/architecture.md "Sandbox").
  *
  * argv: <state dir> (created here, mode 0700) <berth-init>. Channel: fd 3, a stream socket; lines.
  *   in:  cgroup <run id> <dir>     a directory of the run's cgroup (one line per hierarchy)

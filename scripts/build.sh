@@ -12,8 +12,9 @@ mv build/plan-ops.h.tmp build/plan-ops.h
 ${CC:-cc} -O2 -Wall -Wextra -Werror -std=gnu11 -Ibuild -o build/berth-init.tmp native/berth-init.c
 mv build/berth-init.tmp build/berth-init
 # The sandbox's helpers (src/sandbox): the init of a run, static because it runs in the run's rootfs
-# (with musl: glibc's start-up probes cache sizes with cpuid, which costs this VM ~3 ms per exec
-# against ~0.1 ms for musl's, measured — and the init is executed once per run), and the guard
+# (with musl: glibc's start-up probes the caches with cpuid — intel_check_word in perf — which traps
+# to the hypervisor here; a static `int main(){}` took 1.3-3.6 ms per fork+exec+exit with glibc
+# against 0.3-1.7 ms with musl on this shared VM, and the init runs once per run), and the guard
 # that cleans up after a caller that died.
 ${MUSL_CC:-$(command -v musl-gcc || echo "${CC:-cc}")} -O2 -Wall -Wextra -Werror -std=gnu11 -static -o build/berth-sandbox-init.tmp native/berth-sandbox-init.c
 mv build/berth-sandbox-init.tmp build/berth-sandbox-init
