@@ -3,7 +3,7 @@
 //   CPU time   v1 cpuacct.usage (ns); v2 cpu.stat usage_usec (cgroup-v1/cpuacct.rst, cgroup-v2.rst)
 //   peak       v1 memory.max_usage_in_bytes; v2 memory.peak
 //   OOM kills  v1 memory.oom_control "oom_kill" (4.13+); v2 memory.events "oom_kill"
-//   pids       pids.events "max": forks refused at pids.max (v2; v1 too on this kernel line, 4.x+)
+//   pids       pids.events "max": forks refused at pids.max (v2; v1 has the file too on this 6.18 kernel)
 // Only these few files are read (not CgroupManager.stats(), which reads every controller): the CPU
 // time is polled while the run goes on.
 //
@@ -23,10 +23,8 @@ export interface Usage {
   readonly cpuNs: number;
   readonly peakBytes: number;
   readonly oomKills: number;
-  /** Forks or clones the kernel refused because the run was at pids.max. */
+  /** Forks or clones the kernel refused because the run was at pids.max (0 without pids.events). */
   readonly pidsRefused: number;
-  /** Whether this kernel reports refused forks at all (pids.events exists). */
-  readonly pidsKnown: boolean;
 }
 
 function read(dir: string | undefined, file: string): string | undefined {
@@ -112,7 +110,7 @@ export class RunCgroup {
     const peak = this.peak();
     const oom = parseFlatKeyed(read(this.memDir, v2 ? "memory.events" : "memory.oom_control") ?? "").oom_kill ?? 0;
     const events = read(this.pidsDir, "pids.events");
-    return { cpuNs: this.cpuNs(), peakBytes: peak, oomKills: oom, pidsRefused: parseFlatKeyed(events ?? "").max ?? 0, pidsKnown: events !== undefined };
+    return { cpuNs: this.cpuNs(), peakBytes: peak, oomKills: oom, pidsRefused: parseFlatKeyed(events ?? "").max ?? 0 };
   }
 
   /**

@@ -53,7 +53,7 @@ export function exitStatusOf(r: SandboxResult): number {
   switch (r.status) {
     case "ok": return 0;
     case "exit": return r.exitCode ?? 1;
-    case "signal": return 128 + (r.signal ? parseSignal(r.signal) : 9);
+    case "signal": return 128 + signalNumber(r.signal);
     case "time": return 152; // 128 + SIGXCPU, what RLIMIT_CPU ends a process with
     case "wall": return 124; // timeout(1)
     case "memory": return 137; // 128 + SIGKILL, an OOM kill as docker reports it
@@ -61,6 +61,14 @@ export function exitStatusOf(r: SandboxResult): number {
     case "seccomp": return 159; // 128 + SIGSYS
     case "pids": return 254;
     case "setup": return 125; // berth's own, as docker run's
+  }
+}
+
+function signalNumber(name: string | undefined): number {
+  try {
+    return name ? parseSignal(name) : 9;
+  } catch {
+    return 9; // a number signalName() could not name: report it as killed
   }
 }
 
