@@ -118,3 +118,11 @@ export function parseBytes(s: string, field: string): number {
   const mult = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase()]!;
   return Math.floor(Number(m[1]) * mult);
 }
+
+/** A duration flag: "1s", "500ms", "2m", "1.5s", or plain seconds; returns milliseconds. */
+export function parseDuration(s: string, field: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
+  const ms = m ? Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1000) : NaN;
+  if (!(ms > 0)) throw new UsageError(`invalid duration ${JSON.stringify(s)} for ${field}: use a number with an optional unit ms, s, m (e.g. 1s, 500ms, 2m)`, field);
+  return Math.round(ms);
+}

@@ -54,6 +54,7 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   system: ["Manage berth (prune, df, events, info)", () => import("./commands/system.ts")],
   info: ["Display system-wide information", () => import("./commands/info.ts")],
   version: ["Show the berth version information", () => import("./commands/version.ts")],
+  sandbox: ["Run an untrusted program with limits and print its verdict; measure runs per second", () => import("./commands/sandbox.ts")],
 };
 
 function globalHelp(): string {

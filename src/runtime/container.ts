@@ -11,6 +11,7 @@ import type { CgroupHierarchy } from "./plan/build.ts";
 import { frozen, processAlive, processStartTime, publicState, StateStore, writeAtomic, type SavedState, type Status } from "./state.ts";
 import { runHooks } from "./hooks.ts";
 import type { State } from "./spec/types.ts";
+import type { LaunchStdio } from "./launch.ts";
 
 export const OCI_VERSION = "1.0.2-dev";
 
@@ -34,6 +35,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** create: wait for `start`; detach: run now and return; foreground: run and wait. */
   mode?: "create" | "detach" | "foreground";
+  /** The container's fds 0, 1, 2 (launch()'s `stdio`); default: the caller's own. */
+  stdio?: readonly [LaunchStdio, LaunchStdio, LaunchStdio];
   explain?: boolean;
   /** berth-init is started by the caller's monitor with the peer of this socket (see launch()). */
   launchVia?: { sock: number };
@@ -104,6 +107,7 @@ export async function create(o: CreateOptions): Promise<Created> {
     const launched = await launch(steps, {
       preserveFds: o.preserveFds ?? 0, explain: o.explain ?? explain.enabled, foreground: mode === "foreground",
       ...(o.launchVia ? { via: o.launchVia } : {}),
+      ...(o.stdio ? { stdio: [...o.stdio, ...Array.from({ length: o.preserveFds ?? 0 }, (_, i) => 3 + i)] } : {}),
     });
     if (explain.enabled) explain.emit({ step: "phase", detail: "berth-init: spawn to READY", ms: performance.now() - t0, who: "runtime" });
     pid = launched.pid;

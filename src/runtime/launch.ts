@@ -1,6 +1,6 @@
 // Runs a plan: spawns berth-init with a socketpair on a spare fd, sends the plan, and turns its
 // reports into events, the child's pid, and errors that name the config field.
-import { existsSync, writeSync } from "node:fs";
+import { closeSync, existsSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BerthError } from "../sys/errdefs.ts";
 import { errnoMessage, errnoName } from "../sys/errno.ts";
@@ -37,21 +37,33 @@ export class StepError extends BerthError {
 }
 
 /**
- * Spawn berth-init and run the plan up to READY. preserveFds are the caller's fds 3..3+n-1, which
- * the container receives as 3..3+n-1 (runc's --preserve-fds); the report socket sits above them.
+ * One of berth-init's (and so the container's) fds: the caller's own ("inherit", fd 0-2 only), a
+ * pipe the caller reads or writes through `helper` ("pipe"), /dev/null ("ignore"), or an fd of
+ * the caller's (a number).
  */
+export type LaunchStdio = "inherit" | "pipe" | "ignore" | number;
+
 export interface LaunchOptions {
+  /** The caller's fds 3..3+n-1, which the container receives as 3..3+n-1 (runc's --preserve-fds). */
   preserveFds?: number;
+  /**
+   * The container's fds 0, 1, 2, … instead of the caller's 0-2 and preserved fds. Entries after
+   * the third become its fds 3, 4, …: the plan's preserveFds must count them.
+   */
+  stdio?: readonly LaunchStdio[];
   explain?: boolean;
   foreground?: boolean;
+  /** The berth-init to execute (default helperPath()): e.g. an already sealed copy, /proc/<pid>/fd/<n>. */
+  helper?: string;
   /**
    * berth-init is started by another process (the engine's berth-monitor, which holds the
    * container's stdio and becomes the init's reaper) with the peer of `sock` as its report fd;
-   * launch only sends the plan and reads the reports.
+   * launch only sends the plan and reads the reports. The socket stays the caller's to close.
    */
   via?: { sock: number };
 }
 
+/** Spawn berth-init and run the plan up to READY. The report socket sits above the container's fds. */
 export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {}): Promise<Launched> {
   const preserve = opts.preserveFds ?? 0;
   let helper: Bun.Subprocess | undefined;
@@ -59,11 +71,11 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
   if (opts.via) {
     sock = opts.via.sock;
   } else {
-    const stdio: ("inherit" | "pipe" | number)[] = ["inherit", "inherit", "inherit"];
-    for (let i = 0; i < preserve; i++) stdio.push(3 + i);
+    const stdio: LaunchStdio[] = opts.stdio ? [...opts.stdio] : ["inherit", "inherit", "inherit"];
+    if (!opts.stdio) for (let i = 0; i < preserve; i++) stdio.push(3 + i);
+    const reportFd = stdio.length;
     stdio.push("pipe");
-    const reportFd = 3 + preserve;
-    helper = Bun.spawn([helperPath(), String(reportFd)], { stdio: stdio as never, env: process.env });
+    helper = Bun.spawn([opts.helper ?? helperPath(), String(reportFd)], { stdio: stdio as never, env: process.env });
     sock = (helper.stdio as unknown as (number | null)[])[reportFd];
   }
   if (typeof sock !== "number") throw new BerthError("Internal", "could not make the report socket for berth-init");
@@ -122,6 +134,11 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
     }
   } finally {
     reader.releaseLock();
+    // Bun reads through its own duplicate and never closes this fd: one leaked per container in
+    // a long-lived caller (a daemon, the sandbox) otherwise. Nothing is read after READY. A
+    // socket handed in (`via`) is its owner's to close (closing it here too could close a
+    // reused fd number later).
+    if (!opts.via) closeSync(sock);
   }
   const code = helper ? await helper.exited : "unknown: see the monitor's log";
   throw new BerthError("Internal", `berth-init exited (status ${code}) before the container was ready`);
