@@ -11,12 +11,12 @@
 // removed here when this test made it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cli, BERTH } from "./cli-helpers.ts";
-import { hex, must, randomSubnet, run } from "./network-helpers.ts";
+import { hex, randomSubnet, run } from "./network-helpers.ts";
 import { startPodman, type Podman } from "../helpers/podman.ts";
-import { linkExists } from "../../src/network/links.ts";
+import { newNetavarkChains, removeNetavarkLeftovers, snapshotNetavark, type NetavarkSnapshot } from "../helpers/netavark.ts";
 import { hostResolvConf } from "../../src/network/etc-files.ts";
 
 const RUNC = "/usr/sbin/runc";
@@ -28,20 +28,11 @@ const podBridge = `btpd${hex(8)}`;
 const podSubnet = randomSubnet();
 const podGateway = podSubnet.replace(/\.0\/24$/, ".1");
 const ipForwardBefore = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim();
-let netavarkChainsBefore: string[] = [];
-const runContainersBefore = existsSync("/run/containers");
-
-const netavarkChains = async (): Promise<string[]> => {
-  const out: string[] = [];
-  for (const table of ["filter", "nat"]) {
-    for (const l of (await must(["iptables-save", "-t", table])).split("\n")) if (/^:NETAVARK/.test(l)) out.push(`${table} ${l.slice(1).split(" ")[0]}`);
-  }
-  return out.sort();
-};
+let netavark: NetavarkSnapshot;
 
 beforeAll(async () => {
   if (!ready) return;
-  netavarkChainsBefore = await netavarkChains();
+  netavark = await snapshotNetavark();
   cli = new Cli("bt-netpod-");
   podman = await startPodman({ runtimes: [{ binary: RUNC, defaultRoot: "/run/runc" }] });
   mkdirSync(join(podman.dir, "networks"), { recursive: true });
@@ -57,38 +48,13 @@ afterAll(async () => {
   const berthLeft = await cli.cleanup();
   const problems: string[] = [];
   if (left.containers.length || left.processes.length || left.mounts.length || left.runtimeState.length) problems.push(`podman left ${JSON.stringify(left)}`);
-  // netavark's IPAM database (podman 4.3 keeps it at a fixed /run/containers/networks/ipam.db):
-  // this test's when the directory was not there before it.
-  if (!runContainersBefore) rmSync("/run/containers", { recursive: true, force: true });
   if (berthLeft.mounts.length || berthLeft.cgroups.length) problems.push(`berth left ${JSON.stringify(berthLeft)}`);
-  // netavark removes the bridge with its last container; what it keeps (its chains) goes when
-  // this test made them. Rules of this test's subnet or bridge are removed in any case.
-  if (linkExists(podBridge)) {
-    problems.push(`bridge ${podBridge}`);
-    await run(["ip", "link", "del", podBridge]);
-  }
-  for (const table of ["nat", "filter"]) {
-    for (const l of (await must(["iptables-save", "-t", table])).split("\n")) {
-      if (l.startsWith("-A ") && (l.includes(podSubnet) || l.includes(podBridge))) {
-        problems.push(`rule ${table} ${l}`);
-        await run(["sh", "-c", `iptables -t ${table} -D ${l.slice(3)}`]); // iptables-save quotes as a shell does
-      }
-    }
-  }
-  const made = (await netavarkChains()).filter((c) => !netavarkChainsBefore.includes(c));
-  if (netavarkChainsBefore.length === 0 && made.length) {
-    // Jumps into them first (from the built-in chains), then the chains.
-    for (const table of ["nat", "filter"]) {
-      const ours = made.filter((c) => c.startsWith(`${table} `)).map((c) => c.split(" ")[1]!);
-      for (const l of (await must(["iptables-save", "-t", table])).split("\n")) {
-        const m = /^-A (\S+) (.*-j (NETAVARK\S*).*)$/.exec(l);
-        if (m && !m[1]!.startsWith("NETAVARK") && ours.includes(m[3]!)) await run(["sh", "-c", `iptables -t ${table} -D ${m[1]} ${m[2]}`]);
-      }
-      for (const c of ours) await run(["iptables", "-t", table, "-F", c]);
-      for (const c of ours) await run(["iptables", "-t", table, "-X", c]);
-    }
-  }
-  if ((await netavarkChains()).some((c) => !netavarkChainsBefore.includes(c))) problems.push(`netavark chains left: ${(await netavarkChains()).join(", ")}`);
+  // netavark removes the bridge with its last container; what it keeps (its chains, its IPAM
+  // database) goes when this test made it. Rules of this test's subnet or bridge are leaks.
+  const removed = await removeNetavarkLeftovers(netavark, { subnets: [podSubnet], bridges: [podBridge] });
+  problems.push(...removed.filter((r) => r.startsWith("rule") || r.startsWith("bridge")));
+  const chainsLeft = await newNetavarkChains(netavark);
+  if (chainsLeft.length) problems.push(`netavark chains left: ${chainsLeft.join(", ")}`);
   if (readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() !== ipForwardBefore) writeFileSync("/proc/sys/net/ipv4/ip_forward", ipForwardBefore);
   expect(problems).toEqual([]);
 });
