@@ -496,7 +496,9 @@ export class NetworkManager {
     );
     // The network's masquerade and FORWARD rules, once per network and boot (network-rules.ts).
     const tr = performance.now();
-    const rules = await this.rules.ensure(rulesNetwork(net));
+    // A bridge that is not there (first container since the network was made, or someone
+    // deleted it) re-reads the rule set whatever the marker says.
+    const rules = await this.rules.ensure(rulesNetwork(net), { force: !linkExists(net.bridge!) });
     timings.push({ step: "network rules", ms: performance.now() - tr });
     if (rules.cached) emit("iptables", `rules of network ${net.name} (${net.internal ? "FORWARD drops: internal" : "masquerade, FORWARD accepts"}) in place: verified earlier this boot, no iptables call`);
     else if (!rules.added.length) emit("iptables", `rules of network ${net.name} verified: all in place`, performance.now() - tr);
@@ -659,6 +661,16 @@ export class NetworkManager {
         const { ms } = await execPlugin({ command: "CHECK", plugin: type, containerId: id, netns: e.netns, ifName: e.ifName, network: e.networkName, config: pluginStdin(e.confList, i, e.capabilityArgs, e.result) }, this.cniPath);
         timings.push({ step: `cni ${type} CHECK`, ms });
         emit("cni", `${type} CHECK on network ${e.networkName}: as set up`, ms);
+      }
+      // The network's own rules (berth's, not a plugin's): read back, whatever the marker says.
+      const net = this.store.byId(e.networkId);
+      if (net?.bridge) {
+        const missing = await this.rules.missing(rulesNetwork(net));
+        if (missing.length) {
+          this.rules.forget(rulesNetwork(net));
+          throw failedPrecondition(`the iptables rules of network ${net.name} are not all in place (missing ${missing.join("; ")}); the next container set up on it restores them`, "iptables");
+        }
+        emit("iptables", `rules of network ${net.name} CHECK: in place`);
       }
     }
     return { timings };

@@ -119,8 +119,8 @@ export class NetworkRules {
    * Makes sure the network's rules (and berth's chains and their jumps) are in place; returns
    * the lines it added (empty when this boot verified them already).
    */
-  async ensure(n: RulesNetwork): Promise<{ added: string[]; cached: boolean }> {
-    if (this.verified(n)) return { added: [], cached: true };
+  async ensure(n: RulesNetwork, o: { force?: boolean } = {}): Promise<{ added: string[]; cached: boolean }> {
+    if (!o.force && this.verified(n)) return { added: [], cached: true };
     return this.locked(async () => {
       const save = parseSave((await this.save()).out);
       const want = this.rulesOf(n);
@@ -152,6 +152,26 @@ export class NetworkRules {
       writeFileSync(this.marker(n), `${bootId()} ${n.bridge} ${n.subnet} ${n.internal}`);
       return { added, cached: false };
     });
+  }
+
+  /** Drops the marker: the next ensure reads the rule set again. */
+  forget(n: RulesNetwork): void {
+    rmSync(this.marker(n), { force: true });
+  }
+
+  /** What of the network's rules, chains and jumps is missing now (reads iptables-save; for CHECK). */
+  async missing(n: RulesNetwork): Promise<string[]> {
+    const save = parseSave((await this.save()).out);
+    const out: string[] = [];
+    const want = this.rulesOf(n);
+    for (const [table, chain, builtin] of [["nat", this.nat, "POSTROUTING"], ["filter", this.fwd, "FORWARD"]] as const) {
+      if (!want[table].length) continue;
+      const lines = save.get(table) ?? [];
+      if (!lines.some((l) => l.startsWith(`-A ${builtin} `) && l.endsWith(`-j ${chain}`))) out.push(`${table}: the jump from ${builtin} to ${chain}`);
+      const have = lines.filter((l) => l.startsWith(`-A ${chain} `) && l.includes(`"${this.comment(n)}"`)).length;
+      if (have !== want[table].length) out.push(`${table}: ${want[table].length - have} of the network's ${want[table].length} rule(s) in ${chain}`);
+    }
+    return out;
   }
 
   /** Removes the network's rules (whatever their number); returns the lines removed. */

@@ -260,6 +260,30 @@ describe.if(ready)("bridge networks through the CNI plugins", () => {
     await expect(h.m.check(x.c.id)).rejects.toThrow(/has no network set up/);
   });
 
+  test("the network's rules: verified once per boot; a rule deleted behind berth's back is named by CHECK and restored by the next setup", async () => {
+    const net = h.network();
+    const rn = { id: net.id, name: net.name, bridge: net.bridge!, subnet: net.subnets[0]!.subnet, internal: false };
+    const a = await up(net.name);
+    expect(h.m.rules.verified(rn)).toBe(true);
+    expect(await h.m.rules.missing(rn)).toEqual([]);
+    const save = await Bun.spawn(["iptables-save", "-t", "nat"], { stdout: "pipe" }).stdout.text();
+    const masq = save.split("\n").find((l) => l.includes(`"berth network ${net.id.slice(0, 12)} `) && l.includes("MASQUERADE"))!;
+    expect(masq).toBeDefined();
+    expect((await Bun.spawn(["sh", "-c", `iptables -w -t nat -D ${masq.slice(3)}`]).exited)).toBe(0);
+    await expect(h.m.check(a.c.id)).rejects.toThrow(new RegExp(`iptables rules of network ${net.name} are not all in place \\(missing nat: 1 of the network's 1 rule`));
+    expect(h.m.rules.verified(rn)).toBe(false);
+    const b = await up(net.name);
+    expect(await h.m.rules.missing(rn)).toEqual([]);
+    await h.m.check(a.c.id);
+    await down(a.c, a.r);
+    await down(b.c, b.r);
+    // network rm removes them, and the last network berth's chains.
+    await h.m.remove(net.name);
+    const after = await Bun.spawn(["iptables-save"], { stdout: "pipe" }).stdout.text();
+    expect(after).not.toContain(`"berth network ${net.id.slice(0, 12)} `);
+    expect(h.m.rules.verified(rn)).toBe(false);
+  });
+
   test("teardown is idempotent and network rm removes the bridge; the last network restores the host", async () => {
     const net = h.network();
     const x = await up(net.name);
