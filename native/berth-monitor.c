@@ -406,8 +406,11 @@ static void stdin_flush(void) {
   }
 }
 
+static struct winsize last_ws; /* applied again to a master that arrives after the resize */
+
 static void set_winsize(unsigned rows, unsigned cols) {
   struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+  last_ws = ws;
   if (master_fd >= 0 && ioctl(master_fd, TIOCSWINSZ, &ws) < 0) diag("TIOCSWINSZ: %s", strerror(errno));
 }
 
@@ -550,6 +553,7 @@ static void receive_master(void) {
   if (master_fd >= 0) { epoll_ctl(ep, EPOLL_CTL_DEL, master_fd, NULL); close(master_fd); }
   memcpy(&master_fd, CMSG_DATA(cm), sizeof(int));
   fcntl(master_fd, F_SETFL, O_NONBLOCK);
+  if (last_ws.ws_row && ioctl(master_fd, TIOCSWINSZ, &last_ws) < 0) diag("TIOCSWINSZ: %s", strerror(errno));
   watch(master_fd, &TAG_MASTER);
   stdin_flush();
 }

@@ -26,6 +26,7 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   create: ["Create a new container", () => import("./commands/create.ts")],
   start: ["Start one or more stopped containers", () => import("./commands/start.ts")],
   attach: ["Attach local standard input, output, and error streams to a running container", () => import("./commands/attach.ts")],
+  exec: ["Execute a command in a running container", () => import("./commands/exec.ts")],
   stop: ["Stop one or more running containers", () => import("./commands/stop.ts")],
   kill: ["Kill one or more running containers", () => import("./commands/kill.ts")],
   restart: ["Restart one or more containers", () => import("./commands/restart.ts")],
