@@ -9,7 +9,7 @@
 // never state that could be lost.
 import type { Duplex } from "node:stream";
 import type { Engine } from "../../engine/engine.ts";
-import { cleanupContainer, getContainer, startContainer, type StartResult } from "../../engine/containers.ts";
+import { cleanupContainer, getContainer, removeContainer, startContainer, StartError, type StartResult } from "../../engine/containers.ts";
 import { ATTACH, AttachClient } from "../../monitor/attach.ts";
 import { frame } from "./http.ts";
 
@@ -75,6 +75,11 @@ export class ContainerWatch {
       });
     } catch (err) {
       for (const s of sessions) s.socket.end();
+      // dockerd removes an --rm container whose start failed; the CLI waits for that (condition=removed).
+      if (c.spec.autoRemove) {
+        if (err instanceof StartError) this.exits.set(c.id, { exitCode: err.exitCode, error: err.message });
+        await removeContainer(this.e, c.id, { force: true, volumes: true }).catch(() => {});
+      }
       throw err;
     }
     if (r.alreadyRunning) {
