@@ -57,6 +57,7 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   system: ["Manage berth (prune, df, events, info)", () => import("./commands/system.ts")],
   info: ["Display system-wide information", () => import("./commands/info.ts")],
   version: ["Show the berth version information", () => import("./commands/version.ts")],
+  daemon: ["Run berthd: serve the Docker Engine API over a unix socket", () => import("./commands/daemon.ts")],
   sandbox: ["Run an untrusted program with limits and print its verdict; measure runs per second", () => import("./commands/sandbox.ts")],
 };
 

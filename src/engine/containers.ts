@@ -744,7 +744,13 @@ export async function waitContainer(e: Engine, ref: string, condition: WaitCondi
       continue;
     }
     await Bun.sleep(100);
-    c = await getContainer(e, id);
+    try {
+      c = await getContainer(e, id);
+    } catch (err) {
+      // Started, ended and removed (--rm) between two looks: gone is what "removed" waits for.
+      if (isBerthError(err, "NotFound")) return { exitCode: c.exitCode, ...(c.error ? { error: c.error } : {}) };
+      throw err;
+    }
   }
 }
 
