@@ -210,8 +210,11 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   const p = c.process;
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it
   // (runc does the same); with no_new_privs, load it last so the fewest syscalls run under it.
+  // The fds are made close-on-exec before either: a filter without close_range (older Docker
+  // profiles, generated whitelists) must not be able to refuse it.
+  s.push(closeFdsStep(o.preserveFds ?? 0));
   if (seccomp.load && !p.noNewPrivileges) s.push(seccomp.load);
-  s.push(...processSteps(p, o.preserveFds ?? 0));
+  s.push(...processSteps(p));
   s.push(step("READY", [], "report created"));
   if (o.mode === "create") s.push(step("WAIT_START", [], "read(exec fifo) — blocks until `berth-runtime start`"));
   for (const h of c.hooks.startContainer) s.push(hookStep("CHILD_HOOK", h, o));
@@ -242,8 +245,13 @@ function terminalSteps(p: ProcessConfig, socket: string | undefined, foreground:
   };
 }
 
-/** rlimits, user, capabilities, no_new_privs, the executable, fds: the same for init and exec. */
-function processSteps(p: ProcessConfig, preserveFds: number): PlanStep[] {
+/** Every fd from 3 + preserveFds on close-on-exec (CVE-2024-21626): before any seccomp filter. */
+function closeFdsStep(preserveFds: number): PlanStep {
+  return step("CLOSE_FDS", [3 + preserveFds], `close_range(${3 + preserveFds}, ~0, CLOSE_RANGE_CLOEXEC) — no host fd reaches the container`);
+}
+
+/** rlimits, user, capabilities, no_new_privs, the executable: the same for init and exec. */
+function processSteps(p: ProcessConfig): PlanStep[] {
   const s: PlanStep[] = [];
   for (const r of p.rlimits) s.push(step("SETRLIMIT", [r.resource, r.soft, r.hard], `setrlimit(${r.type}, {soft: ${r.soft}, hard: ${r.hard}})`, r.field));
   s.push(step("CAPS_BOUNDING", [p.caps.bounding], `prctl(PR_CAPBSET_DROP) all but ${capabilityNames(p.caps.bounding).join(",") || "none"}`, "process.capabilities.bounding"));
@@ -254,7 +262,6 @@ function processSteps(p: ProcessConfig, preserveFds: number): PlanStep[] {
   if (p.noNewPrivileges) s.push(step("NO_NEW_PRIVS", [], "prctl(PR_SET_NO_NEW_PRIVS, 1)", "process.noNewPrivileges"));
   const pathEnv = p.env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   s.push(step("FIND_EXEC", [p.args[0]!, pathEnv], `find ${q(p.args[0])} on PATH=${pathEnv}`, "process.args"));
-  s.push(step("CLOSE_FDS", [3 + preserveFds], `close_range(${3 + preserveFds}, ~0, CLOSE_RANGE_CLOEXEC) — no host fd reaches the container`));
   return s;
 }
 
@@ -355,8 +362,9 @@ export function buildExecPlan(p: ProcessConfig, o: ExecPlanOptions): PlanStep[] 
   }
   s.push(step("FORK_GRANDCHILD", [], "clone(CLONE_PARENT) — the process, inside the pid namespace"));
   s.push(...term.create);
+  s.push(closeFdsStep(o.preserveFds ?? 0));
   if (seccomp.load && !p.noNewPrivileges) s.push(seccomp.load);
-  s.push(...processSteps(p, o.preserveFds ?? 0));
+  s.push(...processSteps(p));
   s.push(step("READY", [], "report ready"));
   if (seccomp.load && p.noNewPrivileges) s.push(seccomp.load);
   s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));
