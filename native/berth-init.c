@@ -45,6 +45,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <net/if.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
@@ -917,6 +918,17 @@ static void run_op(uint32_t code, struct cursor *c) {
     break;
   }
   case OP_UNSHARE:
+  case OP_LOOPBACK_UP: {
+    int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    if (sk < 0 || ioctl(sk, SIOCGIFFLAGS, &ifr) < 0) DIE("read the flags of lo");
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0) DIE("bring lo up");
+    close(sk);
+    break;
+  }
   case OP_CHILD_UNSHARE:
     if (unshare((int)next_u64(c)) < 0) DIE("unshare");
     break;

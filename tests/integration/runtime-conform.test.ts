@@ -2,6 +2,7 @@
 // way against runc and berth-runtime; the outcome must match, or be berth's stricter one where
 // runc is weak (said at the case).
 import { afterAll, describe, expect, test } from "bun:test";
+import { symlinkSync } from "node:fs";
 import { Harness, leftoverCgroups, type Result } from "../lib/runtime.ts";
 import { defaultSeccomp } from "../../src/seccomp/default-profile.ts";
 import type { Spec } from "../../src/runtime/spec/types.ts";
@@ -66,4 +67,42 @@ describe("failures that stopped containers", () => {
       expect(e.berth).toMatchObject({ code: 0, stdout: "ok\n" });
     });
   }
+});
+
+describe("mounts and namespaces", () => {
+  test("a read-only /dev: the mounts under it are made, then it is read-only", async () => {
+    const r = await both(["sh", "-c", "ls /dev/pts; ls /dev/null; touch /dev/x"], (s) => {
+      s.mounts!.find((m) => m.destination === "/dev")!.options!.push("ro");
+    });
+    for (const x of [r.runc, r.berth]) {
+      expect(x.stdout).toBe("ptmx\n/dev/null\n");
+      expect(x.stderr).toContain("Read-only file system");
+      expect(x.code).toBe(1);
+    }
+  });
+
+  test("loopback is up in a new network namespace", async () => {
+    const r = await both(["sh", "-c", "cat /sys/class/net/lo/operstate /sys/class/net/lo/flags; ip -4 addr show lo | grep -o 'inet [0-9./]*';"]);
+    expect(r.runc.code).toBe(0);
+    expect(r.runc.stdout).toContain("inet 127.0.0.1/8\n");
+    expect(r.berth.stdout).toBe(r.runc.stdout);
+  });
+
+  test("a rootfs path that is a symlink is refused", async () => {
+    const d = h.tmpdir();
+    symlinkSync(`${import.meta.dir}/../../build/busybox/rootfs`, `${d}/link`);
+    const r = await both(["true"], (s) => (s.root!.path = `${d}/link`));
+    expect(r.runc.code).toBe(1);
+    expect(r.runc.stderr).toContain("invalid rootfs: not an absolute path, or a symlink");
+    expect(r.berth.code).toBe(1);
+    expect(r.berth.stderr).toContain(`root.path: invalid rootfs: ${d}/link is a symlink`);
+  });
+
+  test("linux.resources.unified on this v1/hybrid host is an invalid configuration", async () => {
+    const r = await both(["true"], (s) => (s.linux!.resources = { unified: { "memory.max": "100000000" } }));
+    expect(r.runc.code).toBe(1);
+    expect(r.runc.stderr).toContain("invalid configuration: cannot use unified on cgroup v1");
+    expect(r.berth.code).toBe(1);
+    expect(r.berth.stderr).toContain("invalid configuration: linux.resources.unified needs cgroup v2");
+  });
 });

@@ -163,12 +163,17 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   s.push(step("WAIT_PARENT", [], "wait for the parent (id maps, cgroup)"));
   if (childJoins) for (const f of o.cgroupTasks!) s.push(step("JOIN_CGROUP", [f], `write 0 > ${f}`, "linux.cgroupsPath"));
   if (newNs & CLONE.NEWUSER) s.push(step("BECOME_NS_ROOT", [], "setresuid(0, 0, 0) — root of the new user namespace", "linux.uidMappings"));
+  // A new network namespace starts with lo down; runc brings it up (so does every engine).
+  if (newNs & CLONE.NEWNET) s.push(step("LOOPBACK_UP", [], "ioctl(SIOCSIFFLAGS, lo, IFF_UP) — 127.0.0.1 and ::1 in the new network namespace", "linux.namespaces"));
   if (newNs & CLONE.NEWCGROUP) s.push(step("CHILD_UNSHARE", [CLONE.NEWCGROUP], "unshare(CLONE_NEWCGROUP) — after joining the cgroup, so it is the namespace's root", "linux.namespaces"));
   if (newNs & CLONE.NEWNS) s.push(step("MOUNT_ROOT_PROPAGATION", [MS.SLAVE | MS.REC], `mount(NULL, "/", NULL, MS_SLAVE|MS_REC) — container mounts stay out of the host`));
   s.push(...term.connect);
   s.push(step("OPEN_ROOTFS", [c.rootfs], `open(${q(c.rootfs)})`, "root.path"));
   s.push(step("BIND_ROOTFS", [], `mount(${q(c.rootfs)}, ${q(c.rootfs)}, MS_BIND|MS_REC) — pivot_root needs a mount point`, "root.path"));
-  for (const m of c.mounts) s.push(...mountSteps(m, c, o));
+  // A read-only /dev (runc's rule): mounted writable so the mounts, devices and links under it can
+  // be made, and remounted read-only once the console is in place.
+  const roDev = c.mounts.find((m) => m.destination.replace(/\/+$/, "") === "/dev" && !m.bind && (m.attrSet & MOUNT_ATTR.RDONLY) !== 0);
+  for (const m of c.mounts) s.push(...mountSteps(m === roDev ? { ...m, attrSet: m.attrSet & ~MOUNT_ATTR.RDONLY } : m, c, o));
   if (c.devices) {
     const userns = (newNs & CLONE.NEWUSER) !== 0;
     for (const d of c.devices) {
@@ -197,6 +202,7 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   s.push(step("PIVOT_ROOT", [o.noPivot ? 1 : 0], o.noPivot ? `mount(${q(c.rootfs)}, "/", MS_MOVE); chroot(".")` : `pivot_root(${q(c.rootfs)}, ${q(c.rootfs)}); umount2(old root, MNT_DETACH)`, "root.path"));
   if (c.rootfsPropagation) s.push(step("MOUNT_ROOT_PROPAGATION", [c.rootfsPropagation], `mount(NULL, "/", NULL, ${propName(c.rootfsPropagation)})`, "linux.rootfsPropagation"));
   s.push(...term.create);
+  if (roDev) s.push(step("MOUNT_SETATTR", ["/dev", MOUNT_ATTR.RDONLY, 0], `mount_setattr("/dev", MOUNT_ATTR_RDONLY) — after the mounts and devices under it`, roDev.field));
   for (const [k, v] of c.sysctl) {
     const path = `/proc/sys/${k.replace(/\./g, "/")}`;
     s.push(step("WRITE_FILE", [path, v], `write ${path} ${q(v)}`, `linux.sysctl.${k}`));
