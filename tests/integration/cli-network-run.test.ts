@@ -83,7 +83,8 @@ async function hostSnapshot(): Promise<Record<string, string[]>> {
     containers: (await cli.ok(["ps", "-a", "-q", "--no-trunc"])).split("\n").filter(Boolean).sort(),
     netns: existsSync(netnsDir) ? readdirSync(netnsDir).sort() : [],
     leases: (existsSync(ipam) ? readdirSync(ipam) : []).flatMap((n) => readdirSync(join(ipam, n)).filter((f) => /^\d/.test(f)).map((f) => `${n}/${f}`)).sort(),
-    veths: (await must(["ip", "-o", "link", "show"])).split("\n").map((l) => l.split(":")[1]?.trim().split("@")[0] ?? "").filter((n) => n.startsWith("btv")).sort(),
+    // Veths on this root's bridges (other berth roots on this shared host have btv* links too).
+    veths: [...bridges].filter(linkExists).flatMap((b) => bridgePorts(b)).sort(),
     networks: (await cli.ok(["network", "ls", "-q", "--no-trunc"])).split("\n").filter(Boolean).sort(),
   };
 }
