@@ -502,7 +502,10 @@ export class NetworkManager {
     timings.push({ step: "network rules", ms: performance.now() - tr });
     if (rules.cached) emit("iptables", `rules of network ${net.name} (${net.internal ? "FORWARD drops: internal" : "masquerade, FORWARD accepts"}) in place: verified earlier this boot, no iptables call`);
     else if (!rules.added.length) emit("iptables", `rules of network ${net.name} verified: all in place`, performance.now() - tr);
-    else for (const rule of rules.added) emit("iptables", `rules of network ${net.name}: ${rule}`, performance.now() - tr);
+    else {
+      for (const rule of rules.added) emit("iptables", `rules of network ${net.name}: ${rule}`);
+      emit("iptables", `rules of network ${net.name}: iptables-save, then ${rules.added.length} line(s) in one iptables-restore --noflush (once per network and boot)`, performance.now() - tr);
+    }
     if (!list.plugins.some((p) => p.type === "portmap")) emit("cni", `portmap not run: no published ports`);
     const entry: CacheEntry = {
       kind: "berth-cni-cache-v1", containerId: c.id, networkId: net.id, networkName: net.name, ifName, netns: c.netnsPath,

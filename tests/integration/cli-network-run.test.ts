@@ -371,7 +371,7 @@ describe.if(ready)("--explain shows the seed's steps (seed 002: bridge, veth pai
       route: `default via \\d+\\.\\d+\\.\\d+\\.1 dev eth0`,
       // The network's masquerade and FORWARD rules: added with its first container, verified
       // (without an iptables call) for the later ones of this boot.
-      "iptables rules": `(rules of network bridge: nat: -A BT-ADMIN-${rootHash}-NAT -s \\S+ .*-j MASQUERADE${ms}|rules of network bridge \\(masquerade, FORWARD accepts\\) in place: verified earlier this boot)`,
+      "iptables rules": `(rules of network bridge: iptables-save, then \\d+ line\\(s\\) in one iptables-restore --noflush .*${ms}|rules of network bridge \\(masquerade, FORWARD accepts\\) in place: verified earlier this boot)`,
       portmap: `portmap not run: no published ports`,
       done: `setup of [0-9a-f]{12} done: ${addr!.replace(/\./g, "\\.")} on bridge${ms}`,
       "bridge DEL": `bridge DEL on network bridge .*${ms}`,
