@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { conflict, failedPrecondition, invalidArgument, isBerthError } from "../sys/errdefs.ts";
 import { boundingCapabilities } from "../sys/capabilities.ts";
+import { processAlive } from "../sys/proc.ts";
 import { timed } from "../explain/channel.ts";
 import { resolveUser } from "../image/config-to-spec.ts";
 import { ATTACH, AttachClient, type AttachHandlers } from "../monitor/attach.ts";
@@ -146,16 +147,9 @@ function execProcess(e: Engine, c: Container, spec: ExecSpec): Process {
   return proc;
 }
 
-/** Wait (bounded) until a process that is not our child has exited. */
+/** Wait (bounded) until a process that is not our child has exited (a zombie counts as gone). */
 async function gone(pid: number, ms: number): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await Bun.sleep(10);
-  }
+  for (const end = Date.now() + ms; Date.now() < end && processAlive(pid, 0); ) await Bun.sleep(10);
 }
 
 /** The runtime's socket path for the pty master: the monitor's console.sock, by a short path. */

@@ -102,6 +102,7 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
   const timeline: [number, number][] = [];
   let pid = 0;
   let ready = false;
+  let forked = false;
   let buf = new Uint8Array(0);
   const reader = Bun.file(sock).stream().getReader();
   try {
@@ -121,7 +122,11 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
         const s = steps[index];
         switch (kind) {
           case REPORT.PID:
-            pid = val;
+            // An exec's intermediate child reports the process's pid (FORK_GRANDCHILD) while the
+            // parent may still be about to report the intermediate's own (CLONE): the former wins
+            // whatever the order they arrive in.
+            if (!forked) pid = val;
+            if (s?.op.name === "FORK_GRANDCHILD") forked = true;
             break;
           case REPORT.STEP:
             timeline.push([index, val / 1000]);
