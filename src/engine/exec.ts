@@ -180,13 +180,16 @@ export async function startExec(e: Engine, ref: string, o: ExecStartOptions = {}
   const c = await getContainer(e, rec.containerId);
   if (rec.state !== "created") throw conflict(`exec ${rec.id} has already been started`, "exec");
   checkRunning(c);
+  if (!e.execs.markRunning(rec.id)) throw conflict(`exec ${rec.id} has already been started`, "exec");
   let proc: Process;
   try {
     proc = execProcess(e, c, spec);
   } catch (err) {
-    throw isBerthError(err, "NotFound") ? invalidArgument(`exec failed: ${err.message}`, "user") : err;
+    // As runc's exec: a user the image does not know, a bad working directory: 126.
+    const failure = new StartError(`exec failed: ${isBerthError(err) ? err.message : String(err)}`, 126, isBerthError(err) ? err.field : "exec");
+    if (e.execs.markExited(rec.id, failure.exitCode)) execEvent(e, "exec_die", rec, { exitCode: String(failure.exitCode) });
+    throw failure;
   }
-  if (!e.execs.markRunning(rec.id)) throw conflict(`exec ${rec.id} has already been started`, "exec");
   const dir = e.execDir(rec.id);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
