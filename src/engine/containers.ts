@@ -363,6 +363,24 @@ export function makeWorkdir(rootfs: string, cwd: string): void {
   }
 }
 
+/**
+ * containerd's restrict_oom_score_adj: without CAP_SYS_RESOURCE the kernel refuses an
+ * oom_score_adj below the writer's own (proc(5)), so a lower request (kubelet asks -998 for pod
+ * sandboxes) is raised to this process's value instead of failing the start. `berth doctor`
+ * reports the clamp; with the capability the value is kept.
+ */
+export function restrictOomScoreAdj(v: number): number {
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const eff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? "0"}`);
+    if ((eff >> 24n) & 1n) return v; // CAP_SYS_RESOURCE (capabilities(7))
+    const own = Number(readFileSync("/proc/self/oom_score_adj", "utf8").trim());
+    return Number.isFinite(own) && v < own ? own : v;
+  } catch {
+    return v;
+  }
+}
+
 function binaries(e: Engine) {
   return {
     berthInit: e.opts.berthInit ?? findBinary("berth-init", "BERTH_INIT"),
@@ -431,11 +449,22 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       if (mode === "host") netns = { kind: "host" };
       etc = writeEtcFiles(dir, hostname, mode === "host" ? "host" : "own");
     }
+    // IPC, UTS, PID: private, the host's, or another running container's (a pod's infra).
+    const namespaces: NonNullable<Parameters<typeof toOciSpec>[2]["namespaces"]> = {};
+    for (const [type, how] of [["ipc", spec.ipc], ["uts", spec.uts], ["pid", spec.pidMode]] as const) {
+      if (how === "host") namespaces[type] = { kind: "host" };
+      else if (how?.startsWith("container:")) {
+        const other = await getContainer(e, how.slice("container:".length));
+        if (other.state !== "running") throw failedPrecondition(`cannot join the ${type} namespace of container ${other.name}: it is not running`, type);
+        namespaces[type] = { kind: "path", path: `/proc/${other.pid}/ns/${type}` };
+      }
+    }
     const cgroupsPath = `${spec.cgroupParent ? `${spec.cgroupParent.replace(/\/+$/, "")}/` : ""}berth-${id}`;
     // The image's VOLUMEs no mount of the spec covers are mounted as their anonymous volumes.
     const own = new Set((spec.mounts ?? []).map((m) => posix.normalize(m.target)));
     const imageVolumes = c.resolved.volumes.filter((v) => !own.has(v.target)).map((v) => ({ type: "volume" as const, source: v.name, target: v.target }));
-    const oci = toOciSpec(cfg, { ...spec, hostname, mounts: [...(spec.mounts ?? []), ...imageVolumes] }, { id, rootfs, volumePaths, etc, netns, cgroupsPath, hostEnv: o.hostEnv ?? {} });
+    const oci = toOciSpec(cfg, { ...spec, hostname, mounts: [...(spec.mounts ?? []), ...imageVolumes] }, { id, rootfs, volumePaths, etc, netns, namespaces, cgroupsPath, hostEnv: o.hostEnv ?? {} });
+    if (oci.process!.oomScoreAdj !== undefined) oci.process!.oomScoreAdj = restrictOomScoreAdj(oci.process!.oomScoreAdj);
     makeWorkdir(rootfs, oci.process!.cwd);
     writeFileSync(join(dir, "config.json"), JSON.stringify(oci));
 
@@ -749,7 +778,13 @@ export async function waitContainer(e: Engine, ref: string, condition: WaitCondi
       continue;
     }
     await Bun.sleep(100);
-    c = await getContainer(e, id);
+    try {
+      c = await getContainer(e, id);
+    } catch (err) {
+      // Started, ended and removed (--rm) between two looks: gone is what "removed" waits for.
+      if (isBerthError(err, "NotFound")) return { exitCode: c.exitCode, ...(c.error ? { error: c.error } : {}) };
+      throw err;
+    }
   }
 }
 

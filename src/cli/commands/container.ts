@@ -15,6 +15,8 @@ export default group("container", "Manage containers", {
   pause: ["Pause all processes within one or more containers", () => import("./pause.ts")],
   unpause: ["Unpause all processes within one or more containers", () => import("./unpause.ts")],
   top: ["Display the running processes of a container", () => import("./top.ts")],
+  stats: ["Display a live stream of container(s) resource usage statistics", () => import("./stats.ts")],
+  cp: ["Copy files/folders between a container and the local filesystem", () => import("./cp.ts")],
   port: ["List port mappings or a specific mapping for the container", () => import("./port.ts")],
   logs: ["Fetch the logs of a container", () => import("./logs.ts")],
   ls: ["List containers", () => import("./ps.ts")],
