@@ -45,6 +45,9 @@ export interface ExecSpec {
   stdin?: boolean;
   /** As given (docker's DetachKeys); the front applies them. */
   detachKeys?: string;
+  /** Whether the front means to attach these streams (docker's AttachStdout/AttachStderr; inspect shows them). */
+  attachStdout?: boolean;
+  attachStderr?: boolean;
 }
 
 export type Exec = ExecRecord<ExecSpec>;
