@@ -10,6 +10,8 @@ import { createExec, finishExec, inspectExec, listExecs, resizeExec, startExec, 
 import { runHealthcheck, type HealthState } from "../../src/engine/health.ts";
 import { systemReset } from "../../src/engine/prune.ts";
 import { installBuiltinBusybox } from "../../src/image/builtin-busybox.ts";
+import { findImage, normalizeName } from "../../src/engine/images.ts";
+import { writeBytes } from "../../src/content/write-blob.ts";
 import { isAlive, mountsUnder, pidsWithArg } from "../helpers/leftovers.ts";
 
 const TOP = resolve(import.meta.dir, "../..");
@@ -200,6 +202,26 @@ describe.if(ready)("health checks in the core", () => {
     // The probes' sessions are forgotten once done (docker unregisters them).
     expect(listExecs(e, c.id).length).toBe(1);
     await removeContainer(e, c.id, { force: true });
+  });
+
+  test("the image's HEALTHCHECK (docker's config field) is used; a spec of NONE disables it", async () => {
+    // busybox with a docker-style Healthcheck in its config (nanoseconds, as docker writes them).
+    const bb = (await findImage(e, "busybox"))!;
+    const cfg = { ...bb.configDoc, config: { ...bb.configDoc.config, Healthcheck: { Test: ["CMD", "test", "-d", "/tmp"], Interval: 3_600e9, Timeout: 5e9, Retries: 2 } } };
+    const cfgDesc = await writeBytes(e.content, JSON.stringify(cfg), bb.config.mediaType);
+    const manifest = JSON.parse(new TextDecoder().decode(await e.content.read(bb.manifest.digest))) as Record<string, unknown>;
+    const mDesc = await writeBytes(e.content, JSON.stringify({ ...manifest, config: cfgDesc }), bb.manifest.mediaType);
+    e.images.put({ name: normalizeName("hc-image:1"), target: mDesc });
+    const c = await createContainer(e, { image: "hc-image:1", command: ["sleep", "600"], network: { mode: "none" } });
+    expect(c.resolved.healthcheck).toEqual({ test: ["CMD", "test", "-d", "/tmp"], intervalMs: 3_600_000, timeoutMs: 5000, retries: 2 });
+    await startContainer(e, c.id);
+    expect((await runHealthcheck(e, c.id))!).toMatchObject({ status: "healthy", failingStreak: 0, log: [{ exitCode: 0, output: "" }] });
+    await removeContainer(e, c.id, { force: true });
+    const off = await createContainer(e, { image: "hc-image:1", command: ["sleep", "600"], network: { mode: "none" }, healthcheck: { test: ["NONE"] } });
+    await startContainer(e, off.id);
+    expect(await runHealthcheck(e, off.id)).toBeUndefined();
+    expect((await getContainer(e, off.id)).health).toBeUndefined();
+    await removeContainer(e, off.id, { force: true });
   });
 
   test("CMD form; the start period keeps failures from counting; a hanging check is killed at its timeout", async () => {
