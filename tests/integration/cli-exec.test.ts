@@ -93,6 +93,13 @@ describe.if(ready)("berth exec", () => {
     expect(u.stderr).toContain("unable to find user nosuchuser");
   });
 
+  test("10 at once: each its own output and status", async () => {
+    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => cli.run(["exec", "box", "sh", "-c", `echo n${i}; exit ${i + 1}`])));
+    expect(rs.map((r) => `${r.stdout.trim()}:${r.code}`)).toEqual(Array.from({ length: 10 }, (_, i) => `n${i}:${i + 1}`));
+    expect(rs.every((r) => r.stderr === "")).toBe(true);
+    expect(execDirs()).toEqual([]);
+  });
+
   test("-i passes our stdin until it ends", async () => {
     expect(await cli.ok(["exec", "-i", "box", "sh", "-c", "cat; echo end"], { stdin: "one\ntwo\n" })).toBe("one\ntwo\nend\n");
     // Without -i the process's stdin is empty.
@@ -156,6 +163,7 @@ describe.if(ready)("berth exec", () => {
 
   test("kill -9 of berth exec: -i closes the process's stdin, -it hangs its terminal up; no monitor is left", async () => {
     const before = new Set(execDirs());
+    const diesBefore = (await events("box")).filter((e) => e.Action === "exec_die").length;
     const p = Bun.spawn(cli.argv(["exec", "-i", "box", "sh", "-c", "cat; exit 9"]), { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     p.stdin.write("x\n");
     p.stdin.flush();
@@ -168,8 +176,9 @@ describe.if(ready)("berth exec", () => {
     await Bun.sleep(500);
     for (const pid of execClis()) process.kill(pid, "SIGKILL");
     await t.done;
-    const ev = await until(() => events("box"), (x) => x.filter((e) => e.Action === "exec_die" && ["9", "129"].includes(e.Actor.Attributes.exitCode!)).length === 2);
-    expect(ev.filter((e) => e.Action === "exec_die").map((e) => e.Actor.Attributes.exitCode).slice(-2).sort()).toEqual(["129", "9"]);
+    const dies = async () => (await events("box")).filter((e) => e.Action === "exec_die").slice(diesBefore).map((e) => e.Actor.Attributes.exitCode);
+    const ended = await until(dies, (x) => x.length === 2);
+    expect(ended.sort()).toEqual(["129", "9"]);
     await until(() => execDirs().filter((d) => !before.has(d)).length, (n) => n === 0);
     expect(execDirs().filter((d) => !before.has(d))).toEqual([]);
   });
