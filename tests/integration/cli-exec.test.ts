@@ -151,6 +151,12 @@ describe.if(ready)("berth exec", () => {
     expect(r.out).toContain("24 81");
     expect(r.out).toMatch(/\/dev\/pts\/\d+/);
 
+    // A resize of our terminal (SIGWINCH) reaches the session's: -t without -i, in the background.
+    const cmd = cli.argv(["exec", "-t", "box", "sh", "-c", "sleep 1.5; stty size"]).map((x) => `'${x}'`).join(" ");
+    const w = Bun.spawn(["script", "-qfec", `stty rows 24 cols 81; ${cmd} & sleep 0.7; stty rows 40 cols 100; kill -WINCH $!; wait $!`, "/dev/null"], { stdin: "pipe", stdout: "pipe" });
+    expect(await new Response(w.stdout).text()).toContain("40 100");
+    expect(await w.exited).toBe(0);
+
     const b = inPty(["exec", "-it", "--detach-keys", "ctrl-x", "box", "sh", "-c", "echo started; sleep 600"], [{ delayMs: 800, input: "\x18" }]);
     const d = await b.done;
     expect(d.code).toBe(0);
