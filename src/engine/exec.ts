@@ -234,11 +234,24 @@ export async function startExec(e: Engine, ref: string, o: ExecStartOptions = {}
 }
 
 /**
- * An attached session's end: waits for the exit (its record comes after the last output),
- * records it, emits exec_die, releases the monitor. Returns how it ended.
+ * A session's end: waits for the exit (its record comes after the last output), records it,
+ * emits exec_die, and (attached) releases the monitor. A detached session is waited on through
+ * its monitor, whose exit command records it. Returns how it ended.
  */
 export async function finishExec(e: Engine, s: ExecSession, exit?: MonitorStatus): Promise<ExecExit> {
   const client = s.attach;
+  if (!client && !exit) {
+    // A detached session: wait on its monitor (which stays in charge of the cleanup).
+    try {
+      const watcher = await AttachClient.connect(e.execDir(s.exec.id), 0);
+      const st = await watcher.exit;
+      watcher.close();
+      return { exitCode: st?.exitCode ?? inspectExec(e, s.exec.id).exitCode ?? 255 };
+    } catch {
+      const r = inspectExec(e, s.exec.id);
+      return { exitCode: r.exitCode ?? 255 };
+    }
+  }
   const st = exit ?? (client ? await client.exit : undefined);
   let code: number;
   let error: string | undefined;

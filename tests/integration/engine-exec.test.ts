@@ -123,6 +123,10 @@ describe.if(ready)("exec sessions in the core", () => {
     await until(() => pidsWithArg(e.execDir(ex.id)).length, (n) => n === 0);
     expect(pidsWithArg(e.execDir(ex.id))).toEqual([]);
     expect(existsSync(e.execDir(ex.id))).toBe(false);
+    // finishExec waits on a detached session through its monitor.
+    const other = await startExec(e, (await createExec(e, cid, { cmd: ["sh", "-c", "sleep 0.3; exit 6"] })).id);
+    expect(await finishExec(e, other)).toEqual({ exitCode: 6 });
+    expect(await until(() => inspectExec(e, other.exec.id), (x) => x.state === "exited")).toMatchObject({ exitCode: 6 });
   });
 
   test("a terminal: stdin, the size set at start and by resize", async () => {
