@@ -187,6 +187,8 @@ export async function startExec(e: Engine, ref: string, o: ExecStartOptions = {}
   let proc: Process;
   try {
     proc = execProcess(e, c, spec);
+    // The terminal has its size before the process runs (berth-init sets it on the pty).
+    if (spec.tty && o.size) proc.consoleSize = { height: o.size.rows, width: o.size.cols };
   } catch (err) {
     // As runc's exec: a user the image does not know, a bad working directory: 126.
     const failure = new StartError(`exec failed: ${isBerthError(err) ? err.message : String(err)}`, 126, isBerthError(err) ? err.field : "exec");
@@ -217,7 +219,6 @@ export async function startExec(e: Engine, ref: string, o: ExecStartOptions = {}
       ...(spec.tty ? { consoleSocket: consoleSocketPath(dir, monitor.pid) } : {}),
     });
     monitor.started(started.pid, undefined);
-    if (o.size && client) client.resize(o.size.rows, o.size.cols);
     e.execs.setPid(rec.id, started.pid);
     execEvent(e, `exec_start: ${spec.cmd.join(" ")}`, rec);
     return { exec: e.execs.get(rec.id) as Exec, pid: started.pid, ...(client ? { attach: client } : {}) };
