@@ -10,6 +10,12 @@
 // killed `berth exec` leaves neither a process nor a session without its exit. The monitor
 // starts berth-init with the exec plan the engine computed (the runtime library's exec with
 // `launchVia`), as it does for a container's init: no berth-runtime process per exec.
+//
+// The fronts' calls: the Docker API's POST /containers/{id}/exec → createExec; POST
+// /exec/{id}/start → startExec (with `attach` bound to the hijacked connection unless Detach,
+// then finishExec); GET /exec/{id}/json → inspectExec (docker/exec-json.ts shapes it); POST
+// /exec/{id}/resize → resizeExec. CRI's ExecSync: createExec + startExec with handlers that
+// collect the output, finishExec, and killExec at its timeout (as health.ts does).
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
