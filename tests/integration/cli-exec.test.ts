@@ -248,6 +248,14 @@ describe.if(ready)("health checks", () => {
     await cli.ok(["rm", "-f", "hbad"]);
   });
 
+  test("a container restarted by its policy starts its health over (a second health_status: healthy)", async () => {
+    await cli.ok(["run", "-d", "--name", "hre", "--network", "none", "--restart", "on-failure:1", "--health-cmd", "true", "--health-interval", "100ms", "busybox", "sh", "-c", "sleep 1; exit 1"]);
+    const healthy = async () => (await events("hre")).filter((e) => e.Action === "health_status: healthy").length;
+    expect(await until(healthy, (n) => n === 2, 20_000)).toBe(2);
+    expect(await cli.ok(["inspect", "-f", "{{.RestartCount}}", "hre"])).toBe("1\n");
+    await cli.ok(["rm", "-f", "hre"]);
+  });
+
   test("--health-timeout kills a hanging check; --health-start-period keeps it starting; --no-healthcheck", async () => {
     await cli.ok(["run", "-d", "--name", "hhang", "--network", "none", "--health-cmd", "sleep 60", "--health-interval", "100ms", "--health-timeout", "400ms", "--health-retries", "1", "busybox", "sleep", "600"]);
     const h = await until(async () => JSON.parse(await cli.ok(["inspect", "-f", "{{json .State.Health}}", "hhang"])) as { Status: string; Log: { ExitCode: number; Output: string; Start: string; End: string }[] }, (x) => x.Status === "unhealthy");
