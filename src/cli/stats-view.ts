@@ -63,3 +63,6 @@ export const STATS_HEADERS: Record<string, string> = {
   MemUsage: "MEM USAGE / LIMIT", Name: "NAME", NetIO: "NET I/O", PIDs: "PIDS",
 };
 export const DEFAULT_STATS_FORMAT = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+
+/** go-units HumanSize (four significant digits, decimal): what ctr prints for sizes. */
+export const humanSize4 = (n: number) => customSize(n, 4, 1000, ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]);
