@@ -306,7 +306,12 @@ const couldNotFind = (path: string, ref: string) => notFound(`Could not find the
 export async function withContainerRoot<T>(e: Engine, ref: string, fn: (rootFd: number, c: Container) => Promise<T> | T): Promise<T> {
   const { getContainer } = await import("./containers.ts");
   const c = await getContainer(e, ref);
-  if ((c.state === "running" || c.state === "paused") && c.pid > 0) {
+  // A restarting container's snapshot is still mounted by its monitor (a second overlay mount of
+  // one upper directory is refused), and it has no process to enter: wait for it to run.
+  if (c.state === "restarting" || ((c.state === "running" || c.state === "paused") && !(c.pid > 0))) {
+    throw failedPrecondition(`container ${ref} is restarting: copy its files once it runs again`, "container");
+  }
+  if (c.state === "running" || c.state === "paused") {
     let fd: number;
     try {
       fd = openat2(AT_FDCWD, `/proc/${c.pid}/root`, O.PATH | O.DIRECTORY, 0);
@@ -314,6 +319,11 @@ export async function withContainerRoot<T>(e: Engine, ref: string, fn: (rootFd: 
       throw failedPrecondition(`container ${ref} stopped while its files were being opened: try again`, "container");
     }
     try {
+      // Still the same process after the open: the fd is its root, not a reused pid's.
+      const now = await getContainer(e, c.id);
+      if (now.pid !== c.pid || (now.state !== "running" && now.state !== "paused")) {
+        throw failedPrecondition(`container ${ref} stopped while its files were being opened: try again`, "container");
+      }
       return await fn(fd, c);
     } finally {
       closeFd(fd);
