@@ -26,6 +26,7 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   create: ["Create a new container", () => import("./commands/create.ts")],
   start: ["Start one or more stopped containers", () => import("./commands/start.ts")],
   attach: ["Attach local standard input, output, and error streams to a running container", () => import("./commands/attach.ts")],
+  exec: ["Execute a command in a running container", () => import("./commands/exec.ts")],
   stop: ["Stop one or more running containers", () => import("./commands/stop.ts")],
   kill: ["Kill one or more running containers", () => import("./commands/kill.ts")],
   restart: ["Restart one or more containers", () => import("./commands/restart.ts")],
@@ -62,6 +63,7 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   system: ["Manage berth (prune, df, events, info)", () => import("./commands/system.ts")],
   info: ["Display system-wide information", () => import("./commands/info.ts")],
   version: ["Show the berth version information", () => import("./commands/version.ts")],
+  daemon: ["Run berthd: serve the Docker Engine API over a unix socket", () => import("./commands/daemon.ts")],
   sandbox: ["Run an untrusted program with limits and print its verdict; measure runs per second", () => import("./commands/sandbox.ts")],
 };
 

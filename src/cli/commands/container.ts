@@ -5,6 +5,7 @@ export default group("container", "Manage containers", {
   run: ["Create and run a new container from an image", () => import("./run.ts")],
   start: ["Start one or more stopped containers", () => import("./start.ts")],
   attach: ["Attach to a running container", () => import("./attach.ts")],
+  exec: ["Execute a command in a running container", () => import("./exec.ts")],
   stop: ["Stop one or more running containers", () => import("./stop.ts")],
   kill: ["Kill one or more running containers", () => import("./kill.ts")],
   restart: ["Restart one or more containers", () => import("./restart.ts")],
@@ -24,4 +25,6 @@ export default group("container", "Manage containers", {
   prune: ["Remove all stopped containers", () => import("./container-prune.ts")],
   // Run by a container's monitor after its last exit (not by hand): record it, release, --rm.
   cleanup: ["", () => import("./container-cleanup.ts")],
+  // Run by a container's monitor at each health-check interval: one check, its state recorded.
+  healthcheck: ["", () => import("./container-healthcheck.ts")],
 });
