@@ -2,7 +2,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, 
 import { join, posix } from "node:path";
 import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
-import { humanSize } from "../format.ts";
+import { humanSize4 } from "../units.ts";
 import { planCopy, rebaseName, sourceBase, splitCpArg, splitDirEntry, type DestInfo, type SourceInfo } from "../cp-rules.ts";
 import { BerthError, invalidArgument, isBerthError, notFound } from "../../sys/errdefs.ts";
 import type { Engine } from "../../engine/engine.ts";
@@ -159,7 +159,7 @@ async function toContainer(e: Engine, srcPath: string, ref: string, destPath: st
 let quiet = false;
 /** docker 24+: "Successfully copied 1.54kB to …" on a terminal's stderr, unless -q. */
 function progress(bytes: number, to: string): void {
-  if (!quiet && process.stderr.isTTY) process.stderr.write(`Successfully copied ${humanSize(bytes)} to ${to}\n`);
+  if (!quiet && process.stderr.isTTY) process.stderr.write(`Successfully copied ${humanSize4(bytes)} to ${to}\n`);
 }
 
 export default command({

@@ -3,7 +3,7 @@
 import { command, args, type Command } from "../command.ts";
 import { UsageError } from "../flags.ts";
 import { humanDuration, table } from "../format.ts";
-import { humanSize4 } from "../stats-view.ts";
+import { humanSize4 } from "../units.ts";
 
 const labelText = (l: Record<string, string>) => Object.keys(l).sort().map((k) => `${k}=${l[k]}`).join(",") || "-";
 const FORMAT = { kind: "string" as const, help: '"json" for a JSON array; a table otherwise' };
