@@ -3,7 +3,7 @@
 // archive (manifest.json naming each image's config and layers by their paths in blobs/, as
 // docker 25+ writes it). `load` and `import` read OCI layouts (directories or tars) and docker
 // archives of both generations (the older one: <id>.json configs and <id>/layer.tar layers).
-import { existsSync, fstatSync, lstatSync, mkdirSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
+import { existsSync, fstatSync, lstatSync, mkdirSync, rmdirSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, join, posix } from "node:path";
 import type { Descriptor } from "../content/types.ts";
@@ -329,6 +329,9 @@ export async function withContainerRoot<T>(e: Engine, ref: string, fn: (rootFd: 
       closeFd(fd);
     }
   }
+  // What a killed cp left mounted (its scratch mount point names its dead pid) goes first.
+  const { collectDeadOwners } = await import("./gc.ts");
+  collectDeadOwners(e);
   const lock = await e.locks.acquire(c.id, "copy its files");
   const dir = join(e.tmp, `apply-${process.pid}-cp-${c.id.slice(0, 12)}-${Math.random().toString(36).slice(2, 8)}`);
   const mounted: string[] = [];
@@ -371,12 +374,21 @@ export async function withContainerRoot<T>(e: Engine, ref: string, fn: (rootFd: 
     return await fn(fd, c);
   } finally {
     if (fd >= 0) closeFd(fd);
+    let unmounted = true;
     for (const m of mounted.reverse()) {
       try {
         unmount(m, { detach: true });
+      } catch {
+        unmounted = false;
+      }
+    }
+    // Never a recursive remove here: a mount that failed to go would take the container's files
+    // (or a volume's) with it. An empty mount point is all there is to remove.
+    if (unmounted) {
+      try {
+        rmdirSync(dir);
       } catch {}
     }
-    rmSync(dir, { recursive: true, force: true });
     lock.release();
   }
 }

@@ -293,3 +293,26 @@ describe.if(ready)("volumes, bind mounts, stopped containers", () => {
     expect(await catIn("fresh", "/etc/added")).toBe("one\n");
   });
 });
+
+describe.if(ready)("kill -9 of a cp", () => {
+  test("a cp killed while a stopped container's files are mounted: the next cp collects the mount, the container is intact", async () => {
+    await cli.ok(["create", "--name", "victim", "-v", "victimvol:/vol", "busybox", "sh", "-c", "cat /bin/busybox > /dev/null; ls /vol"]);
+    const mine = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(join(cli.root, "tmp", "apply-")));
+    expect(mine()).toEqual([]);
+    // Its stdout is never read: the archive of /bin (2 MB) blocks on the pipe with the snapshot
+    // and the volume mounted.
+    const p = Bun.spawn(cli.argv(["cp", "victim:/bin", "-"]), { stdout: "pipe", stderr: "ignore" });
+    for (let i = 0; i < 200 && mine().length < 2; i++) await Bun.sleep(25);
+    expect(mine().length).toBe(2); // the snapshot and the volume on it
+    p.kill("SIGKILL");
+    await p.exited;
+    expect(mine().length).toBe(2);
+    // The next cp (any berth process that collects dead owners) takes it down, then copies.
+    expect(await catIn("victim", "/bin/busybox").then((s) => s.length > 1_000_000)).toBe(true);
+    expect(mine()).toEqual([]);
+    expect(readdirSync(join(cli.root, "tmp")).filter((n) => n.includes("-cp-"))).toEqual([]);
+    await cli.ok(["start", "-a", "victim"]);
+    expect(await cli.ok(["inspect", "-f", "{{.State.ExitCode}}", "victim"])).toBe("0\n");
+    await cli.ok(["rm", "-v", "victim"]);
+  }, 30_000);
+});
