@@ -2,10 +2,11 @@
 // root (RESOLVE_IN_ROOT: "..", absolute paths and symlinks all stay within it) or without
 // following any symlink (RESOLVE_NO_SYMLINKS). The kernel does the containment in one call, so a
 // process in a container cannot swap a directory for a symlink between a check and the use
-// (docker's CVE-2018-15664). glibc 2.36 has no wrapper: the call goes through syscall(2).
-import { dlopen, FFIType, toArrayBuffer } from "bun:ffi";
+// (docker's CVE-2018-15664). glibc 2.36 has no wrapper: the call goes through syscall(2), on
+// the process's one libc binding (libc.ts).
 import { closeSync } from "node:fs";
 import { errnoMessage, errnoName } from "./errno.ts";
+import { errno as lastErrno, libcSymbols } from "./libc.ts";
 
 const SYS_openat2 = 437; // x86_64 and aarch64 alike (asm-generic numbering since 5.6)
 
@@ -29,14 +30,6 @@ export const RESOLVE = {
   IN_ROOT: 0x10,
 } as const;
 
-function load() {
-  return dlopen("libc.so.6", {
-    syscall: { args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  }).symbols;
-}
-let lib: ReturnType<typeof load> | undefined;
-
 /** A failed openat2; `code` is the errno name (ENOENT, ENOTDIR, ELOOP, EXDEV…), as node's errors. */
 export class Openat2Error extends Error {
   constructor(readonly code: string, readonly errno: number, readonly path: string) {
@@ -49,14 +42,13 @@ export const AT_FDCWD = -100;
 
 /** openat2(dirfd, path, {flags, mode, resolve}) → fd; throws Openat2Error. */
 export function openat2(dirfd: number, path: string, flags: number, resolve: number, mode = 0): number {
-  const l = (lib ??= load());
+  const l = libcSymbols();
   const how = new BigUint64Array([BigInt(flags | O.CLOEXEC), BigInt(mode), BigInt(resolve)]);
   const p = new TextEncoder().encode(`${path === "" ? "." : path}\0`);
   for (;;) {
     const fd = Number(l.syscall(SYS_openat2, dirfd, p, how, 24));
     if (fd >= 0) return fd;
-    const loc = l.__errno_location();
-    const errno = loc === null ? 0 : new Int32Array(toArrayBuffer(loc, 0, 4))[0]!;
+    const errno = lastErrno();
     if (errno === 4 || errno === 11) continue; // EINTR; EAGAIN (a rename raced the lookup)
     throw new Openat2Error(errnoName(errno), errno, path);
   }
