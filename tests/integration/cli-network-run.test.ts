@@ -268,6 +268,25 @@ describe.if(ready)("berth run on bridge networks", () => {
     await cli.ok(["network", "rm", user.name, internal.name]);
   });
 
+  test("runs at once on new networks: distinct addresses, each network's rules written once", async () => {
+    const nets = [await userNetwork(), await userNetwork()];
+    // Four first setups at once, two per network: both networks' rules are missing at the start.
+    const ids = (await Promise.all([0, 1, 2, 3].map((i) => cli.ok(["run", "-d", "--network", nets[i % 2]!.name, "busybox", "sleep", "600"])))).map((x) => x.trim());
+    const ips = await Promise.all(ids.map((id, i) => netOf(id, nets[i % 2]!.name).then((n) => n.ip)));
+    expect(new Set(ips).size).toBe(4);
+    const save = await must(["iptables-save"]);
+    for (const n of nets) {
+      const [doc] = JSON.parse(await cli.ok(["network", "inspect", n.name])) as { Id: string }[];
+      const mine = save.split("\n").filter((l) => l.includes(`"berth network ${doc!.Id.slice(0, 12)} `));
+      // One masquerade rule and three FORWARD accepts, not duplicated by the racing setups.
+      expect(mine.filter((l) => l.includes("MASQUERADE"))).toHaveLength(1);
+      expect(mine.filter((l) => l.endsWith("-j ACCEPT"))).toHaveLength(3);
+    }
+    expect(save.split("\n").filter((l) => l.startsWith("-A FORWARD ") && l.endsWith(`-j BT-ADMIN-${rootHash}-FWD`))).toHaveLength(1);
+    await rmAndCheck(...ids);
+    await cli.ok(["network", "rm", ...nets.map((n) => n.name)]);
+  });
+
   test("--network container:<id> shares the other container's network namespace", async () => {
     const a = await httpd([], 8080, "same netns");
     const { ip } = await netOf(a, "bridge");
