@@ -148,10 +148,11 @@ async function httpd(args: string[], port: number, body: string): Promise<string
 
 /**
  * busybox wget in a new container on `network`, bounded by busybox timeout (busybox 1.35's own
- * `wget -T` crashes here).
+ * `wget -T` crashes here) under a shell: busybox timeout execs the command in its own process
+ * and kills it from a child, and as the container's PID 1 wget would ignore that SIGTERM.
  */
 const wgetFrom = (network: string, url: string, extra: string[] = []) =>
-  cli.run(["run", "--rm", "--network", network, ...extra, "busybox", "timeout", "5", "wget", "-q", "-O", "-", url]);
+  cli.run(["run", "--rm", "--network", network, ...extra, "busybox", "sh", "-c", `timeout 5 wget -q -O - ${url}; exit $?`]);
 
 async function rmAndCheck(...refs: string[]): Promise<void> {
   const ids = await Promise.all(refs.map(idOf));
@@ -265,6 +266,14 @@ describe.if(ready)("berth run on bridge networks", () => {
     expect(blocked.stdout).toBe("");
     // ...while inside it the gateway answers.
     expect((await cli.run(["run", "--rm", "--network", internal.name, "busybox", "ping", "-c", "1", "-W", "3", internal.gateway])).code).toBe(0);
+    // Nor does a published port of another network let it out: the host's DNAT would forward
+    // it to the other bridge (where the user network's container gets through).
+    const srv = await httpd(["-p", "80"], 80, "published");
+    const hostPort = Number((await cli.ok(["port", srv, "80/tcp"])).trim().split(":").pop());
+    expect((await wgetFrom(user.name, `http://${user.gateway}:${hostPort}/`)).stdout).toBe("published");
+    const escaped = await wgetFrom(internal.name, `http://${internal.gateway}:${hostPort}/`);
+    expect({ code: escaped.code === 0, out: escaped.stdout }).toEqual({ code: false, out: "" });
+    await rmAndCheck(srv);
     await cli.ok(["network", "rm", user.name, internal.name]);
   });
 
