@@ -3,6 +3,7 @@
 import type { Ctx } from "./http.ts";
 import * as containers from "./containers.ts";
 import * as images from "./images.ts";
+import * as transfer from "./transfer.ts";
 import * as volumes from "./volumes.ts";
 import * as networks from "./networks.ts";
 import * as system from "./system.ts";
@@ -43,6 +44,11 @@ export const routes: Route[] = [
   r("DELETE", "/containers/:id", containers.remove),
 
   r("GET", "/images/json", images.list),
+  r("POST", "/images/create", transfer.create),
+  r("POST", "/images/load", transfer.load),
+  r("GET", "/images/get", transfer.save),
+  r("GET", "/images/:name*/get", transfer.save),
+  r("POST", "/images/:name*/push", transfer.push),
   r("POST", "/images/prune", images.prune),
   r("GET", "/images/search", system.notSupported("searching a registry (docker search)")),
   r("GET", "/images/:name*/json", images.inspect),
