@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { BERTH } from "./cli-helpers.ts";
 import { Berthd, DOCKER } from "./berthd-harness.ts";
+import { startRegistry } from "./registry-harness.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync("/bin/busybox") && DOCKER !== "";
 let d: Berthd;
@@ -140,5 +143,92 @@ describe.if(ready)("docker CLI against berthd", () => {
     expect((await d.dockerOk(["rm", "c2"])).trim()).toBe("c2");
     const gone = await d.docker(["rm", "-f", "c2"]);
     expect(gone.code).toBe(0); // rm -f of a missing container prints the error but succeeds, as docker
+  });
+
+  test("pull/push against a local registry, tag, rmi, save/load, history; search and build are refused", async () => {
+    const reg = await startRegistry();
+    try {
+      const pulled = await d.dockerOk(["pull", "busybox"]);
+      expect(pulled).toContain("Status:");
+      const ref = `${reg.host}/t/bb:1`;
+      await d.dockerOk(["tag", "busybox", ref]);
+      const pushed = await d.dockerOk(["push", ref]);
+      expect(pushed).toMatch(/Pushed/);
+      expect(pushed).toMatch(/1: digest: sha256:[0-9a-f]{64} size: \d+/);
+      expect((await d.dockerOk(["rmi", ref])).trim()).toBe(`Untagged: ${ref}`);
+      const p = await d.dockerOk(["pull", ref]);
+      expect(p).toContain(`Status: Downloaded newer image for ${ref}`);
+      expect((await d.dockerOk(["run", "--rm", ref, "echo", "from-registry"])).trim()).toBe("from-registry");
+      // A missing image: 404 before any stream, so `run` tries the pull and exits 125 with the registry's reason.
+      const missing = await d.docker(["run", "--rm", `${reg.host}/t/nothing:1`, "true"]);
+      expect(missing.code).toBe(125);
+      expect(missing.stderr).toContain("manifest unknown");
+      const tar = join(d.cli.dir, "bb.tar");
+      await d.dockerOk(["save", "-o", tar, ref]);
+      await d.dockerOk(["rmi", ref]);
+      expect(await d.dockerOk(["load", "-i", tar])).toContain(`Loaded image: ${ref}`);
+      expect((await d.dockerOk(["images", "--format", "{{.Repository}}:{{.Tag}}"])).split("\n").sort().filter(Boolean)).toEqual([`${reg.host}/t/bb:1`, "busybox:latest"]);
+      expect(await d.dockerOk(["history", "busybox"])).toContain("IMAGE");
+      await d.dockerOk(["rmi", ref]);
+      const search = await d.docker(["search", "foo"]);
+      expect(search.code).toBe(1);
+      expect(search.stderr).toContain("not supported by berth yet");
+      const ctx = join(d.cli.dir, "ctx");
+      mkdirSync(ctx);
+      writeFileSync(join(ctx, "Dockerfile"), "FROM busybox\n");
+      const build = await d.docker(["build", ctx], { timeoutMs: 30_000 });
+      expect(build.code).not.toBe(0);
+    } finally {
+      await reg.stop();
+    }
+  });
+
+  test("a named volume keeps data across containers; a user network resolves names; -p reaches a server", async () => {
+    expect((await d.dockerOk(["volume", "create", "v1"])).trim()).toBe("v1");
+    await d.dockerOk(["run", "--rm", "-v", "v1:/data", "busybox", "sh", "-c", "echo keep > /data/f"]);
+    expect((await d.dockerOk(["run", "--rm", "-v", "v1:/data", "busybox", "cat", "/data/f"])).trim()).toBe("keep");
+    expect((await d.dockerOk(["volume", "ls", "-q"])).trim()).toBe("v1");
+    expect((await d.dockerOk(["volume", "rm", "v1"])).trim()).toBe("v1");
+    const gone = await d.docker(["volume", "inspect", "v1"]);
+    expect(gone.code).toBe(1);
+
+    await d.dockerOk(["network", "create", "btn1"]);
+    await d.dockerOk(["run", "-d", "--name", "a1", "--network", "btn1", "busybox", "sleep", "60"]);
+    const ping = await d.docker(["run", "--rm", "--network", "btn1", "busybox", "ping", "-c1", "-W3", "a1"]);
+    expect(ping.code).toBe(0);
+    expect(ping.stdout).toContain("1 packets received");
+    await d.dockerOk(["rm", "-f", "a1"]);
+    await d.dockerOk(["network", "rm", "btn1"]);
+
+    await d.dockerOk(["run", "-d", "--name", "srv", "-p", "127.0.0.1::8080", "busybox", "sh", "-c", "echo hello-http > /tmp/i; exec httpd -f -p 8080 -h /tmp"]);
+    const port = (await d.dockerOk(["port", "srv", "8080"])).trim();
+    expect(port).toMatch(/^127\.0\.0\.1:\d+$/);
+    let body = "";
+    for (let i = 0; i < 50 && body === ""; i++) {
+      body = await fetch(`http://${port}/i`).then((r) => r.text()).catch(() => "");
+      if (!body) await Bun.sleep(100);
+    }
+    expect(body).toBe("hello-http\n");
+    await d.dockerOk(["rm", "-f", "srv"]);
+  });
+
+  test("top, pause/unpause, diff, events --since/--until, system df, system prune -f", async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    await d.dockerOk(["run", "-d", "--name", "t1", "busybox", "sleep", "60"]);
+    expect(await d.dockerOk(["top", "t1"])).toContain("sleep 60");
+    await d.dockerOk(["pause", "t1"]);
+    expect((await d.dockerOk(["ps", "--format", "{{.Status}}"])).trim()).toMatch(/\(Paused\)$/);
+    await d.dockerOk(["unpause", "t1"]);
+    await d.dockerOk(["rm", "-f", "t1"]);
+    await d.dockerOk(["run", "--name", "d1", "busybox", "sh", "-c", "echo x > /newfile; mkdir /tmp/dd"]);
+    expect((await d.dockerOk(["diff", "d1"])).trim().split("\n")).toEqual(["A /newfile", "C /tmp", "A /tmp/dd"]);
+    const until = Math.ceil(Date.now() / 1000) + 1;
+    await Bun.sleep(1100);
+    const ev = await d.dockerOk(["events", "--since", String(since), "--until", String(until), "--filter", "container=d1", "--format", "{{.Action}}"]);
+    expect(ev.trim().split("\n")).toEqual(["create", "start", "die"]);
+    expect(await d.dockerOk(["system", "df"])).toMatch(/Containers\s+1\s+0/);
+    const pr = await d.dockerOk(["system", "prune", "-f"]);
+    expect(pr).toContain("Total reclaimed space");
+    expect(await d.dockerOk(["ps", "-aq"])).toBe("");
   });
 });

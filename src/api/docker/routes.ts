@@ -56,7 +56,7 @@ export const routes: Route[] = [
   r("POST", "/images/:name*/tag", images.tag),
   r("DELETE", "/images/:name*", images.remove),
   r("POST", "/build", system.notSupported("building images (docker build)")),
-  r("POST", "/build/prune", system.notSupported("the build cache (docker builder prune)")),
+  r("POST", "/build/prune", system.buildPrune),
 
   r("GET", "/volumes", volumes.list),
   r("POST", "/volumes/create", volumes.create),

@@ -123,6 +123,11 @@ export function notSupported(what: string): (c: Ctx) => Promise<void> {
   };
 }
 
+/** berth keeps no build cache (it does not build yet): a prune of it frees nothing, truly. */
+export async function buildPrune(c: Ctx): Promise<void> {
+  sendJson(c, 200, { CachesDeleted: null, SpaceReclaimed: 0 });
+}
+
 export async function swarmUnavailable(): Promise<void> {
   throw new ApiError(503, "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.");
 }
