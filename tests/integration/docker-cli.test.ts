@@ -231,4 +231,42 @@ describe.if(ready)("docker CLI against berthd", () => {
     expect(pr).toContain("Total reclaimed space");
     expect(await d.dockerOk(["ps", "-aq"])).toBe("");
   });
+
+  test("exec: output, exit codes, piped stdin, -d, -it through a pty, not found, stopped container; stats --no-stream", async () => {
+    await d.dockerOk(["run", "-d", "--name", "x1", "busybox", "sleep", "60"]);
+    expect(await d.docker(["exec", "x1", "echo", "x"])).toEqual({ code: 0, stdout: "x\n", stderr: "" });
+    expect((await d.docker(["exec", "x1", "sh", "-c", "exit 4"])).code).toBe(4);
+    expect((await d.docker(["exec", "-i", "x1", "cat"], { stdin: "in\n" })).stdout).toBe("in\n");
+    const nf = await d.docker(["exec", "x1", "nosuch"]);
+    expect(nf.code).toBe(127);
+    expect(nf.stdout + nf.stderr).toContain("executable file not found");
+    await d.dockerOk(["exec", "-d", "x1", "sh", "-c", "echo detached > /tmp/d"]);
+    let got = "";
+    for (let i = 0; i < 50 && got === ""; i++) {
+      got = (await d.docker(["exec", "x1", "cat", "/tmp/d"])).stdout;
+      if (!got) await Bun.sleep(50);
+    }
+    expect(got).toBe("detached\n");
+    const p = Bun.spawn(["script", "-qec", "stty rows 30 cols 100; docker exec -it x1 sh", "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: d.env() });
+    let out = "";
+    const reading = (async () => {
+      const dec = new TextDecoder();
+      for await (const ch of p.stdout) out += dec.decode(ch);
+    })();
+    for (let i = 0; i < 200 && !out.includes("# "); i++) await Bun.sleep(50);
+    p.stdin.write("stty size; echo $((6*7))\r");
+    for (let i = 0; i < 200 && !out.includes("42"); i++) await Bun.sleep(50);
+    p.stdin.write("exit 5\r");
+    p.stdin.end();
+    expect(await p.exited).toBe(5);
+    await reading;
+    expect(out).toContain("30 100");
+    const st = await d.dockerOk(["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}"]);
+    expect(st.trim()).toBe("x1 1");
+    await d.dockerOk(["stop", "-t", "0", "x1"]);
+    const stopped = await d.docker(["exec", "x1", "true"]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain("is not running");
+    await d.dockerOk(["rm", "x1"]);
+  });
 });

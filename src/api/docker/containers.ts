@@ -45,7 +45,8 @@ const RUNNING = new Set(["running", "paused", "restarting"]);
 export async function inspect(c: Ctx): Promise<void> {
   const ctr = await core.getContainer(c.e, c.params.id!);
   const net = RUNNING.has(ctr.state) ? await networkView(c.e, ctr).catch(() => undefined) : undefined;
-  const doc = containerInspect(c.e, ctr, net);
+  const { listExecs } = await import("../../engine/exec.ts");
+  const doc = containerInspect(c.e, ctr, net, listExecs(c.e, ctr.id).filter((x) => x.state !== "exited").map((x) => x.id));
   if (qBool(c, "size")) Object.assign(doc, { SizeRw: 0, SizeRootFs: 0 });
   sendJson(c, 200, doc);
 }

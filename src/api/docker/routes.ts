@@ -7,6 +7,8 @@ import * as transfer from "./transfer.ts";
 import * as volumes from "./volumes.ts";
 import * as networks from "./networks.ts";
 import * as system from "./system.ts";
+import * as exec from "./exec.ts";
+import { stats } from "./stats.ts";
 
 export interface Route {
   method: string;
@@ -41,6 +43,11 @@ export const routes: Route[] = [
   r("GET", "/containers/:id/top", containers.top),
   r("GET", "/containers/:id/logs", containers.logs),
   r("GET", "/containers/:id/changes", containers.changes),
+  r("GET", "/containers/:id/stats", stats),
+  r("POST", "/containers/:id/exec", exec.create),
+  r("POST", "/exec/:id/start", exec.start),
+  r("POST", "/exec/:id/resize", exec.resize),
+  r("GET", "/exec/:id/json", exec.inspect),
   r("DELETE", "/containers/:id", containers.remove),
 
   r("GET", "/images/json", images.list),
