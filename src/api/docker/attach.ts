@@ -7,14 +7,17 @@
 // ATTACH.cleanup), so `wait?condition=removed` answers as soon as --rm removed the container;
 // when berthd is gone the monitor runs the engine's exit command instead, so this is a speed-up,
 // never state that could be lost.
-import type { Duplex } from "node:stream";
+import type { Duplex, Writable } from "node:stream";
 import type { Engine } from "../../engine/engine.ts";
 import { cleanupContainer, getContainer, removeContainer, startContainer, StartError, type StartResult } from "../../engine/containers.ts";
 import { ATTACH, AttachClient } from "../../monitor/attach.ts";
 import { frame } from "./http.ts";
 
 export interface AttachSession {
-  socket: Duplex;
+  /** Where output goes: the hijacked socket, or the body of a plain (not upgraded) reply. */
+  socket: Writable;
+  /** The client's bytes (stdin), on a hijacked connection only. */
+  input?: Duplex;
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
@@ -133,17 +136,18 @@ export class ContainerWatch {
 
   /** Client bytes are raw stdin in both modes; a half-close is the process's EOF. */
   private relayStdin(client: AttachClient, sessions: AttachSession[]): void {
-    const readers = sessions.filter((s) => s.stdin);
+    const readers = sessions.filter((s) => s.stdin && s.input);
     let open = readers.length;
     for (const s of readers) {
-      s.socket.on("data", (d: Buffer) => client.write(new Uint8Array(d)));
+      if (!s.input) continue;
+      s.input.on("data", (d: Buffer) => client.write(new Uint8Array(d)));
       let ended = false;
       const end = () => {
         if (ended) return;
         ended = true;
         if (--open === 0) client.closeStdin();
       };
-      s.socket.once("end", end);
+      s.input.once("end", end);
     }
   }
 

@@ -63,7 +63,7 @@ export async function events(c: Ctx): Promise<void> {
   const f = qFilters(c, EVENT_FILTER_KEYS);
   const match = eventFilter([...f].flatMap(([k, vs]) => vs.map((v) => `${k}=${v}`)));
   const since = timeParam(q(c, "since"), "since");
-  const until = timeParam(q(c, "until"), "until");
+  const until = timeParam(q(c, "until"), "until") || undefined; // 0: no end
   const e = c.e;
   const res = startStream(c, "application/json");
   let after = since !== undefined ? 0 : e.eventLog.lastSeq();
