@@ -250,7 +250,9 @@ export async function logs(c: Ctx): Promise<void> {
   const stdout = qBool(c, "stdout"), stderr = qBool(c, "stderr");
   if (!stdout && !stderr) throw badRequest("you must choose at least one stream (stdout=1 or stderr=1)");
   if (ctr.spec.log?.driver === "none") throw badRequest('configured logging driver does not support reading ("none")');
-  const tailText = q(c, "tail") ?? "all";
+  // tail: a count, or all (a negative count, as dockerode sends -1, is all too).
+  let tailText = q(c, "tail") ?? "all";
+  if (/^-\d+$/.test(tailText) || tailText === "") tailText = "all";
   if (tailText !== "all" && !/^\d+$/.test(tailText)) throw badRequest(`invalid value for tail: ${JSON.stringify(tailText)} (a number or all)`);
   // logs: since=0 and until=0 mean no bound.
   const since = timeParam(q(c, "since"), "since") || undefined, until = timeParam(q(c, "until"), "until") || undefined;

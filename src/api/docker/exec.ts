@@ -53,34 +53,38 @@ export async function start(c: Ctx): Promise<void> {
     sendEmpty(c, 200);
     return;
   }
+  // Hijacked (the CLI), or a plain reply whose body is the stream (dockerode without hijack),
+  // as dockerd allows; stdin only on a hijacked connection.
   const h = c.hijack;
-  if (!h) throw badRequest("exec start without Detach needs the connection upgraded (Connection: Upgrade, Upgrade: tcp)");
+  const out = h ? h.socket : c.res!;
   const tty = rec.spec.tty ?? false;
   const send = (stream: 1 | 2, d: Uint8Array) => {
-    if (!h.socket.destroyed && !h.socket.writableEnded) h.socket.write(tty ? d : frame(stream, d));
+    if (!out.destroyed && !out.writableEnded) out.write(tty ? d : frame(stream, d));
   };
   // The 101 first, as dockerd: a command that cannot run is reported in the stream, and its
   // exit code (126/127) is the session's record, which the CLI reads next.
-  hijackReply(h.socket, tty);
+  if (h) hijackReply(h.socket, tty);
+  else c.res!.writeHead(200, { "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream" });
+  const stdin = !!h && (rec.spec.stdin ?? false);
   let s;
   try {
     s = await startExec(c.e, rec.id, {
-      attach: { stdin: rec.spec.stdin ?? false, stdout: true, stderr: true, handlers: { onStdout: (d) => send(1, d), onStderr: (d) => send(2, d) } },
+      attach: { stdin, stdout: true, stderr: true, handlers: { onStdout: (d) => send(1, d), onStderr: (d) => send(2, d) } },
       ...(size ? { size } : {}),
     });
   } catch (err) {
     send(1, new TextEncoder().encode(`${(err as Error).message}\r\n`));
-    h.socket.end();
+    out.end();
     return;
   }
   const client = s.attach!;
-  if (h.head.length && rec.spec.stdin) client.write(new Uint8Array(h.head));
-  if (rec.spec.stdin) {
+  if (h && stdin) {
+    if (h.head.length) client.write(new Uint8Array(h.head));
     h.socket.on("data", (d: Buffer) => client.write(new Uint8Array(d)));
     h.socket.once("end", () => client.closeStdin());
   }
   await finishExec(c.e, s);
-  h.socket.end();
+  out.end();
 }
 
 export async function resize(c: Ctx): Promise<void> {
