@@ -27,6 +27,13 @@ export interface AttachSession {
   gone: Promise<void>;
 }
 
+export interface EndReport {
+  exitCode: number;
+  error?: string;
+  /** --rm removed it. */
+  removed: boolean;
+}
+
 export function hijackReply(socket: Duplex, tty: boolean): void {
   socket.write(
     `HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.${tty ? "raw" : "multiplexed"}-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
@@ -45,6 +52,8 @@ export class ContainerWatch {
   private clients = new Set<AttachClient>();
   /** How the containers this server watched ended, for a `wait` that finds them removed (--rm). */
   private exits = new Map<string, { exitCode: number; error?: string }>();
+  /** `wait` requests told when a container this server watches has ended and been cleaned up. */
+  private enders = new Map<string, Set<(r: EndReport) => void>>();
   constructor(private readonly e: Engine) {}
 
   /** Keep the session until the container starts (or the client goes away). */
@@ -96,15 +105,32 @@ export class ContainerWatch {
     void client.exit.then(async (st) => {
       for (const s of sessions) s.socket.end();
       if (st) {
-        this.exits.set(c.id, { exitCode: st.exitCode, ...(st.error ? { error: st.error } : {}) });
+        const exit = { exitCode: st.exitCode, ...(st.error ? { error: st.error } : {}) };
+        this.exits.set(c.id, exit);
         if (this.exits.size > 1000) this.exits.delete(this.exits.keys().next().value!);
-        await cleanupContainer(this.e, c.id).catch(() => {});
+        const after = await cleanupContainer(this.e, c.id).catch(() => null);
         client.done();
+        if (after !== null) this.ended(c.id, { ...exit, removed: after === undefined });
       }
       client.close();
       this.clients.delete(client);
     });
     return r;
+  }
+
+  /** Call `cb` once a container this server starts has ended and its cleanup ran (a `wait`'s fast path). */
+  onEnd(id: string, cb: (r: EndReport) => void): () => void {
+    let set = this.enders.get(id);
+    if (!set) this.enders.set(id, (set = new Set()));
+    set.add(cb);
+    return () => {
+      set!.delete(cb);
+      if (set!.size === 0 && this.enders.get(id) === set) this.enders.delete(id);
+    };
+  }
+
+  private ended(id: string, r: EndReport): void {
+    for (const cb of this.enders.get(id) ?? []) cb(r);
   }
 
   /** The exit the monitor reported to this server, if it watched the container. */

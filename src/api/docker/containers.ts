@@ -222,8 +222,22 @@ export async function wait(c: Ctx): Promise<void> {
   if (!["not-running", "next-exit", "removed"].includes(cond)) throw badRequest(`invalid condition: "${cond}" (not-running, next-exit, removed)`);
   const ctr = await core.getContainer(c.e, c.params.id!);
   const res = startStream(c, "application/json");
+  // Two ways to learn of the end: the core's (any container, any process that ran it) and,
+  // for a container this server starts, the moment its cleanup finished (no polling delay).
+  const ac = new AbortController();
+  const onGone = () => ac.abort();
+  c.signal.addEventListener("abort", onGone);
+  let off = () => {};
+  const viaWatch = new Promise<core.WaitResult>((resolve) => {
+    off = c.watch.onEnd(ctr.id, (r) => {
+      if (cond !== "removed" || r.removed) resolve({ exitCode: r.exitCode, ...(r.error ? { error: r.error } : {}) });
+    });
+  });
   try {
-    let r = await core.waitContainer(c.e, ctr.id, cond, c.signal);
+    const viaCore = core.waitContainer(c.e, ctr.id, cond, ac.signal);
+    viaCore.catch(() => {});
+    let r = await Promise.race([viaCore, viaWatch]);
+    ac.abort();
     // An --rm container removed before the core saw its exit: the monitor told us how it ended.
     if (cond === "removed") r = c.watch.exitOf(ctr.id) ?? r;
     res.end(JSON.stringify({ StatusCode: r.exitCode, Error: r.error ? { Message: r.error } : null }));
@@ -233,6 +247,10 @@ export async function wait(c: Ctx): Promise<void> {
       return;
     }
     res.end(JSON.stringify({ StatusCode: -1, Error: { Message: (err as Error).message } }));
+  } finally {
+    off();
+    ac.abort();
+    c.signal.removeEventListener("abort", onGone);
   }
 }
 
