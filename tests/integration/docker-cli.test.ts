@@ -269,4 +269,24 @@ describe.if(ready)("docker CLI against berthd", () => {
     expect(stopped.stderr).toContain("is not running");
     await d.dockerOk(["rm", "x1"]);
   });
+
+  test("the typed stop record: OOMKilled and the oom event; --stop-signal; a pinned DOCKER_API_VERSION", async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const r = await d.docker(["run", "--name", "oomer", "-m", "8m", "--memory-swap", "8m", "--network", "none", "busybox", "sh", "-c", "a=$(head -c 40000000 /dev/zero | tr '\\0' a); echo survived"]);
+    expect(r.code).toBe(137);
+    expect(r.stdout).toBe("");
+    expect((await d.dockerOk(["inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "oomer"])).trim()).toBe("true 137");
+    const ev = await d.dockerOk(["events", "--since", String(since), "--until", String(Math.ceil(Date.now() / 1000) + 1), "--filter", "container=oomer", "--filter", "event=oom", "--format", "{{.Action}}"]);
+    expect(ev.trim()).toBe("oom");
+    await d.dockerOk(["rm", "oomer"]);
+    // The stop signal a container asked for is what stop sends (its trap answers, well before the timeout).
+    await d.dockerOk(["run", "-d", "--name", "sig", "--stop-signal", "USR1", "busybox", "sh", "-c", "trap 'echo got-usr1; exit 0' USR1; while true; do sleep 0.1; done"]);
+    expect((await d.dockerOk(["inspect", "-f", "{{.Config.StopSignal}}", "sig"])).trim()).toBe("SIGUSR1");
+    await d.dockerOk(["stop", "-t", "10", "sig"]);
+    expect((await d.dockerOk(["logs", "sig"])).trim()).toBe("got-usr1");
+    expect((await d.dockerOk(["inspect", "-f", "{{.State.ExitCode}}", "sig"])).trim()).toBe("0");
+    await d.dockerOk(["rm", "sig"]);
+    const pinned = Bun.spawn([DOCKER, "ps", "-a", "-q"], { stdout: "pipe", stderr: "pipe", env: { ...d.env(), DOCKER_API_VERSION: "1.41" } });
+    expect(await pinned.exited).toBe(0);
+  });
 });
