@@ -153,15 +153,23 @@ describe.if(ready)("dockerode against berthd", () => {
     expect(await docker.listContainers({ all: true })).toEqual([]);
   }, 120_000);
 
-  test("SIGTERM: berthd exits 0, removes its socket and pid file, and the containers keep running", async () => {
+  test("SIGTERM: a request in flight finishes, berthd exits 0, removes its socket and pid file, and the containers keep running", async () => {
     const c = await docker.createContainer({ Image: "busybox", Cmd: ["sleep", "60"] });
     await c.start();
-    expect(await d.stop("SIGTERM")).toBe(0);
+    const stubborn = await docker.createContainer({ Image: "busybox", Cmd: ["sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"] });
+    await stubborn.start();
+    const stopping = stubborn.stop({ t: 1 }); // takes a second: TERM is ignored, KILL follows
+    await Bun.sleep(200);
+    const exited = d.stop("SIGTERM");
+    await stopping; // answered (204) although berthd was told to stop meanwhile
+    expect(await exited).toBe(0);
     expect(existsSync(d.socket)).toBe(false);
     expect(existsSync(d.pidfile)).toBe(false);
     await d.start();
     expect((await c.inspect()).State.Running).toBe(true);
+    expect((await stubborn.inspect()).State.ExitCode).toBe(137);
     await c.remove({ force: true });
+    await stubborn.remove();
   });
 
   test("a TCP address is refused with a clear error", async () => {
