@@ -47,6 +47,7 @@
 #include <linux/filter.h>
 #include <net/if.h>
 #include <linux/mount.h>
+#include <linux/sched.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -946,10 +947,32 @@ static void run_op(uint32_t code, struct cursor *c) {
   }
   case OP_CLONE: {
     uint64_t flags = next_u64(c);
+    const char *cgroup = next_str(c);
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) DIE("socketpair");
-    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    pid_t pid = -1;
+    int moved = 0;
+    if (*cgroup) {
+      /* Born in its cgroup: no migration, so none of the global lock's RCU grace periods that a
+       * write to cgroup.procs waits for (milliseconds per container on cgroup2). */
+      int cfd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (cfd < 0) DIE("open cgroup %s", cgroup);
+      struct clone_args ca = {.flags = flags | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cfd};
+      pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+      moved = pid >= 0;
+      if (pid < 0 && errno != ENOSYS && errno != EINVAL && errno != E2BIG && errno != EOPNOTSUPP && errno != EBUSY) DIE("clone3 into cgroup %s", cgroup);
+      if (pid != 0) close(cfd);
+    }
+    if (pid < 0) pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid < 0) DIE("clone");
+    if (pid > 0 && *cgroup && !moved) {
+      /* clone3 refused (an old kernel, a cgroup it cannot start tasks in): move the child. */
+      char procs[PATH_MAX], num[16];
+      snprintf(procs, sizeof procs, "%s/cgroup.procs", cgroup);
+      snprintf(num, sizeof num, "%d", (int)pid);
+      child_pid = pid;
+      write_file_at(AT_FDCWD, procs, num);
+    }
     if (pid == 0) {
       is_child = 1;
       sync_fd = sp[1];

@@ -5,10 +5,10 @@ import { constants as fsc } from "node:fs";
 import { dirname, join } from "node:path";
 import { BerthError, failedPrecondition, invalidArgument } from "../sys/errdefs.ts";
 import { explain } from "../explain/channel.ts";
-import { openCgroupManager, readHostCgroups, type CgroupManager, type HostCgroups } from "../cgroups/manager.ts";
+import { cgroupPlacement, openCgroupManager, readHostCgroups, type CgroupManager, type HostCgroups } from "../cgroups/manager.ts";
 import type { HookConfig, RuntimeConfig } from "./config.ts";
 import type { CgroupHierarchy } from "./plan/build.ts";
-import { frozen, processAlive, processStartTime, publicState, StateStore, writeAtomic, type SavedState, type Status } from "./state.ts";
+import { checkPidFile, frozen, processAlive, processStartTime, publicState, StateStore, writeAtomic, type SavedState, type Status } from "./state.ts";
 import { runHooks } from "./hooks.ts";
 import type { State } from "./spec/types.ts";
 import type { LaunchStdio } from "./launch.ts";
@@ -84,8 +84,7 @@ export async function create(o: CreateOptions): Promise<Created> {
       ...(seccomp ? { seccomp: { bpf: seccomp.bpf, flags: seccomp.flags } } : {}),
       mode,
       fifoPath: store.fifo(id),
-      cgroupProcs: cg?.procsFiles() ?? [],
-      ...(cg?.driver === "v1" ? { cgroupTasks: cg.procsFiles().map((f) => join(dirname(f), "tasks")) } : {}),
+      ...cgroupPlacement(cg),
       cgroupHierarchies: cg ? hierarchies(cg, host) : [],
       rootless: ROOTLESS,
       noPivot: o.noPivot ?? false,
@@ -96,6 +95,7 @@ export async function create(o: CreateOptions): Promise<Created> {
     });
     // Recorded before the process exists: if this runtime dies mid-create (killed, OOM), a
     // `delete --force` still finds the cgroup — and with it every process already in it.
+    if (o.pidFile) checkPidFile(o.pidFile);
     const record = (pid: number, timeline?: [number, number][]): SavedState => ({
       ociVersion: OCI_VERSION, id, pid, pidStart: pid > 0 ? processStartTime(pid) : 0, bundle: o.bundle,
       rootfs: config.rootfs, created, owner: "", annotations: { ...config.annotations },

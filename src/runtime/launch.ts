@@ -61,6 +61,12 @@ export interface LaunchOptions {
    * launch only sends the plan and reads the reports. The socket stays the caller's to close.
    */
   via?: { sock: number };
+  /**
+   * After READY, read on until the report socket closes: it is close-on-exec in the process, so
+   * that is its execve (or its death, with an ERROR report first). exec waits so, as runc does:
+   * the pid it returns (and its --pid-file) then names the program, never berth-init.
+   */
+  untilExec?: boolean;
 }
 
 /** Spawn berth-init and run the plan up to READY. The report socket sits above the container's fds. */
@@ -95,12 +101,16 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
 
   const timeline: [number, number][] = [];
   let pid = 0;
+  let ready = false;
   let buf = new Uint8Array(0);
   const reader = Bun.file(sock).stream().getReader();
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
+      if (done) {
+        if (ready) return { pid, helper, timeline };
+        break;
+      }
       const joined = new Uint8Array(buf.length + value.length);
       joined.set(buf);
       joined.set(value, buf.length);
@@ -128,7 +138,9 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
             // Detached, berth-init's parent exits as soon as the child is ready: reap it here
             // rather than leave it to whatever adopts orphans.
             if (!opts.foreground) await helper?.exited;
-            return { pid, helper, timeline };
+            if (!opts.untilExec || opts.via) return { pid, helper, timeline };
+            ready = true;
+            break;
         }
       }
     }

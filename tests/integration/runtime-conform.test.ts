@@ -2,7 +2,8 @@
 // way against runc and berth-runtime; the outcome must match, or be berth's stricter one where
 // runc is weak (said at the case).
 import { afterAll, describe, expect, test } from "bun:test";
-import { symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Harness, leftoverCgroups, type Result } from "../lib/runtime.ts";
 import { defaultSeccomp } from "../../src/seccomp/default-profile.ts";
 import type { Spec } from "../../src/runtime/spec/types.ts";
@@ -104,5 +105,130 @@ describe("mounts and namespaces", () => {
     expect(r.runc.stderr).toContain("invalid configuration: cannot use unified on cgroup v1");
     expect(r.berth.code).toBe(1);
     expect(r.berth.stderr).toContain("invalid configuration: linux.resources.unified needs cgroup v2");
+  });
+});
+
+/** The container's cgroup directories (runc's cgroup_paths / berth's cgroupPaths), by state.json. */
+function cgroupDirs(id: string, o: { runtime?: string }): string[] {
+  const state = JSON.parse(readFileSync(o.runtime ? `${h.root}-runc/${id}/state.json` : `${h.root}/${id}/state.json`, "utf8"));
+  return [...new Set(Object.values((o.runtime ? state.cgroup_paths : state.cgroupPaths) as Record<string, string>))];
+}
+const selfCgroup = (r: Result, id: string) => r.stdout.trim().split("\n").map((l) => l.replace(/:\/.*berth-test-\d+-\d+/, ":/C")).join("\n") + (r.code ? ` (exit ${r.code}) ${id}` : "");
+
+describe("exec", () => {
+  test("--cgroup: a path leaving the container's cgroup is refused; sub-cgroups work in both forms", async () => {
+    const r = await eachRuntime(() => {}, async (id, o) => {
+      const escape = await h.rt(["exec", "--cgroup", "..", id, "true"], o);
+      const escape2 = await h.rt(["exec", "--cgroup", "memory:../..", id, "true"], o);
+      const dirs = cgroupDirs(id, o);
+      for (const d of dirs) {
+        mkdirSync(join(d, "sub"));
+        // A new v1 cpuset starts empty (cpusets.rst); runc copies nothing into it either.
+        if (d.includes("/cpuset/")) for (const f of ["cpuset.cpus", "cpuset.mems"]) writeFileSync(join(d, "sub", f), readFileSync(join(d, f)));
+      }
+      mkdirSync(join(dirs.find((d) => d.includes("/memory/"))!, "msub"));
+      const sub = await h.rt(["exec", "--cgroup", "sub", id, "cat", "/proc/self/cgroup"], o);
+      const ctl = await h.rt(["exec", "--cgroup", "memory:msub", id, "cat", "/proc/self/cgroup"], o);
+      const plain = await h.rt(["exec", id, "cat", "/proc/self/cgroup"], o);
+      return { escape: escape.code, escape2: escape2.code, sub: selfCgroup(sub, id), ctl: selfCgroup(ctl, id), plain: selfCgroup(plain, id) };
+    });
+    expect(r.runc.escape).toBe(255);
+    expect(r.runc.plain).toContain("\n0::/C"); // hybrid: the unified hierarchy too
+    expect(r.runc.sub).toContain("memory:/C/sub");
+    expect(r.runc.ctl).toContain("memory:/C/msub");
+    expect(r.berth).toEqual(r.runc);
+  });
+
+  test("exit 255 when the process cannot start; kill 0 checks liveness; --pid-file into a missing directory", async () => {
+    const r = await eachRuntime(() => {}, async (id, o) => {
+      const missing = await h.rt(["exec", id, "no-such-command"], o);
+      const alive = await h.rt(["kill", id, "0"], o);
+      const pf = await h.rt(["exec", "--pid-file", "/nonexistent-dir/sub/pid", id, "true"], o);
+      const procs = (await h.rt(["ps", id], o)).stdout.trim().split("\n").length;
+      return { missing: missing.code, alive: alive.code, pf: pf.code, pfErr: pf.stderr, procs };
+    });
+    expect(r.runc).toMatchObject({ missing: 255, alive: 0, pf: 255 });
+    expect(r.berth).toMatchObject({ missing: 255, alive: 0, pf: 255, procs: r.runc.procs });
+    // runc names its temp file (/nonexistent-dir/sub/.pid); berth names the path given.
+    expect(r.berth.pfErr).toContain("--pid-file /nonexistent-dir/sub/pid: the directory /nonexistent-dir/sub does not exist");
+  });
+
+  test("a paused container: exec exits 255, --ignore-paused runs the process once resumed", async () => {
+    const r = await eachRuntime(() => {}, async (id, o) => {
+      expect((await h.rt(["pause", id], o)).code).toBe(0);
+      const refused = await h.rt(["exec", id, "true"], o);
+      let done = false;
+      const pending = h.rt(["exec", "--ignore-paused", id, "echo", "ran"], o).then((x) => ((done = true), x));
+      await Bun.sleep(300);
+      const early = done; // frozen with the container until it is resumed
+      expect((await h.rt(["resume", id], o)).code).toBe(0);
+      const ran = await pending;
+      return { refused: refused.code, early, ran: ran.code, out: ran.stdout };
+    });
+    expect(r.runc).toEqual({ refused: 255, early: false, ran: 0, out: "ran\n" });
+    expect(r.berth).toEqual(r.runc);
+  });
+
+  test("--process with a partial process JSON (user without gid, no env)", async () => {
+    const dir = h.tmpdir();
+    writeFileSync(`${dir}/p.json`, JSON.stringify({ args: ["/bin/sh", "-c", "id; pwd"], cwd: "/tmp", user: { uid: 1000 } }));
+    const r = await eachRuntime(() => {}, (id, o) => h.rt(["exec", "--process", `${dir}/p.json`, id], o));
+    expect(r.runc.code).toBe(0);
+    expect(r.berth).toEqual(r.runc);
+  });
+
+  // runc writes the pid while its `runc init` may not have exec'd yet (seen here: "/usr/sbin/runc
+  // init" read from the pid's cmdline). berth returns once the execve is committed (its report fd
+  // is close-on-exec), so the pid's exe is the program at once; the kernel fills in the new
+  // cmdline a moment after that, hence the short wait for it on both.
+  test("-d --pid-file names the program (berth: already exec'd when exec returns)", async () => {
+    const r = await eachRuntime(() => {}, async (id, o) => {
+      const out = [];
+      for (let i = 0; i < 5; i++) {
+        const pf = `${h.tmpdir()}/pid`;
+        expect((await h.rt(["exec", "-d", "--pid-file", pf, id, "sleep", "60"], o)).code).toBe(0);
+        const pid = Number(readFileSync(pf, "utf8"));
+        const exe = readlinkSync(`/proc/${pid}/exe`);
+        let cmdline = "";
+        for (let t = 0; t < 100 && !(cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8")).startsWith("sleep"); t++) await Bun.sleep(10);
+        out.push({ exe: o.runtime ? "" : exe, cmdline });
+        process.kill(pid, "SIGKILL");
+      }
+      return out;
+    });
+    expect(r.runc).toEqual(Array(5).fill({ exe: "", cmdline: "sleep\x0060\x00" }));
+    expect(r.berth).toEqual(Array(5).fill({ exe: "/bin/busybox", cmdline: "sleep\x0060\x00" }));
+  });
+});
+
+describe("cgroups", () => {
+  test("a frozen cgroup is refused, with nothing left behind", async () => {
+    const out: Record<string, { code: number; left: number }> = {};
+    for (const runtime of [undefined, RUNC]) {
+      const o = runtime ? { runtime } : {};
+      let name = "";
+      const b = h.bundle((s) => {
+        s.process!.args = ["true"];
+        name = s.linux!.cgroupsPath!;
+      });
+      const fz = `/sys/fs/cgroup/freezer/${name}`;
+      mkdirSync(fz);
+      writeFileSync(`${fz}/freezer.state`, "FROZEN");
+      try {
+        const p = Bun.spawn([runtime ?? h.runtime, "--root", runtime ? `${h.root}-runc` : h.root, "run", "--bundle", b, `fz${runtime ? "r" : "b"}`], { stdio: ["ignore", "ignore", "pipe"] });
+        const timer = setTimeout(() => p.kill("SIGKILL"), 10000);
+        const code = await p.exited;
+        clearTimeout(timer);
+        out[runtime ? "runc" : "berth"] = { code, left: readFileSync(`${fz}/cgroup.procs`, "utf8").trim().split("\n").filter(Boolean).length };
+      } finally {
+        writeFileSync(`${fz}/freezer.state`, "THAWED");
+        await h.rt(["delete", "--force", `fz${runtime ? "r" : "b"}`], o);
+        for (let i = 0; i < 50 && readFileSync(`${fz}/cgroup.procs`, "utf8").trim(); i++) await Bun.sleep(20);
+        if (existsSync(fz)) rmdirSync(fz);
+      }
+    }
+    expect(out.runc!.code).not.toBe(0);
+    expect(out.runc!.left).toBe(0);
+    expect(out.berth).toEqual({ code: out.runc!.code, left: 0 });
   });
 });

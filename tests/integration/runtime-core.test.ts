@@ -48,13 +48,13 @@ describe("namespaces, checked from inside", () => {
     await h.rt(["delete", "--force", "ipc"]);
   });
 
-  test("a new network namespace has only lo, and it is down", async () => {
+  test("a new network namespace has only lo, and it is up (as runc)", async () => {
     const r = await h.run(["sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/operstate"]);
     expect(r.stdout).toBe("lo\nunknown\n".replace("unknown", r.stdout.split("\n")[1] ?? ""));
     expect(r.stdout.split("\n")[0]).toBe("lo");
     expect(r.stdout.trim().split("\n").length).toBe(2);
     const flags = await h.run(["cat", "/sys/class/net/lo/flags"]);
-    expect(Number(flags.stdout.trim()) & 1).toBe(0); // IFF_UP clear
+    expect(Number(flags.stdout.trim()) & 1).toBe(1); // IFF_UP
   });
 
   test("uid_map and gid_map are as configured in a user namespace", async () => {
@@ -621,7 +621,7 @@ describe("--explain", () => {
     const b = h.bundle((s) => (s.process!.args = ["true"]));
     const r = await h.rt(["--explain", "run", "--bundle", b, "explained"]);
     expect(r.code).toBe(0);
-    for (const needle of ["clone(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID|CLONE_NEWNET|SIGCHLD)", 'mount("proc", "/proc", "proc")', "pivot_root(", 'sethostname("runc")', "/tasks", "cgroup-mkdir", "phase: create the cgroup"])
+    for (const needle of ["clone3(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID|CLONE_NEWNET|CLONE_INTO_CGROUP", 'mount("proc", "/proc", "proc")', "pivot_root(", 'sethostname("runc")', "/tasks", "cgroup-mkdir", "phase: create the cgroup"])
       expect(r.stderr).toContain(needle);
     expect(r.stderr).toMatch(/pivot_root\(.*\) \d+\.\d{3} ms/);
   });

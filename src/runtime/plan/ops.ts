@@ -26,7 +26,7 @@ const table = [
   ["WRITE_SELF", "parent", [["file", "str"], ["content", "str"]], "write content to /proc/self/<file> (timens_offsets)"],
   ["MKFIFO", "parent", [["path", "str"], ["mode", "u64"]], "mkfifo(path, mode): the exec fifo of create/start"],
   ["CONSOLE_PAIR", "parent", [], "socketpair for the pty master: the parent is the console of a foreground run/exec"],
-  ["CLONE", "parent", [["flags", "u64"]], "clone(flags|SIGCHLD): the child runs the child ops that follow"],
+  ["CLONE", "parent", [["flags", "u64"], ["cgroup", "str"]], "clone(flags|SIGCHLD): the child runs the child ops that follow; with a cgroup2 directory, clone3(CLONE_INTO_CGROUP) starts it there (no migration, no global lock), falling back to writing its pid to cgroup.procs"],
   // ---- parent, after clone ---------------------------------------------------------------
   ["WRITE_CHILD_PROC", "parent", [["file", "str"], ["content", "str"]], "write content to /proc/<child>/<file> (uid_map, gid_map, setgroups)"],
   ["WRITE_CHILD_PID", "parent", [["path", "str"]], "write the child's pid to path (cgroup.procs)"],
