@@ -344,13 +344,29 @@ static void copy_tree(int src, int dst, const char *what) {
   closedir(d);
 }
 
+/* PREOPEN_BIND: bind sources opened before the child became the user namespace's root. */
+#define MAX_PREOPEN 256
+static struct { const char *source; int recursive, fd; } preopen[MAX_PREOPEN];
+static int npreopen;
+
+static int take_preopened(const char *source, int recursive) {
+  for (int i = 0; i < npreopen; i++)
+    if (preopen[i].fd >= 0 && preopen[i].recursive == recursive && !strcmp(preopen[i].source, source)) {
+      int fd = preopen[i].fd;
+      preopen[i].fd = -1;
+      return fd;
+    }
+  return -1;
+}
+
 static void op_mount(struct cursor *c) {
   const char *source = next_str(c), *dest = next_str(c), *fstype = next_str(c), *data = next_str(c);
   uint64_t flags = next_u64(c), set = next_u64(c), clr = next_u64(c), prop = next_u64(c);
   int as_file = 0;
   int tree;
   if (flags & MOUNT_FLAG_BIND) {
-    tree = sys_open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & MOUNT_FLAG_RECURSIVE) ? AT_RECURSIVE : 0));
+    tree = take_preopened(source, (flags & MOUNT_FLAG_RECURSIVE) != 0);
+    if (tree < 0) tree = sys_open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & MOUNT_FLAG_RECURSIVE) ? AT_RECURSIVE : 0));
     if (tree < 0) DIE("open_tree %s (bind source)", source);
     struct stat st;
     if (flags & MOUNT_FLAG_CREATE_AUTO) as_file = fstat(tree, &st) == 0 && !S_ISDIR(st.st_mode);
@@ -752,7 +768,7 @@ static void op_exec(struct cursor *c) {
 
 /* ---- terminals ------------------------------------------------------------------------- */
 static void op_console_create(struct cursor *c) {
-  uint64_t rows = next_u64(c), cols = next_u64(c), bind_console = next_u64(c);
+  uint64_t rows = next_u64(c), cols = next_u64(c), bind_console = next_u64(c), uid = next_u64(c);
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) DIE("open /dev/ptmx (is devpts mounted at /dev/pts?)");
   int unlock = 0;
@@ -762,6 +778,8 @@ static void op_console_create(struct cursor *c) {
   if (slave < 0) DIE("open the pty slave (TIOCGPTPEER)");
   unsigned int n;
   if (ioctl(master, TIOCGPTN, &n) < 0) DIE("TIOCGPTN");
+  /* The terminal is the process's (its group stays devpts' gid=5, tty), as runc leaves it. */
+  if (uid != 0 && fchown(slave, (uid_t)uid, (gid_t)-1) < 0) DIE("give the terminal to uid %llu", (unsigned long long)uid);
   char name[64];
   snprintf(name, sizeof name, "/dev/pts/%u", n);
   if (rows && cols) {
@@ -1038,6 +1056,17 @@ static void run_op(uint32_t code, struct cursor *c) {
      * single-threaded, so moving this thread moves the process. */
     write_file_at(AT_FDCWD, next_str(c), "0");
     break;
+  case OP_PREOPEN_BIND: {
+    const char *source = next_str(c);
+    int rec = next_u64(c) != 0;
+    if (npreopen == MAX_PREOPEN) die_err(E2BIG, "more than %d bind mounts in a user namespace", MAX_PREOPEN);
+    int fd = sys_open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
+    if (fd < 0) DIE("open_tree %s (bind source)", source);
+    preopen[npreopen].source = source;
+    preopen[npreopen].recursive = rec;
+    preopen[npreopen++].fd = fd;
+    break;
+  }
   case OP_BECOME_NS_ROOT:
     /* Our host uid 0 is not mapped in the new namespace: take its uid 0 (mapped by the parent). */
     if (setresgid(0, 0, 0) < 0) DIE("setresgid(0) in the user namespace");

@@ -2,7 +2,7 @@
 // way against runc and berth-runtime; the outcome must match, or be berth's stricter one where
 // runc is weak (said at the case).
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Harness, leftoverCgroups, type Result } from "../lib/runtime.ts";
 import { defaultSeccomp } from "../../src/seccomp/default-profile.ts";
@@ -231,4 +231,73 @@ describe("cgroups", () => {
     expect(out.runc!.left).toBe(0);
     expect(out.berth).toEqual({ code: out.runc!.code, left: 0 });
   });
+});
+
+describe("user namespaces and terminals", () => {
+  const userns = (s: Spec) => {
+    s.linux!.namespaces!.push({ type: "user" });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  };
+  /** A directory only host root can enter (0700), as /root or a kubelet's pod dir. */
+  const privateDir = () => {
+    const d = h.tmpdir();
+    chmodSync(d, 0o700);
+    return d;
+  };
+
+  test("a bind source the namespace's root cannot reach is opened with the runtime's credentials", async () => {
+    const d = privateDir();
+    mkdirSync(`${d}/src`);
+    writeFileSync(`${d}/src/f`, "hi");
+    const r = await both(["cat", "/tmp/f"], (s) => {
+      userns(s);
+      s.mounts!.push({ destination: "/tmp", type: "bind", source: `${d}/src`, options: ["bind", "ro"] });
+    });
+    expect(r.runc).toMatchObject({ code: 0, stdout: "hi" });
+    expect(r.berth).toMatchObject({ code: 0, stdout: "hi" });
+  });
+
+  const receiver = join(import.meta.dir, "../lib/console-receiver.py");
+  /** A console socket at sock; returns what the terminal showed once the session ends. */
+  async function consoleSession(sock: string, input: string, act: () => Promise<Result>): Promise<{ out: string; created: Result }> {
+    const p = Bun.spawn(["python3", receiver, sock, input], { stdout: "pipe", stderr: "pipe" });
+    const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("listening");
+    const created = await act();
+    if (created.code !== 0) p.kill();
+    let out = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+    }
+    await p.exited;
+    return { out, created };
+  }
+
+  for (const [name, edit] of [["in a user namespace, the console socket is connected from outside", userns], ["the pty belongs to the process's uid", (s: Spec) => (s.process!.user = { uid: 1000, gid: 1000 })]] as const) {
+    test(name, async () => {
+      const out: Record<string, string> = {};
+      for (const runtime of [undefined, RUNC]) {
+        const o = runtime ? { runtime } : {};
+        const sock = `${privateDir()}/console.sock`;
+        const id = `tty${runtime ? "r" : "b"}${name.length}`;
+        const b = h.bundle((s) => {
+          s.process!.terminal = true;
+          s.process!.args = ["sh"];
+          edit(s);
+        });
+        const r = await consoleSession(sock, "stat -c %u:%g $(tty); id -u\nexit\n", async () => {
+          const c = await h.rt(["create", "--bundle", b, "--console-socket", sock, id], o);
+          if (c.code === 0) await h.rt(["start", id], o);
+          return c;
+        });
+        await h.rt(["delete", "-f", id], o);
+        out[runtime ? "runc" : "berth"] = r.created.code ? r.created.stderr : (r.out.match(/\r\n(\d+:\d+\r\n\d+)\r\n/)?.[1] ?? r.out);
+      }
+      expect(out.runc).toMatch(/^\d+:\d+\r\n\d+$/);
+      expect(out.berth).toBe(out.runc!);
+    });
+  }
 });

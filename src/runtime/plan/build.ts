@@ -168,12 +168,20 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   // ---- child ----
   s.push(step("WAIT_PARENT", [], "wait for the parent (id maps, cgroup)"));
   if (childJoins) for (const f of o.cgroupTasks!) s.push(step("JOIN_CGROUP", [f], `write 0 > ${f}`, "linux.cgroupsPath"));
+  if (newNs & CLONE.NEWUSER) {
+    // As runc: bind sources are opened, and the console socket connected, with the runtime's
+    // credentials — the user namespace's root may not reach them (a 0700 directory of host root).
+    for (const m of c.mounts) if (m.bind && m.type !== "cgroup" && m.type !== "cgroup2")
+      s.push(step("PREOPEN_BIND", [m.source, m.recursive ? 1 : 0], `open_tree(${q(m.source)}, OPEN_TREE_CLONE) — with the host's credentials`, m.field));
+    s.push(...term.connect);
+    if (o.mode === "create") s.push(step("OPEN_EXEC_FIFO", [o.fifoPath!], `open(${q(o.fifoPath)}, O_RDWR) — kept for the wait before exec; with the host's credentials`));
+  }
   if (newNs & CLONE.NEWUSER) s.push(step("BECOME_NS_ROOT", [], "setresuid(0, 0, 0) — root of the new user namespace", "linux.uidMappings"));
   // A new network namespace starts with lo down; runc brings it up (so does every engine).
   if (newNs & CLONE.NEWNET && !o.loopbackDown) s.push(step("LOOPBACK_UP", [], "ioctl(SIOCSIFFLAGS, lo, IFF_UP) — 127.0.0.1 and ::1 in the new network namespace", "linux.namespaces"));
   if (newNs & CLONE.NEWCGROUP) s.push(step("CHILD_UNSHARE", [CLONE.NEWCGROUP], "unshare(CLONE_NEWCGROUP) — after joining the cgroup, so it is the namespace's root", "linux.namespaces"));
   if (newNs & CLONE.NEWNS) s.push(step("MOUNT_ROOT_PROPAGATION", [MS.SLAVE | MS.REC], `mount(NULL, "/", NULL, MS_SLAVE|MS_REC) — container mounts stay out of the host`));
-  s.push(...term.connect);
+  if (!(newNs & CLONE.NEWUSER)) s.push(...term.connect);
   s.push(step("OPEN_ROOTFS", [c.rootfs], `open(${q(c.rootfs)})`, "root.path"));
   s.push(step("BIND_ROOTFS", [], `mount(${q(c.rootfs)}, ${q(c.rootfs)}, MS_BIND|MS_REC) — pivot_root needs a mount point`, "root.path"));
   // A read-only /dev (runc's rule): mounted writable so the mounts, devices and links under it can
@@ -194,7 +202,7 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
     if (c.mounts.some((m) => m.destination === "/dev/pts")) links.push(["pts/ptmx", "/dev/ptmx"]);
     for (const [target, path] of links) s.push(step("SYMLINK", [target, path], `symlink(${q(target)}, ${q(path)})`));
   }
-  if (o.mode === "create") s.push(step("OPEN_EXEC_FIFO", [o.fifoPath!], `open(${q(o.fifoPath)}, O_RDWR) — kept for the wait before exec`));
+  if (o.mode === "create" && !(newNs & CLONE.NEWUSER)) s.push(step("OPEN_EXEC_FIFO", [o.fifoPath!], `open(${q(o.fifoPath)}, O_RDWR) — kept for the wait before exec`));
 
   const parentHooks = [...c.hooks.prestart, ...c.hooks.createRuntime];
   if (parentHooks.length > 0) {
@@ -253,7 +261,7 @@ function terminalSteps(p: ProcessConfig, socket: string | undefined, foreground:
   return {
     beforeClone: socket ? [] : [step("CONSOLE_PAIR", [], "socketpair() — berth-init is the console", "process.terminal")],
     connect: socket ? [step("CONSOLE_CONNECT", [socket], `connect(${q(socket)}) — the console socket`, "--console-socket")] : [],
-    create: [step("CONSOLE_CREATE", [rows, cols, init ? 1 : 0], `open("/dev/ptmx"); send the master (SCM_RIGHTS); setsid(); ioctl(TIOCSCTTY)${init ? "; bind the slave on /dev/console" : ""}`, "process.terminal")],
+    create: [step("CONSOLE_CREATE", [rows, cols, init ? 1 : 0, p.uid], `open("/dev/ptmx"); send the master (SCM_RIGHTS); setsid(); ioctl(TIOCSCTTY)${init ? "; bind the slave on /dev/console" : ""}`, "process.terminal")],
   };
 }
 
