@@ -38,6 +38,8 @@ export interface CreateOptions {
   /** The container's fds 0, 1, 2 (launch()'s `stdio`); default: the caller's own. */
   stdio?: readonly [LaunchStdio, LaunchStdio, LaunchStdio];
   explain?: boolean;
+  /** Told what runc would warn about (a cgroup that already has processes). */
+  onWarning?: (msg: string) => void;
   /** berth-init is started by the caller's monitor with the peer of this socket (see launch()). */
   launchVia?: { sock: number };
 }
@@ -73,6 +75,11 @@ export async function create(o: CreateOptions): Promise<Created> {
     const host = readHostCgroups({});
     cgroup = timed("create the cgroup and apply limits", () => createCgroup(config, id, host));
     const cg = cgroup;
+    if (cg && o.onWarning) {
+      // runc's warning: whatever is in there already shares the limits, and `delete` kills it.
+      const n = cg.processes().length;
+      if (n > 0) o.onWarning(`container's cgroup is not empty: ${n} process(es) found`);
+    }
     const created = new Date().toISOString();
     const hookState: State = { ociVersion: OCI_VERSION, id, status: "creating", bundle: o.bundle, ...(Object.keys(config.annotations).length ? { annotations: config.annotations } : {}) };
     const json = JSON.stringify({ ...hookState, pid: 0 });

@@ -301,3 +301,59 @@ describe("user namespaces and terminals", () => {
     });
   }
 });
+
+describe("the command line", () => {
+  test("-h on every verb exits 0; an unknown verb says there is no such command", async () => {
+    const verbs = ["create", "start", "run", "state", "kill", "delete", "list", "spec", "features", "exec", "ps", "pause", "resume", "update", "events", "checkpoint", "restore"];
+    for (const runtime of [undefined, RUNC]) {
+      const o = runtime ? { runtime } : {};
+      for (const v of verbs) expect([v, (await h.rt([v, "-h"], o)).code]).toEqual([v, 0]);
+      const foo = await h.rt(["foo", "-h"], o);
+      expect(foo.code).toBe(3);
+      expect(foo.stderr).toContain("No help topic for 'foo'");
+    }
+  });
+
+  test("--debug without --log: logrus-style text lines on stderr", async () => {
+    for (const runtime of [undefined, RUNC]) {
+      const b = h.bundle((s) => (s.process!.args = ["true"]));
+      const r = await h.rt(["--debug", "run", "--bundle", b, `dbg${runtime ? "r" : "b"}`], runtime ? { runtime } : {});
+      expect(r.code).toBe(0);
+      const lines = r.stderr.trim().split("\n");
+      expect(lines.length).toBeGreaterThan(0);
+      for (const l of lines) expect(l).toMatch(/^time="[^"]+" level=debug msg=".*"/);
+    }
+  });
+
+  // runc 1.2 warns so; Debian's 1.1.5 runs the container without a word. berth warns, and both run.
+  test("a cgroup that already has processes: \"container's cgroup is not empty\"", async () => {
+    const out: Record<string, Result> = {};
+    for (const runtime of [undefined, RUNC]) {
+      let name = "";
+      const b = h.bundle((s) => {
+        s.process!.args = ["true"];
+        name = s.linux!.cgroupsPath!;
+      });
+      const dir = `/sys/fs/cgroup/pids/${name}`;
+      mkdirSync(dir);
+      const other = Bun.spawn(["sleep", "30"]);
+      try {
+        writeFileSync(`${dir}/cgroup.procs`, String(other.pid));
+        out[runtime ? "runc" : "berth"] = await h.rt(["run", "--bundle", b, `ne${runtime ? "r" : "b"}`], runtime ? { runtime } : {});
+      } finally {
+        other.kill("SIGKILL");
+        await other.exited;
+        for (let i = 0; i < 50 && existsSync(dir); i++) {
+          try {
+            rmdirSync(dir);
+          } catch {
+            await Bun.sleep(20);
+          }
+        }
+      }
+    }
+    expect(out.runc!.code).toBe(0);
+    expect(out.berth!.code).toBe(0);
+    expect(out.berth!.stderr).toContain("warning: container's cgroup is not empty: 1 process(es) found");
+  });
+});
