@@ -115,6 +115,42 @@ function cgroupDirs(id: string, o: { runtime?: string }): string[] {
 }
 const selfCgroup = (r: Result, id: string) => r.stdout.trim().split("\n").map((l) => l.replace(/:\/.*berth-test-\d+-\d+/, ":/C")).join("\n") + (r.code ? ` (exit ${r.code}) ${id}` : "");
 
+describe("masks and --no-pivot", () => {
+  // runc 1.1.5 follows a symlink in maskedPaths (the mask lands on its target, or the path stays
+  // visible if the target is elsewhere); berth refuses it, naming the path.
+  test("a maskedPaths entry that is a symlink is refused (stricter than runc)", async () => {
+    const edit = (s: Spec) => {
+      s.process!.args = ["sh", "-c", "readlink /etc/fw"];
+      s.linux!.maskedPaths = ["/etc/fw"];
+    };
+    const out: Record<string, Result> = {};
+    for (const runtime of [undefined, RUNC]) {
+      const b = h.bundle(edit, { copyRootfs: true });
+      symlinkSync("/sys/firmware", `${b}/rootfs/etc/fw`);
+      out[runtime ? "runc" : "berth"] = await h.rt(["run", "--bundle", b, `mk${runtime ? "r" : "b"}`], runtime ? { runtime } : {});
+    }
+    expect(out.runc).toMatchObject({ code: 0, stdout: "/sys/firmware\n" });
+    expect(out.berth!.code).toBe(1);
+    expect(out.berth!.stderr).toContain("linux.maskedPaths[0]");
+    expect(out.berth!.stderr).toContain("/etc/fw is, or passes through, a symlink: refusing to mask through it");
+  });
+
+  test("--no-pivot: the host's /proc is not reachable, even with CAP_SYS_ADMIN", async () => {
+    const script = "wc -l < /proc/self/mountinfo; mkdir /tmp/p; mount -t proc proc /tmp/p; echo $?; mount -o remount,rw /proc/sys 2>/dev/null; echo $?; umount -l / 2>&1; ls /; ls /proc 2>&1 | head -1";
+    const out: Record<string, Result> = {};
+    for (const runtime of [undefined, RUNC]) {
+      const b = h.bundle((s) => {
+        s.process!.args = ["sh", "-c", script];
+        s.process!.capabilities = { bounding: ["CAP_SYS_ADMIN"], effective: ["CAP_SYS_ADMIN"], permitted: ["CAP_SYS_ADMIN"] };
+        s.mounts!.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: [] });
+      });
+      out[runtime ? "runc" : "berth"] = await h.rt(["run", "--no-pivot", "--bundle", b, `np${runtime ? "r" : "b"}`], runtime ? { runtime } : {});
+    }
+    expect(out.runc!.code).toBe(0);
+    expect(out.berth).toEqual(out.runc!);
+  });
+});
+
 describe("exec", () => {
   test("--cgroup: a path leaving the container's cgroup is refused; sub-cgroups work in both forms", async () => {
     const r = await eachRuntime(() => {}, async (id, o) => {
