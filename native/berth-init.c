@@ -541,7 +541,7 @@ static void op_hook(struct cursor *c) {
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR) DIE("wait hook %s", path);
   if (pfd >= 0) close(pfd);
-  if (WIFSIGNALED(st)) die_err(ECANCELED, "hook %s killed by signal %d", path, WTERMSIG(st));
+  if (WIFSIGNALED(st)) die_err(ECANCELED, "error running hook %s: killed by signal %d (%s)", path, WTERMSIG(st), strsignal(WTERMSIG(st)));
   if (WEXITSTATUS(st) != 0) die_err(ECANCELED, "hook %s exited with status %d", path, WEXITSTATUS(st));
   free(args);
   free(env);

@@ -393,3 +393,18 @@ describe("the command line", () => {
     expect(out.berth!.stderr).toContain("warning: container's cgroup is not empty: 1 process(es) found");
   });
 });
+
+describe("hooks", () => {
+  test("startContainer hooks run under the container's seccomp filter", async () => {
+    const r = await both(["true"], (s) => {
+      s.process!.noNewPrivileges = true;
+      s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_KILL" }] };
+      s.mounts!.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: [] });
+      s.hooks = { startContainer: [{ path: "/bin/mkdir", args: ["mkdir", "/tmp/x"] }] };
+    });
+    expect(r.runc.code).not.toBe(0);
+    expect(r.runc.stderr).toMatch(/error running hook.*bad system call/);
+    expect(r.berth.code).not.toBe(0);
+    expect(r.berth.stderr).toMatch(/error running hook \/bin\/mkdir: killed by signal 31 \(Bad system call\)/);
+  });
+});

@@ -237,8 +237,9 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   s.push(...processSteps(p));
   s.push(step("READY", [], "report created"));
   if (o.mode === "create") s.push(step("WAIT_START", [], "read(exec fifo) — blocks until `berth-runtime start`"));
-  for (const h of c.hooks.startContainer) s.push(hookStep("CHILD_HOOK", h, o));
+  // startContainer hooks run as the container's process would: under its seccomp filter (runc).
   if (seccomp.load && p.noNewPrivileges) s.push(seccomp.load);
+  for (const h of c.hooks.startContainer) s.push(hookStep("CHILD_HOOK", h, o));
   s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));
   s.push(step("FINISH", [o.mode === "foreground" ? 1 : 0], o.mode === "foreground" ? "wait for the container and exit with its status" : "exit once the child is ready"));
   return s;
