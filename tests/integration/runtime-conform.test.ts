@@ -394,6 +394,34 @@ describe("the command line", () => {
   });
 });
 
+describe("the foreground console", () => {
+  // On a real terminal (a pty, stdin open) the first bytes are the program's. A "^@" seen under
+  // `script -c … </dev/null` is script's own echo of the EOF it types, with runc as with berth.
+  const PTY = "import os,pty,sys,select\npid,fd=pty.fork()\nif pid==0: os.execvp(sys.argv[1],sys.argv[1:])\nout=b''\nwhile select.select([fd],[],[],10)[0]:\n  try: d=os.read(fd,4096)\n  except OSError: break\n  if not d: break\n  out+=d\nos.waitpid(pid,0)\nsys.stdout.write(out.hex())";
+  test("no stray byte before the program's output (run and exec -t)", async () => {
+    const out: Record<string, string[]> = {};
+    for (const runtime of [undefined, RUNC]) {
+      const root = runtime ? `${h.root}-runc` : h.root;
+      const bin = runtime ?? h.runtime;
+      const tty = (args: string[]) => Buffer.from(Bun.spawnSync(["python3", "-c", PTY, bin, "--root", root, ...args]).stdout.toString(), "hex").toString("latin1");
+      const b = h.bundle((s) => {
+        s.process!.terminal = true;
+        s.process!.args = ["echo", "hello"];
+      });
+      const run = tty(["run", "--bundle", b, `pty${runtime ? "r" : "b"}`]);
+      const id = `ptx${runtime ? "r" : "b"}`;
+      const b2 = h.bundle((s) => (s.process!.args = ["sleep", "30"]));
+      expect((await h.rt(["run", "-d", "--bundle", b2, id], runtime ? { runtime } : {})).code).toBe(0);
+      const ex = tty(["exec", "-t", id, "echo", "hi"]);
+      await h.rt(["delete", "-f", id], runtime ? { runtime } : {});
+      out[runtime ? "runc" : "berth"] = [run, ex];
+    }
+    // runc sometimes shows "hi\r\r\n" (output that arrives before it makes the terminal raw).
+    expect(out.runc!.map((x) => x.replace(/\r+\n/g, "\r\n"))).toEqual(["hello\r\n", "hi\r\n"]);
+    expect(out.berth).toEqual(["hello\r\n", "hi\r\n"]);
+  });
+});
+
 describe("hooks", () => {
   test("startContainer hooks run under the container's seccomp filter", async () => {
     const r = await both(["true"], (s) => {
