@@ -238,6 +238,43 @@ describe("exec", () => {
 });
 
 describe("cgroups", () => {
+  test("a nested cgroupsPath whose cpuset directories are new: cpus and mems are copied down", async () => {
+    const out: Record<string, Result> = {};
+    const tops: string[] = [];
+    for (const runtime of [undefined, RUNC]) {
+      const b = h.bundle((s) => {
+        s.process!.args = ["sh", "-c", "cat /sys/fs/cgroup/cpuset/cpuset.cpus /sys/fs/cgroup/cpuset/cpuset.mems"];
+        tops.push(s.linux!.cgroupsPath!);
+        s.linux!.cgroupsPath = `${s.linux!.cgroupsPath}/mid/leaf`;
+      });
+      out[runtime ? "runc" : "berth"] = await h.rt(["run", "--bundle", b, `cs${runtime ? "r" : "b"}`], runtime ? { runtime } : {});
+    }
+    // Both leave the intermediate directories (as runc does); remove them here.
+    for (const d of leftoverCgroups().filter((p) => tops.some((t) => p.endsWith(`/${t}`)))) {
+      if (existsSync(`${d}/mid`)) rmdirSync(`${d}/mid`);
+      rmdirSync(d);
+    }
+    expect(out.runc!.code).toBe(0);
+    expect(out.berth).toEqual(out.runc!);
+  });
+
+  test("devices denied at create stay denied for exec, before and after update (v1)", async () => {
+    const edit = (s: Spec) => {
+      s.linux!.resources = { devices: [{ allow: false, access: "rwm" }] };
+      s.linux!.devices = [{ path: "/dev/kmsg", type: "c", major: 1, minor: 11 }];
+    };
+    const probe = ["sh", "-c", "head -c1 /dev/kmsg >/dev/null && echo opened"];
+    const r = await eachRuntime(edit, async (id, o) => {
+      const before = await h.rt(["exec", id, ...probe], o);
+      const upd = await h.rt(["update", "--pids-limit", "100", id], o);
+      const after = await h.rt(["exec", id, ...probe], o);
+      return { before: [before.code, before.stdout, before.stderr], upd: upd.code, after: [after.code, after.stdout, after.stderr] };
+    }, ["sh", "-c", "head -c1 /dev/kmsg >/dev/null 2>&1 || echo denied; sleep 60"]);
+    expect(r.runc.before).toEqual([1, "", "head: /dev/kmsg: Operation not permitted\n"]);
+    expect(r.runc.upd).toBe(0);
+    expect(r.berth).toEqual(r.runc);
+  });
+
   test("a frozen cgroup is refused, with nothing left behind", async () => {
     const out: Record<string, { code: number; left: number }> = {};
     for (const runtime of [undefined, RUNC]) {
