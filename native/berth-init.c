@@ -940,7 +940,6 @@ static void run_op(uint32_t code, struct cursor *c) {
     close(fd);
     break;
   }
-  case OP_UNSHARE:
   case OP_LOOPBACK_UP: {
     int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct ifreq ifr;
@@ -952,6 +951,7 @@ static void run_op(uint32_t code, struct cursor *c) {
     close(sk);
     break;
   }
+  case OP_UNSHARE:
   case OP_CHILD_UNSHARE:
     if (unshare((int)next_u64(c)) < 0) DIE("unshare");
     break;

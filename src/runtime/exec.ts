@@ -23,6 +23,13 @@ export interface ExecOptions {
   ignorePaused?: boolean;
   /** runc's --cgroup: "sub" (every hierarchy) or "ctrl[,ctrl]:sub", inside the container's cgroup. */
   cgroups?: readonly string[];
+  /** berth-init is started by the caller's berth-monitor (it holds the stdio and reaps): see launch(). */
+  launchVia?: { sock: number };
+}
+
+/** What exec started: the process's host pid (it has called execve when `detach`). */
+export interface ExecStarted {
+  pid: number;
 }
 
 /**
@@ -48,8 +55,15 @@ export function execCgroupDirs(paths: Readonly<Record<string, string>>, specs: r
   return out;
 }
 
+
 /** Runs the process; returns its exit status (foreground) or 0 once it runs (detach). */
 export async function exec(o: ExecOptions): Promise<number> {
+  const r = await execProcess(o);
+  return r.code;
+}
+
+/** exec(), with the process's pid as well: detached (and `launchVia`) it returns once it runs. */
+export async function execProcess(o: ExecOptions): Promise<ExecStarted & { code: number }> {
   const store = new StateStore(o.root);
   const s = store.load(o.id);
   // Opened once, for the freezer check and the join; a failure to open counts as "not frozen"
@@ -87,17 +101,20 @@ export async function exec(o: ExecOptions): Promise<number> {
       }
     : undefined;
   const steps = buildExecPlan(proc, {
-    initPid: s.pid, namespaces, cgroupJoin, ...(into ? { cgroupInto: into } : {}), foreground: !o.detach, preserveFds: o.preserveFds ?? 0,
+    initPid: s.pid, namespaces, cgroupJoin, ...(into ? { cgroupInto: into } : {}), foreground: !(o.detach || o.launchVia), preserveFds: o.preserveFds ?? 0,
     ...(o.consoleSocket ? { consoleSocket: o.consoleSocket } : {}),
     ...(seccomp ? { seccomp: { bpf: seccomp.bpf, flags: seccomp.flags } } : {}),
     ...(seccompListener ? { seccompListener } : {}),
   });
-  // untilExec: as runc, return (and write --pid-file) once the process is the program, not berth-init.
-  const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: explain.enabled, foreground: !o.detach, untilExec: true });
+  const detach = o.detach || o.launchVia !== undefined;
+  const launched = await launch(steps, {
+    preserveFds: o.preserveFds ?? 0, explain: explain.enabled, foreground: !detach, untilExec: detach,
+    ...(o.launchVia ? { via: o.launchVia } : {}),
+  });
   if (o.pidFile) writeAtomic(o.pidFile, String(launched.pid));
-  if (o.detach) return 0;
+  if (detach) return { pid: launched.pid, code: 0 };
   const stop = forwardSignals(launched.pid);
   const code = await launched.helper!.exited;
   stop();
-  return code;
+  return { pid: launched.pid, code };
 }

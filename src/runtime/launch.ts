@@ -62,9 +62,9 @@ export interface LaunchOptions {
    */
   via?: { sock: number };
   /**
-   * After READY, read on until the report socket closes: it is close-on-exec in the process, so
-   * that is its execve (or its death, with an ERROR report first). exec waits so, as runc does:
-   * the pid it returns (and its --pid-file) then names the program, never berth-init.
+   * Return only once the process has called execve (its end of the report socket is
+   * close-on-exec, so end-of-file says so), as runc's exec does: a pid file written then names
+   * the user's command, never berth-init. Detached exec only (a create blocks before execve).
    */
   untilExec?: boolean;
 }
@@ -138,7 +138,7 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
             // Detached, berth-init's parent exits as soon as the child is ready: reap it here
             // rather than leave it to whatever adopts orphans.
             if (!opts.foreground) await helper?.exited;
-            if (!opts.untilExec || opts.via) return { pid, helper, timeline };
+            if (!opts.untilExec) return { pid, helper, timeline };
             ready = true;
             break;
         }
@@ -152,6 +152,7 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
     // reused fd number later).
     if (!opts.via) closeSync(sock);
   }
+  if (ready) return { pid, helper, timeline };
   const code = helper ? await helper.exited : "unknown: see the monitor's log";
   throw new BerthError("Internal", `berth-init exited (status ${code}) before the container was ready`);
 }

@@ -226,7 +226,7 @@ describe("exec", () => {
         const pid = Number(readFileSync(pf, "utf8"));
         const exe = readlinkSync(`/proc/${pid}/exe`);
         let cmdline = "";
-        for (let t = 0; t < 100 && !(cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8")).startsWith("sleep"); t++) await Bun.sleep(10);
+        for (let t = 0; t < 300 && !(cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8")).startsWith("sleep"); t++) await Bun.sleep(10);
         out.push({ exe: o.runtime ? "" : exe, cmdline });
         process.kill(pid, "SIGKILL");
       }

@@ -108,7 +108,7 @@ describe("the judge attacks", () => {
     let accepted = 0;
     try {
       const r = await attack(["connect", "127.0.0.1", String(server.port)]);
-      expect([r.status, out(r)]).toEqual(["ok", "connect ENETUNREACH\n"]);
+      expect([r.status, out(r)]).toEqual(["ok", "connect ENETUNREACH\n"]); // lo stays down (plan option loopbackDown)
       const links = await sandbox.run({ rootfs: BUSYBOX_ROOTFS, argv: ["sh", "-c", "ls /sys/class/net 2>/dev/null; cat /proc/net/dev | tail -n +3 | cut -d: -f1"] });
       expect(out(links).trim()).toBe("lo");
       expect(accepted).toBe(0);
