@@ -73,9 +73,10 @@ export async function create(o: CreateOptions): Promise<Created> {
   let pid = 0;
   try {
     const host = readHostCgroups({});
-    cgroup = timed("create the cgroup and apply limits", () => createCgroup(config, id, host));
+    let existed = false;
+    cgroup = timed("create the cgroup and apply limits", () => createCgroup(config, id, host, (dirs) => (existed = dirs.some((d) => existsSync(d)))));
     const cg = cgroup;
-    if (cg && o.onWarning) {
+    if (cg && existed && o.onWarning) {
       // runc's warning: whatever is in there already shares the limits, and `delete` kills it.
       const n = cg.processes().length;
       if (n > 0) o.onWarning(`container's cgroup is not empty: ${n} process(es) found`);
@@ -265,8 +266,10 @@ function hasLimits(r: RuntimeConfig["resources"]): boolean {
  * The container's cgroup. Rootless, without a cgroup delegated to us, a container without limits
  * runs in our own cgroup (as runc does); one with limits fails with the reason.
  */
-function createCgroup(config: RuntimeConfig, id: string, host: HostCgroups): CgroupManager | undefined {
+/** `before` sees the cgroup's directories before they are made (to warn only about reused ones). */
+function createCgroup(config: RuntimeConfig, id: string, host: HostCgroups, before?: (dirs: string[]) => void): CgroupManager | undefined {
   const cg = openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id, host });
+  before?.([...new Set(Object.values(cg.paths))]);
   try {
     cg.create(ROOTLESS ? { ...config.resources, devices: [] } : config.resources);
     return cg;
