@@ -132,6 +132,9 @@ export interface ContainerSpec {
   ipc?: string;
   uts?: string;
   pidMode?: string;
+  /** Replace the default masked and read-only paths (the CRI's; ignored when privileged). */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
   /** This container is a pod's infra container (engine/pods.ts): the pod's configuration. */
   podSandbox?: PodSandboxSpec;
   /** The pod this container belongs to: its infra container's id (engine/pods.ts). */
@@ -316,6 +319,10 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
     for (const m of spec.mounts!) {
       if (m.destination === "/sys" || m.destination === "/sys/fs/cgroup") m.options = (m.options ?? []).filter((o) => o !== "ro").concat("rw");
     }
+  }
+  if (!s.privileged) {
+    if (s.maskedPaths) linux.maskedPaths = [...s.maskedPaths];
+    if (s.readonlyPaths) linux.readonlyPaths = [...s.readonlyPaths];
   }
   if (!s.privileged && s.seccomp !== "unconfined") {
     if (s.seccomp === undefined || s.seccomp === "default") {
