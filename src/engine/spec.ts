@@ -45,6 +45,8 @@ export interface HealthcheckSpec {
   intervalMs?: number;
   timeoutMs?: number;
   startPeriodMs?: number;
+  /** How often to check within the start period (docker's StartInterval, default 5 s). */
+  startIntervalMs?: number;
   retries?: number;
 }
 
