@@ -1,13 +1,12 @@
-// The CRI front for tests: served over an Engine on a private --root/--runroot (the Cli harness's
-// temp dir) by cri-server-main.ts in its own process — so a test can kill -9 it — and the real
-// crictl (../shared/tools/crictl, cri-tools 1.26.1) pointed at its socket.
+// The CRI front for tests: berthd (`berth daemon --cri-socket`, the compiled build/berth) on a
+// private --root/--runroot (the Cli harness's temp dir), in its own process so a test can kill -9
+// it, and the real crictl (../shared/tools/crictl, cri-tools 1.26.1) pointed at its socket.
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Cli, TOP, type Result } from "./cli-helpers.ts";
 
 export const CRICTL = resolve(TOP, "../shared/tools/crictl");
 export const HAVE_CRICTL = existsSync(CRICTL);
-const BUN = join(TOP, "node_modules/.bin/bun");
 
 export class CriServer {
   readonly cli: Cli;
@@ -27,15 +26,15 @@ export class CriServer {
 
   async start(): Promise<void> {
     this.log = "";
-    this.proc = Bun.spawn([BUN, join(import.meta.dir, "cri-server-main.ts"), this.cli.root, this.cli.runroot, this.socket], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    this.proc = Bun.spawn(this.cli.argv(["daemon", "-H", `unix://${join(this.cli.dir, "docker.sock")}`, "--cri-socket", this.socket, "--debug"]), { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
     const proc = this.proc;
     void (async () => {
       const dec = new TextDecoder();
       for await (const ch of proc.stderr) this.log += dec.decode(ch);
     })();
     for (let i = 0; i < 400; i++) {
-      if (proc.exitCode !== null) throw new Error(`the CRI server exited ${proc.exitCode}: ${this.log}`);
-      if (this.log.includes("cri: serving")) return;
+      if (proc.exitCode !== null) throw new Error(`berthd exited ${proc.exitCode}: ${this.log}`);
+      if (this.log.includes("serving the cri API")) return;
       await Bun.sleep(25);
     }
     throw new Error(`the CRI server did not start: ${this.log}`);

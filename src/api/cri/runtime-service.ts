@@ -4,7 +4,8 @@ import { existsSync } from "node:fs";
 import type { Engine } from "../../engine/engine.ts";
 import { getContainer, listContainers, removeContainer, startContainer, stopContainer, type Container } from "../../engine/containers.ts";
 import { createPodContainer, getPod, listPods, removePod, runPod, stopPod } from "../../engine/pods.ts";
-import { failedPrecondition, invalidArgument, isBerthError, notFound } from "../../sys/errdefs.ts";
+import { BerthError, failedPrecondition, invalidArgument, isBerthError, notFound } from "../../sys/errdefs.ts";
+import { CriStats } from "./stats.ts";
 import type { RuntimeServiceHandlers } from "./generated/runtime/v1/RuntimeService.ts";
 import { containerSpec, containerStatusOf, criContainerOf, matchesLabels, nanos, podRunSpec, podSandboxOf } from "./translate.ts";
 import { unary, unimplemented } from "./grpc-edge.ts";
@@ -28,6 +29,7 @@ async function criContainer(e: Engine, id: string, field = "container_id"): Prom
 
 export function runtimeService(e: Engine): Partial<RuntimeServiceHandlers> {
   let podCidr = "";
+  const stats = new CriStats(e);
   return {
     Version: unary(async () => ({ version: "0.1.0", runtime_name: "berth", runtime_version: CRI_VERSION, runtime_api_version: "v1" })),
 
@@ -157,17 +159,56 @@ export function runtimeService(e: Engine): Partial<RuntimeServiceHandlers> {
       return { status: containerStatusOf(c), info };
     }),
 
+    ExecSync: unary(async (req) => {
+      const c = await criContainer(e, req.container_id);
+      if (!req.cmd.length) throw invalidArgument("ExecSync: cmd is empty", "cmd");
+      const timeoutSec = Number(req.timeout) || 0;
+      const { createExec, startExec, finishExec, killExec } = await import("../../engine/exec.ts");
+      const out: Uint8Array[] = [];
+      const err: Uint8Array[] = [];
+      const ex = await createExec(e, c.id, { cmd: [...req.cmd] });
+      const session = await startExec(e, ex.id, { attach: { stdout: true, stderr: true, handlers: { onStdout: (d) => out.push(new Uint8Array(d)), onStderr: (d) => err.push(new Uint8Array(d)) } } });
+      const done = finishExec(e, session);
+      if (timeoutSec > 0) {
+        const first = await Promise.race([done.then(() => "done" as const), Bun.sleep(timeoutSec * 1000).then(() => "timeout" as const)]);
+        if (first === "timeout") {
+          killExec(e, ex.id, 9);
+          await done;
+          throw new BerthError("DeadlineExceeded", `command ${JSON.stringify(req.cmd.join(" "))} in container ${c.id} timed out after ${timeoutSec}s`, "timeout");
+        }
+      }
+      const exit = await done;
+      return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), exit_code: exit.exitCode };
+    }),
+
+    ContainerStats: unary(async (req) => {
+      const c = await criContainer(e, req.container_id);
+      return { stats: await stats.container(c) };
+    }),
+
+    ListContainerStats: unary(async (req) => {
+      const f = req.filter;
+      const list = (await listContainers(e, { all: false })).filter((c) => c.spec.pod && (!f?.id || c.id.startsWith(f.id)) && (!f?.pod_sandbox_id || c.spec.pod.startsWith(f.pod_sandbox_id)) && matchesLabels(criContainerOf(c).labels ?? {}, f?.label_selector));
+      return { stats: await Promise.all(list.map((c) => stats.container(c))) };
+    }),
+
+    PodSandboxStats: unary(async (req) => {
+      const pod = await getPod(e, req.pod_sandbox_id);
+      return { stats: await stats.pod(pod) };
+    }),
+
+    ListPodSandboxStats: unary(async (req) => {
+      const f = req.filter;
+      const pods = (await listPods(e)).filter((p) => p.state === "ready" && (!f?.id || p.id.startsWith(f.id)) && matchesLabels(p.labels, f?.label_selector));
+      return { stats: await Promise.all(pods.map((p) => stats.pod(p))) };
+    }),
+
     // Not served yet (said plainly to the client, never answered half).
     UpdateContainerResources: unimplemented("UpdateContainerResources"),
     ReopenContainerLog: unimplemented("ReopenContainerLog"),
-    ExecSync: unimplemented("ExecSync"),
     Exec: unimplemented("Exec (the streaming server)"),
     Attach: unimplemented("Attach (the streaming server)"),
     PortForward: unimplemented("PortForward (the streaming server)"),
-    ContainerStats: unimplemented("ContainerStats"),
-    ListContainerStats: unimplemented("ListContainerStats"),
-    PodSandboxStats: unimplemented("PodSandboxStats"),
-    ListPodSandboxStats: unimplemented("ListPodSandboxStats"),
     CheckpointContainer: unimplemented("CheckpointContainer (CRIU does not work on this kernel)"),
     ListMetricDescriptors: unimplemented("ListMetricDescriptors"),
     ListPodSandboxMetrics: unimplemented("ListPodSandboxMetrics"),
