@@ -102,9 +102,9 @@ d("CRI through crictl", () => {
     expect(bridgeVeths()).toHaveLength(1);
     expect(bridgeVeths()[0]).toMatch(/^btv/);
 
-    const srv = await s.ok(["create", pod, s.file("srv.json", containerConfig("srv", ["sh", "-c", "echo started; echo oops >&2; while true; do echo pong | nc -l -p 8080; done"], { labels: { role: "server" } })), podFile]);
+    const srv = await s.ok(["create", pod, s.file("srv.json", containerConfig("srv", ["sh", "-c", "echo started; echo oops >&2; mkdir /www; echo pong > /www/index.html; exec httpd -f -v -p 8080 -h /www"], { labels: { role: "server" } })), podFile]);
     await s.ok(["start", srv]);
-    const cli = await s.ok(["create", pod, s.file("cli.json", containerConfig("cli", ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do r=$(echo ping | nc 127.0.0.1 8080) && break; sleep 0.2; done; echo got $r; hostname; sleep 3600"])), podFile]);
+    const cli = await s.ok(["create", pod, s.file("cli.json", containerConfig("cli", ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do r=$(wget -qO- http://127.0.0.1:8080/) && break; sleep 0.2; done; echo got $r; hostname; sleep 3600"])), podFile]);
     await s.ok(["start", cli]);
 
     const ps = await s.ok(["ps", "-a", "--pod", pod, "-o", "json"]);
@@ -122,12 +122,35 @@ d("CRI through crictl", () => {
     const raw = readFileSync(join(logs, "web", "srv.log"), "utf8").trim().split("\n");
     expect(raw[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F started$/);
     expect(raw).toContainEqual(expect.stringMatching(/ stderr F oops$/));
-    expect(raw).toContainEqual(expect.stringMatching(/ stdout F ping$/));
+    expect(raw).toContainEqual(expect.stringMatching(/ stderr F .*127\.0\.0\.1.*/)); // httpd -v: the request from localhost
 
     const st = JSON.parse(await s.ok(["inspect", srv])).status;
     expect(st.state).toBe("CONTAINER_RUNNING");
     expect(st.logPath).toBe(join(logs, "web", "srv.log"));
     expect(st.labels).toEqual({ role: "server" });
+
+    // ExecSync (crictl exec -s): output, exit code, the pod's shared namespaces, a timeout.
+    expect(await s.ok(["exec", "-s", cli, "sh", "-c", "cat /etc/hostname; wget -qO- http://127.0.0.1:8080/"])).toBe("web-host\npong");
+    const failed = await s.crictl(["exec", "-s", cli, "sh", "-c", "echo bad >&2; exit 7"]);
+    expect(failed.code).toBe(1); // crictl's own status; the command's is in its message
+    expect(failed.stderr).toContain("exited with 7: bad");
+    const slow = await s.crictl(["exec", "-s", "--timeout", "1", cli, "sleep", "30"]);
+    expect(slow.code).not.toBe(0);
+    expect(slow.stderr).toContain("DeadlineExceeded");
+    // One PID namespace for the pod: the pause process is its pid 1.
+    expect(await s.ok(["exec", "-s", cli, "sh", "-c", "tr -d '\\0' < /proc/1/cmdline"])).toBe("/pause");
+
+    // Stats from the containers' cgroups.
+    const stats = JSON.parse(await s.ok(["stats", "-o", "json", "--pod", pod])).stats;
+    expect(stats.map((x: { attributes: { id: string } }) => x.attributes.id).sort()).toEqual([cli, srv].sort());
+    for (const x of stats) {
+      expect(Number(x.cpu.usageCoreNanoSeconds.value)).toBeGreaterThan(0);
+      expect(Number(x.memory.workingSetBytes.value)).toBeGreaterThan(0);
+    }
+    const podStats = JSON.parse(await s.ok(["statsp", "-o", "json", "--id", pod])).stats;
+    expect(podStats[0].attributes.id).toBe(pod);
+    expect(Number(podStats[0].linux.process.processCount.value)).toBeGreaterThanOrEqual(3);
+    expect(podStats[0].linux.network.defaultInterface.name).toBe("eth0");
 
     await s.ok(["stop", "-t", "1", cli]);
     const stopped = await waitState(cli, "CONTAINER_EXITED");
@@ -251,7 +274,8 @@ d("CRI images against a local docker-registry", () => {
     expect(mine.id).toBe(pulled.split(" ").pop());
     expect(mine.repoDigests[0]).toMatch(new RegExp(`^${reg.host}/berth/bb@sha256:[0-9a-f]{64}$`));
     expect(Number(mine.size)).toBeGreaterThan(100_000);
-    expect(images.find((i: { repoTags: string[]; pinned: boolean }) => i.repoTags.includes("localhost/berth-pause:1"))?.pinned ?? true).toBe(true);
+    // The pods before made the built-in pause image; kubelet's image GC must keep it.
+    expect(images.find((i: { repoTags: string[]; pinned: boolean }) => i.repoTags.includes("localhost/berth-pause:1"))?.pinned).toBe(true);
     const st = JSON.parse(await s.ok(["inspecti", name]));
     expect(st.status.id).toBe(mine.id);
     const fs = JSON.parse(await s.ok(["imagefsinfo"]));
