@@ -264,6 +264,8 @@ export function validateSpec(s: ContainerSpec): void {
   if (shared && (s.network?.ports?.length || s.network?.publishAll)) {
     throw invalidArgument(`published ports (-p, -P) need a bridge network; --network ${net} has none of its own`, "publish");
   }
+  normalizeCaps(s.capAdd ?? [], "--cap-add");
+  normalizeCaps(s.capDrop ?? [], "--cap-drop");
   for (const [flag, v] of [["--ipc", s.ipc], ["--uts", s.uts], ["--pid", s.pidMode]] as const) {
     if (v !== undefined && v !== "private" && v !== "host" && !(v.startsWith("container:") && v.length > "container:".length)) {
       throw invalidArgument(`${flag} ${JSON.stringify(v)}: use private, host or container:<name|id>`, flag.slice(2));
