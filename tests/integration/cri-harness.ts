@@ -49,8 +49,13 @@ export class CriServer {
     clearTimeout(t);
   }
 
+  /** crictl with this server's endpoints, for commands a test drives itself. */
+  crictlArgv(): string[] {
+    return [CRICTL, "--config", "/dev/null", "--timeout", "30s", "--runtime-endpoint", `unix://${this.socket}`, "--image-endpoint", `unix://${this.socket}`];
+  }
+
   async crictl(args: string[], timeoutMs = 60_000): Promise<Result> {
-    const p = Bun.spawn([CRICTL, "--config", "/dev/null", "--timeout", "30s", "--runtime-endpoint", `unix://${this.socket}`, "--image-endpoint", `unix://${this.socket}`, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([...this.crictlArgv(), ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
     const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     clearTimeout(timer);

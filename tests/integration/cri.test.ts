@@ -172,6 +172,68 @@ d("CRI through crictl", () => {
     expect(bridgeVeths()).toEqual([]);
   }, 60_000);
 
+  test("streaming: exec -i and -it, attach (with stdin), logs -f, port-forward to a server in the pod", async () => {
+    const podFile = s.file("pod-st.json", podConfig("st"));
+    const pod = await s.ok(["runp", podFile]);
+    const tick = await s.ok(["create", pod, s.file("tick.json", containerConfig("tick", ["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"])), podFile]);
+    await s.ok(["start", tick]);
+    const cat = await s.ok(["create", pod, s.file("cat.json", containerConfig("cat", ["sh", "-c", "while read l; do echo got $l; done"], { stdin: true })), podFile]);
+    await s.ok(["start", cat]);
+    const web = await s.ok(["create", pod, s.file("web.json", containerConfig("web", ["sh", "-c", "mkdir /www; echo hello-pf > /www/index.html; exec httpd -f -p 8080 -h /www"])), podFile]);
+    await s.ok(["start", web]);
+
+    // exec (not -s): the SPDY streams, the exit code in the status, stdin with -i.
+    let r = await s.crictl(["exec", tick, "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect([r.stdout, r.code]).toEqual(["out\n", 1]);
+    expect(r.stderr).toContain("err\n");
+    expect(r.stderr).toContain("command terminated with exit code 3");
+    const withStdin = Bun.spawn([...s.crictlArgv(), "exec", "-i", tick, "sh"], { stdin: new TextEncoder().encode("read x; echo from-stdin:$x\nexit 0\n"), stdout: "pipe", stderr: "pipe" });
+    expect([await new Response(withStdin.stdout).text(), await withStdin.exited]).toEqual(["from-stdin:\n", 0]);
+    // -it needs a terminal on crictl's side: script(1) gives it one.
+    const tty = Bun.spawn(["script", "-qec", [...s.crictlArgv(), "exec", "-it", tick, "sh", "-c", "tty; exit 5"].map((a) => `'${a}'`).join(" "), "/dev/null"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const ttyOut = await new Response(tty.stdout).text();
+    expect(ttyOut).toMatch(/\/dev\/pts\/\d+\r\n/);
+    expect(ttyOut).toContain("exit code 5");
+
+    // attach: the container's own output; with -i its stdin.
+    const att = Bun.spawn([...s.crictlArgv(), "attach", tick], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(800);
+    att.kill("SIGKILL");
+    expect((await new Response(att.stdout).text()).match(/tick \d+/g)?.length ?? 0).toBeGreaterThan(3);
+    const atti = Bun.spawn([...s.crictlArgv(), "attach", "-i", cat], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    atti.stdin.write("hello\n");
+    await atti.stdin.flush();
+    await Bun.sleep(800);
+    atti.kill("SIGKILL");
+    expect(await new Response(atti.stdout).text()).toContain("got hello");
+
+    // logs -f keeps following the CRI log file.
+    const follow = Bun.spawn([...s.crictlArgv(), "logs", "-f", tick], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(1000);
+    follow.kill("SIGKILL");
+    const lines = (await new Response(follow.stdout).text()).trim().split("\n");
+    const before = (await s.ok(["logs", tick])).split("\n").length;
+    expect(lines.length).toBeGreaterThan(5);
+    expect(before).toBeGreaterThanOrEqual(lines.length);
+
+    // port-forward: the client listens on the host and relays to the pod's port.
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const pf = Bun.spawn([...s.crictlArgv(), "port-forward", pod, `127.0.0.1:${port}:8080`], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    let body = "";
+    for (let i = 0; i < 50 && body === ""; i++) {
+      await Bun.sleep(100);
+      body = await fetch(`http://127.0.0.1:${port}/`).then((x) => x.text(), () => "");
+    }
+    expect(body).toBe("hello-pf\n");
+    expect(await fetch(`http://127.0.0.1:${port}/`).then((x) => x.text())).toBe("hello-pf\n");
+    pf.kill("SIGKILL");
+    await pf.exited;
+    expect(await s.ok(["exec", "-s", web, "echo", "still-serving"])).toBe("still-serving"); // berthd is fine
+
+    await s.ok(["rmp", "-f", pod]);
+    for (const id of [pod, tick, cat, web]) expect(traces(id)).toEqual([]);
+  }, 60_000);
+
   test("a container past its memory limit is reported OOMKilled", async () => {
     const pod = await s.ok(["runp", s.file("pod-oom.json", podConfig("oom"))]);
     const c = await s.ok(["create", pod, s.file("oom.json", containerConfig("hog", ["sh", "-c", "echo start; tail /dev/zero"], {

@@ -6,6 +6,7 @@ import { getContainer, listContainers, removeContainer, startContainer, stopCont
 import { createPodContainer, getPod, listPods, removePod, runPod, stopPod } from "../../engine/pods.ts";
 import { BerthError, failedPrecondition, invalidArgument, isBerthError, notFound } from "../../sys/errdefs.ts";
 import { CriStats } from "./stats.ts";
+import type { StreamingServer } from "./streaming.ts";
 import type { RuntimeServiceHandlers } from "./generated/runtime/v1/RuntimeService.ts";
 import { containerSpec, containerStatusOf, criContainerOf, matchesLabels, nanos, podRunSpec, podSandboxOf } from "./translate.ts";
 import { unary, unimplemented } from "./grpc-edge.ts";
@@ -27,7 +28,7 @@ async function criContainer(e: Engine, id: string, field = "container_id"): Prom
   return c;
 }
 
-export function runtimeService(e: Engine): Partial<RuntimeServiceHandlers> {
+export function runtimeService(e: Engine, streaming: StreamingServer): Partial<RuntimeServiceHandlers> {
   let podCidr = "";
   const stats = new CriStats(e);
   return {
@@ -206,9 +207,28 @@ export function runtimeService(e: Engine): Partial<RuntimeServiceHandlers> {
     // Not served yet (said plainly to the client, never answered half).
     UpdateContainerResources: unimplemented("UpdateContainerResources"),
     ReopenContainerLog: unimplemented("ReopenContainerLog"),
-    Exec: unimplemented("Exec (the streaming server)"),
-    Attach: unimplemented("Attach (the streaming server)"),
-    PortForward: unimplemented("PortForward (the streaming server)"),
+    Exec: unary(async (req) => {
+      const c = await criContainer(e, req.container_id);
+      if (!req.cmd.length) throw invalidArgument("Exec: cmd is empty", "cmd");
+      if (c.state !== "running") throw failedPrecondition(`container ${c.id} is not running`, "container_id");
+      if (!req.stdin && !req.stdout && !req.stderr) throw invalidArgument("Exec: one of stdin, stdout and stderr must be set", "stdout");
+      if (req.tty && req.stderr) throw invalidArgument("Exec: tty and stderr cannot both be set (a terminal has one output)", "stderr");
+      return { url: streaming.url({ kind: "exec", container: c, cmd: [...req.cmd], tty: req.tty, stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }) };
+    }),
+
+    Attach: unary(async (req) => {
+      const c = await criContainer(e, req.container_id);
+      if (c.state !== "running") throw failedPrecondition(`container ${c.id} is not running`, "container_id");
+      if (req.stdin && !c.spec.stdin) throw invalidArgument(`Attach: container ${c.id} was created without stdin`, "stdin");
+      if (req.tty !== (c.spec.tty ?? false)) throw invalidArgument(`Attach: tty ${req.tty} does not match the container's (${c.spec.tty ?? false})`, "tty");
+      return { url: streaming.url({ kind: "attach", container: c, tty: req.tty, stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }) };
+    }),
+
+    PortForward: unary(async (req) => {
+      const pod = await getPod(e, req.pod_sandbox_id);
+      if (pod.state !== "ready") throw failedPrecondition(`pod sandbox ${pod.id} is not ready`, "pod_sandbox_id");
+      return { url: streaming.url({ kind: "portforward", pod }) };
+    }),
     CheckpointContainer: unimplemented("CheckpointContainer (CRIU does not work on this kernel)"),
     ListMetricDescriptors: unimplemented("ListMetricDescriptors"),
     ListPodSandboxMetrics: unimplemented("ListPodSandboxMetrics"),

@@ -13,6 +13,9 @@ export const DEFAULT_CRI_SOCKET = "/run/berth/cri.sock";
 
 export interface CriServerOptions {
   socket?: string;
+  /** The streaming server's address (Exec, Attach, PortForward URLs): 127.0.0.1 and a random port by default. */
+  streamingAddress?: string;
+  streamingPort?: number;
   /** One line per failed request. */
   log?: (line: string) => void;
 }
@@ -46,7 +49,10 @@ export async function startCriServer(e: Engine, o: CriServerOptions = {}): Promi
     }
     return out as T;
   };
-  server.addService(proto.runtime.v1.RuntimeService.service, wrap(runtimeService(e)) as never);
+  const { StreamingServer } = await import("./streaming.ts");
+  const streaming = new StreamingServer(e, { ...(o.streamingAddress ? { address: o.streamingAddress } : {}), ...(o.streamingPort ? { port: o.streamingPort } : {}), ...(o.log ? { log: o.log } : {}) });
+  await streaming.start();
+  server.addService(proto.runtime.v1.RuntimeService.service, wrap(runtimeService(e, streaming)) as never);
   server.addService(proto.runtime.v1.ImageService.service, wrap(imageService(e)) as never);
   rmSync(inner, { force: true });
   await new Promise<void>((res, rej) => server.bindAsync(`unix://${inner}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? rej(err) : res())));
@@ -55,6 +61,7 @@ export async function startCriServer(e: Engine, o: CriServerOptions = {}): Promi
   try {
     front = await startAuthorityFront(socket, inner);
   } catch (err) {
+    await streaming.close();
     server.forceShutdown();
     rmSync(inner, { force: true });
     throw err;
@@ -63,6 +70,7 @@ export async function startCriServer(e: Engine, o: CriServerOptions = {}): Promi
     socket,
     async close() {
       await front.close();
+      await streaming.close();
       await new Promise<void>((res) => server.tryShutdown(() => res()));
       rmSync(inner, { force: true });
     },
