@@ -917,7 +917,6 @@ static void run_op(uint32_t code, struct cursor *c) {
     close(fd);
     break;
   }
-  case OP_UNSHARE:
   case OP_LOOPBACK_UP: {
     int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct ifreq ifr;
@@ -929,6 +928,7 @@ static void run_op(uint32_t code, struct cursor *c) {
     close(sk);
     break;
   }
+  case OP_UNSHARE:
   case OP_CHILD_UNSHARE:
     if (unshare((int)next_u64(c)) < 0) DIE("unshare");
     break;
@@ -1134,6 +1134,13 @@ static void run_op(uint32_t code, struct cursor *c) {
     while ((n = read(fifo_fd, &b, 1)) < 0 && errno == EINTR) {}
     if (n != 1) DIE("read exec fifo");
     close(fifo_fd);
+    break;
+  }
+  case OP_WAIT_CALLER_EXIT: {
+    /* The runtime's end of the report socket closes when it exits (after the pid file). */
+    char b;
+    ssize_t n;
+    while ((n = read(REPORT_FD, &b, 1)) > 0 || (n < 0 && errno == EINTR)) {}
     break;
   }
   case OP_EXEC: op_exec(c); break;

@@ -83,9 +83,22 @@ async function hostSnapshot(): Promise<Record<string, string[]>> {
     containers: (await cli.ok(["ps", "-a", "-q", "--no-trunc"])).split("\n").filter(Boolean).sort(),
     netns: existsSync(netnsDir) ? readdirSync(netnsDir).sort() : [],
     leases: (existsSync(ipam) ? readdirSync(ipam) : []).flatMap((n) => readdirSync(join(ipam, n)).filter((f) => /^\d/.test(f)).map((f) => `${n}/${f}`)).sort(),
-    veths: (await must(["ip", "-o", "link", "show"])).split("\n").map((l) => l.split(":")[1]?.trim().split("@")[0] ?? "").filter((n) => n.startsWith("btv")).sort(),
+    veths: await ourVeths(),
     networks: (await cli.ok(["network", "ls", "-q", "--no-trunc"])).split("\n").filter(Boolean).sort(),
   };
+}
+
+/** The veths on this root's bridges (other roots on this machine make and remove their own at any time). */
+async function ourVeths(): Promise<string[]> {
+  const ids = (await cli.ok(["network", "ls", "-q", "--no-trunc"])).split("\n").filter(Boolean);
+  const docs = JSON.parse(await cli.ok(["network", "inspect", ...ids])) as { Options: Record<string, string> }[];
+  const bridges = docs.map((d) => d.Options["com.docker.network.bridge.name"]).filter((b): b is string => !!b);
+  const links = (await must(["ip", "-o", "link", "show"])).split("\n");
+  return links
+    .filter((l) => bridges.some((b) => l.includes(` master ${b} `)))
+    .map((l) => l.split(":")[1]?.trim().split("@")[0] ?? "")
+    .filter((n) => n.startsWith("btv"))
+    .sort();
 }
 
 interface NetView {

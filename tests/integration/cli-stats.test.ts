@@ -59,7 +59,9 @@ describe.if(ready)("berth stats, cgroup v1 (this host)", () => {
     expect(used).toBeLessThan(80 * MiB);
     expect(limit).toBeGreaterThan(used);
     expect(Number(mem!.MemPerc.replace("%", ""))).toBeCloseTo((used / limit) * 100, 1);
-    expect(Number(busy!.CPUPerc.replace("%", ""))).toBeGreaterThan(50);
+    // A full core on an idle machine (100 %); far less when other work shares the two cores, so
+    // the check is that the loop is seen at all.
+    expect(Number(busy!.CPUPerc.replace("%", ""))).toBeGreaterThan(10);
     expect(Number(busy!.CPUPerc.replace("%", ""))).toBeLessThan(205); // 2 CPUs at most
     expect(busy!.PIDs).toBe("1");
     expect(mem!.Name).toBe("mem");
@@ -156,7 +158,9 @@ describe.if(ready)("berth stats, cgroup v2 only (a private mount namespace)", ()
     const controllers = lines[0]!.replace("controllers:", "").trim().split(/\s+/);
     expect(lines[1]).toMatch(/^0::\/berth-[0-9a-f]{64}$/); // the container is in the v2 hierarchy
     const [busy, mem] = rows(lines.slice(2).join("\n"));
-    expect(Number(busy!.CPUPerc.replace("%", ""))).toBeGreaterThan(50);
+    // A full core on an idle machine (100 %); far less when other work shares the two cores, so
+    // the check is that the loop is seen at all.
+    expect(Number(busy!.CPUPerc.replace("%", ""))).toBeGreaterThan(10);
     if (controllers.includes("memory")) {
       expect(bytes(mem!.MemUsage.split(" / ")[0]!)).toBeGreaterThanOrEqual(32 * MiB);
     } else {
