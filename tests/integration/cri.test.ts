@@ -218,7 +218,7 @@ d("CRI through crictl", () => {
 
     // port-forward: the client listens on the host and relays to the pod's port.
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const pf = Bun.spawn([...s.crictlArgv(), "port-forward", pod, `127.0.0.1:${port}:8080`], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const pf = Bun.spawn([...s.crictlArgv(), "port-forward", pod, `${port}:8080`], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     let body = "";
     for (let i = 0; i < 50 && body === ""; i++) {
       await Bun.sleep(100);

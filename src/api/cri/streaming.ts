@@ -176,7 +176,6 @@ export class StreamingServer {
       });
     });
     await ready;
-    this.o.log?.(`cri streaming DEBUG: streams ready ${[...streams.keys()]}`);
     const out = streams.get("stdout");
     const err = streams.get("stderr") ?? (req.tty ? out : undefined);
     const handlers = { onStdout: (d: Uint8Array) => out?.write(Buffer.from(d)), onStderr: (d: Uint8Array) => err?.write(Buffer.from(d)) };
@@ -194,12 +193,10 @@ export class StreamingServer {
         const ex = await createExec(this.e, req.container.id, { cmd: req.cmd, tty: req.tty, stdin: req.stdin });
         const session = await startExec(this.e, ex.id, { attach: { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, handlers } });
         const client = session.attach!;
-        this.o.log?.(`cri streaming DEBUG: exec started ${session.pid}`);
         stdin?.on("data", (d) => client.write(new Uint8Array(d)));
         stdin?.on("end", () => client.closeStdin());
         onResize(resizeStream, (w, h) => void resizeExec(this.e, ex.id, h, w).catch(() => {}));
         exitCode = (await finishExec(this.e, session)).exitCode;
-        this.o.log?.(`cri streaming DEBUG: exec finished ${exitCode}`);
       } catch (e) {
         finish({ metadata: {}, status: "Failure", message: (e as Error).message, reason: "InternalError" });
         return;
