@@ -5,11 +5,14 @@ export default command({
   name: "version",
   usage: "[OPTIONS]",
   summary: "Show the berth version information",
-  flags: { format: { kind: "string", short: "f", help: "json" } },
+  flags: { format: { kind: "string", short: "f", help: "json, or a Go template such as {{.Client.Version}}" } },
   async run(p) {
     args(p, this, 0);
-    const v = { Client: { Version: VERSION, ApiVersion: "1.47", Os: "linux", Arch: process.arch === "x64" ? "amd64" : process.arch, BunVersion: Bun.version, Daemonless: true } };
-    if (p.flags.format === "json") process.stdout.write(`${JSON.stringify(v)}\n`);
+    const fmt = p.flags.format as string | undefined;
+    const format = fmt ? (await import("../formatter.ts")).ValueFormat.parse(fmt, { name: "version" }) : undefined;
+    // Server: nil, as docker's versionInfo when no daemon answers (berth is daemonless).
+    const v = { Client: { Version: VERSION, ApiVersion: "1.47", Os: "linux", Arch: process.arch === "x64" ? "amd64" : process.arch, BunVersion: Bun.version, Daemonless: true }, Server: null };
+    if (format) process.stdout.write(`${format.render(v, { struct: "main.versionInfo" })}\n`);
     else process.stdout.write(`Client:\n Version:     ${VERSION}\n API version: ${v.Client.ApiVersion}\n Bun version: ${Bun.version}\n OS/Arch:     linux/${v.Client.Arch}\n Mode:        daemonless (engine in process)\n`);
     return 0;
   },
