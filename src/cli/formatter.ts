@@ -81,7 +81,7 @@ export class ListFormat {
     if (format === "table" || format === "json") return;
     const tmpl = parseOrFail(format, "failed to parse template: ", 1);
     try {
-      tmpl.execute(goStruct({ ...row }, spec.typeName, methods));
+      tmpl.execute(goStruct({ ...row }, spec.typeName, methods, undefined, true));
     } catch (e) {
       if (e instanceof TemplateError) throw new FormatError(`failed to execute template: ${e.message}`, 1);
       throw e;
@@ -109,7 +109,7 @@ export class ListFormat {
     // docker marshals a row's JSON from its methods into a map: keys sorted.
     for (const k of Object.keys(fields).sort()) sorted[k] = fields[k];
     try {
-      this.rows.push(`${this.tmpl.execute(goStruct(sorted, this.spec.typeName, methods))}\n`);
+      this.rows.push(`${this.tmpl.execute(goStruct(sorted, this.spec.typeName, methods, undefined, true))}\n`);
     } catch (e) {
       if (e instanceof TemplateError) throw new FormatError(`template parsing error: ${e.message}`, 1);
       throw e;

@@ -279,6 +279,8 @@ describe("tabwriter and docker's table", () => {
       expect((e as FormatError).exitStatus).toBe(1);
       expect((e as Error).message).toBe('template parsing error: template: :1:2: executing "" at <.Foo>: can\'t evaluate field Foo in type *formatter.ContainerContext');
     }
+    // A row's fields are docker's methods without parameters: arguments are counted.
+    expect(() => ListFormat.precheck('{{.Names "x"}}', { Names: "" }, spec)).toThrow('failed to execute template: template: :1:2: executing "" at <.Names>: wrong number of args for Names: want 0 got 1');
     expect(() => ListFormat.precheck("table {{.Foo}}", { Names: "" }, spec)).toThrow('failed to execute template: template: :1:8: executing "" at <.Foo>: can\'t evaluate field Foo in type *formatter.ContainerContext');
   });
 });

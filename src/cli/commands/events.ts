@@ -14,7 +14,7 @@ function eventStruct(goStruct: typeof import("../template/index.ts").goStruct, e
     Status: (j.status as string | undefined) ?? "", ID: (j.id as string | undefined) ?? "", From: (j.from as string | undefined) ?? "",
     Type: j.Type, Action: j.Action, Actor: goStruct({ ID: actor.ID, Attributes: actor.Attributes }, "events.Actor"),
     Scope: j.scope, Time: j.time, TimeNano: j.timeNano,
-  }, "events.Message", undefined, j);
+  }, "*events.Message", undefined, j);
 }
 
 export default command({

@@ -267,6 +267,7 @@ export function execute(
       const hasArgs = args.length > 1 || final !== MISSING;
       if (k === "struct") {
         if (own !== undefined) {
+          if (hasArgs && t?.methodFields) fail(`wrong number of args for ${field}: want 0 got ${args.length - 1 + (final !== MISSING ? 1 : 0)}`);
           if (hasArgs) fail(`${field} has arguments but cannot be invoked as function`);
           return own;
         }

@@ -22,6 +22,8 @@ export interface GoType {
   methods?: Record<string, GoFunc>;
   /** What `json` encodes instead (a struct whose JSON names differ from its Go field names). */
   json?: unknown;
+  /** Its fields are methods without parameters (docker's formatter contexts): arguments are counted. */
+  methodFields?: boolean;
 }
 
 /** A function a template can call: its parameter kinds decide Go's argument checks. */
@@ -37,8 +39,8 @@ export type ParamKind = "any" | "value" | "string" | "int" | "bool";
 const types = new WeakMap<object, GoType>();
 
 /** Marks an object as a Go struct (or a map with methods) for field lookup and printing. */
-export function goStruct<T extends object>(obj: T, name: string, methods?: Record<string, GoFunc>, json?: unknown): T {
-  types.set(obj, { name, kind: "struct", ...(methods ? { methods } : {}), ...(json !== undefined ? { json } : {}) });
+export function goStruct<T extends object>(obj: T, name: string, methods?: Record<string, GoFunc>, json?: unknown, methodFields = false): T {
+  types.set(obj, { name, kind: "struct", ...(methods ? { methods } : {}), ...(json !== undefined ? { json } : {}), ...(methodFields ? { methodFields } : {}) });
   return obj;
 }
 export function goMap<T extends object>(obj: T, name: string, methods?: Record<string, GoFunc>): T {
