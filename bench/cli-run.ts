@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { buildBusyboxImage, writeOciLayout } from "../src/image/builtin-busybox.ts";
 import { startPodman } from "../tests/helpers/podman.ts";
+import { removeNetavarkLeftovers, snapshotNetavark } from "../tests/helpers/netavark.ts";
 import { mustRun } from "../tests/helpers/run-command.ts";
 
 const top = resolve(import.meta.dir, "..");
@@ -20,6 +21,8 @@ const berth = join(top, "build/berth");
 const runc = "/usr/sbin/runc";
 
 const dir = mkdtempSync("/tmp/bt-bench-cli-");
+// netavark keeps its chains and IPAM database after its last container: given back at the end.
+const netavark = await snapshotNetavark();
 const podman = await startPodman({ runtimes: [{ binary: runc, defaultRoot: "/run/runc" }] });
 const times: Record<string, number[]> = { berth: [], podman: [] };
 try {
@@ -54,6 +57,8 @@ try {
   await mustRun([berth, "--root", join(dir, "root"), "--runroot", join(dir, "run"), "system", "reset", "-f"]).catch(() => {});
   const left = await podman.stop();
   if (left.containers.length || left.mounts.length) console.error("podman left:", left);
+  // podman0 and its rules only when no other podman user had netavark chains before the bench.
+  if (network === "bridge" && !netavark.chains.length) await removeNetavarkLeftovers(netavark, { subnets: ["10.88.0.0/16"], bridges: ["podman0"] });
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -32,13 +32,21 @@
  * Attach frames (both ways): u8 type, u32 little-endian length, payload.
  *   client → monitor: HELLO(u32 flags: 1 stdout, 2 stderr, 4 stdin, 8 cleanup), STDIN(data),
  *     STDIN_EOF, RESIZE(u16 rows, u16 cols), STOPPING (the next exit is a user's stop: do not
- *     restart), DONE (the client finished the cleanup it promised with flag 8)
+ *     restart), DONE (the client finished the cleanup it promised with flag 8), DETACH (the client
+ *     leaves on purpose: with --stdin-once its going does not close the process's stdin)
  *   monitor → client: STATUS(status.json text, once after HELLO), STDOUT, STDERR,
  *     EXIT(status.json text, after all output)
  * After the final exit the monitor waits for clients that promised the cleanup; if none did, or
  * one went away without DONE, it runs the exit command (--exit-arg…: the engine's `container
  * cleanup ID`). With --health-interval-ms it runs the health command (--health-arg…: `container
- * healthcheck ID`) at that interval while the container runs, never two at once.
+ * healthcheck ID`) while the container runs, never two at once: the next one is due an interval
+ * after the last one ended (--health-start-interval-ms instead while within
+ * --health-start-period-ms of the start and the last check did not exit 0, docker's rule).
+ *
+ * Exec sessions (`berth exec`) get a monitor of their own, in the session's directory: the same
+ * fast path (berth-init with the engine's exec plan), no logs, no restarts. With --stdin-once a
+ * stdin client that goes away without DETACH (a killed `berth exec -i`) closes the process's
+ * stdin, or with a tty hangs the terminal up (the master closes: SIGHUP, as a dropped ssh).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -64,7 +72,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { F_HELLO = 1, F_STDIN = 2, F_STDIN_EOF = 3, F_RESIZE = 4, F_STOPPING = 5, F_DONE = 6,
+enum { F_HELLO = 1, F_STDIN = 2, F_STDIN_EOF = 3, F_RESIZE = 4, F_STOPPING = 5, F_DONE = 6, F_DETACH = 7,
        F_STATUS = 16, F_STDOUT = 17, F_STDERR = 18, F_EXIT = 19 };
 enum { W_STDOUT = 1, W_STDERR = 2, W_STDIN = 4, W_CLEANUP = 8 };
 #define MAX_CLIENTS 64
@@ -85,7 +93,8 @@ static struct {
   int exit_argc;
   const char *health_argv[MAX_ARGS + 1];
   int health_argc;
-  long long health_interval_ms;
+  long long health_interval_ms, health_start_interval_ms, health_start_period_ms;
+  int stdin_once;
 } o = {.log_driver = "json-file", .log_max_size = 10 << 20, .log_max_files = 3, .sync_fd = -1, .init_fd = -1};
 
 static struct {
@@ -397,8 +406,11 @@ static void stdin_flush(void) {
   }
 }
 
+static struct winsize last_ws; /* applied again to a master that arrives after the resize */
+
 static void set_winsize(unsigned rows, unsigned cols) {
   struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+  last_ws = ws;
   if (master_fd >= 0 && ioctl(master_fd, TIOCSWINSZ, &ws) < 0) diag("TIOCSWINSZ: %s", strerror(errno));
 }
 
@@ -438,9 +450,19 @@ static void client_frames(struct client *c) {
       c->done = 1;
       handed = 1;
       break;
+    case F_DETACH:
+      c->flags &= ~(uint32_t)W_STDIN;
+      break;
     }
     consume(&c->in, 5 + n);
   }
+}
+
+/* --stdin-once: the process's stdin closes with its client (see the header). */
+static void stdin_gone(void) {
+  if (o.tty) {
+    if (master_fd >= 0) { epoll_ctl(ep, EPOLL_CTL_DEL, master_fd, NULL); close(master_fd); master_fd = -1; }
+  } else if (in_fd >= 0) { close(in_fd); in_fd = -1; }
 }
 
 static void client_readable(struct client *c) {
@@ -451,6 +473,7 @@ static void client_readable(struct client *c) {
     if (r < 0 && errno == EAGAIN) break;
     if (r <= 0) {
       if ((c->flags & W_CLEANUP) && !c->done) vanished = 1;
+      if (o.stdin_once && (c->flags & W_STDIN)) stdin_gone();
       client_close(c);
       return;
     }
@@ -530,6 +553,7 @@ static void receive_master(void) {
   if (master_fd >= 0) { epoll_ctl(ep, EPOLL_CTL_DEL, master_fd, NULL); close(master_fd); }
   memcpy(&master_fd, CMSG_DATA(cm), sizeof(int));
   fcntl(master_fd, F_SETFL, O_NONBLOCK);
+  if (last_ws.ws_row && ioctl(master_fd, TIOCSWINSZ, &last_ws) < 0) diag("TIOCSWINSZ: %s", strerror(errno));
   watch(master_fd, &TAG_MASTER);
   stdin_flush();
 }
@@ -608,6 +632,8 @@ static int read_oom_count(void) {
 }
 
 /* Health checks: the engine's `container healthcheck ID` every interval while the container runs. */
+static int health_ok; /* the last check exited 0 (healthy) */
+
 static void health_arm(void) {
   if (o.health_argc == 0 || o.health_interval_ms <= 0) return;
   if (health_fd < 0) {
@@ -615,8 +641,10 @@ static void health_arm(void) {
     if (health_fd < 0) { diag("timerfd: %s", strerror(errno)); return; }
     watch(health_fd, &TAG_HEALTH);
   }
-  struct itimerspec t = {.it_interval = {o.health_interval_ms / 1000, (o.health_interval_ms % 1000) * 1000000},
-                         .it_value = {o.health_interval_ms / 1000, (o.health_interval_ms % 1000) * 1000000}};
+  long long ms = o.health_interval_ms;
+  if (o.health_start_interval_ms > 0 && !health_ok && (now_ns() - st.started_ns) / 1000000 < o.health_start_period_ms)
+    ms = o.health_start_interval_ms;
+  struct itimerspec t = {.it_value = {ms / 1000, (ms % 1000) * 1000000}}; /* one shot: re-armed when the check ends */
   timerfd_settime(health_fd, 0, &t, NULL);
 }
 
@@ -629,6 +657,7 @@ static void health_tick(void) {
   int fds[3] = {open("/dev/null", O_RDWR | O_CLOEXEC), diag_fd, diag_fd};
   health_pid = spawn(o.health_argv, fds, -1);
   close(fds[0]);
+  if (health_pid < 0) { diag("fork for the health check: %s", strerror(errno)); health_pid = 0; health_arm(); }
 }
 
 static void running(int pid) {
@@ -641,6 +670,7 @@ static void running(int pid) {
   oom_base = read_oom_count();
   save_status(0);
   event("start", NULL);
+  health_ok = 0;
   health_arm();
 }
 
@@ -745,7 +775,12 @@ static void reap(void) {
   int s;
   pid_t p;
   while ((p = waitpid(-1, &s, WNOHANG)) > 0) {
-    if (p == health_pid) { health_pid = 0; continue; }
+    if (p == health_pid) {
+      health_pid = 0;
+      health_ok = WIFEXITED(s) && WEXITSTATUS(s) == 0;
+      if (strcmp(st.state, "running") == 0) health_arm();
+      continue;
+    }
     if (p == exit_cmd_pid) { exit_cmd_pid = 0; exit_cmd_status = WIFEXITED(s) ? WEXITSTATUS(s) : 128 + WTERMSIG(s); continue; }
     if (started && p == st.pid) { reaped_status = s; have_reaped = 1; continue; }
     if (started) continue; /* an orphan of the container (no pid namespace), a helper */
@@ -836,7 +871,8 @@ static void usage(void) {
   dprintf(2, "usage: berth-monitor --id ID --dir DIR [--log FILE --log-driver json-file|k8s-file|none --log-max-size N --log-max-files N]\n"
              "  [--stdin] [--tty] [--sync-fd N --init-fd N --berth-init PATH] [--runtime PATH --runtime-root DIR --bundle DIR]\n"
              "  [--restart no|always|unless-stopped|on-failure[:N]] [--restart-count N] [--exit-arg ARG]...\n"
-             "  [--health-interval-ms N --health-arg ARG...]\n"
+             "  [--health-interval-ms N [--health-start-interval-ms N --health-start-period-ms N] --health-arg ARG...]\n"
+             "  [--stdin-once]\n"
              "berth-monitor is started by berth for each container; it is not meant to be run by hand.\n");
   exit(2);
 }
@@ -847,7 +883,8 @@ int main(int argc, char **argv) {
     {"log-max-files", 1, 0, 'F'}, {"stdin", 0, 0, 's'}, {"tty", 0, 0, 't'}, {"sync-fd", 1, 0, 'y'}, {"init-fd", 1, 0, 'n'},
     {"berth-init", 1, 0, 'b'}, {"runtime", 1, 0, 'r'}, {"runtime-root", 1, 0, 'R'}, {"bundle", 1, 0, 'B'},
     {"restart", 1, 0, 'p'}, {"restart-count", 1, 0, 'c'}, {"exit-arg", 1, 0, 'x'}, {"health-arg", 1, 0, 'H'},
-    {"health-interval-ms", 1, 0, 'I'}, {0, 0, 0, 0}};
+    {"health-interval-ms", 1, 0, 'I'}, {"health-start-interval-ms", 1, 0, 'J'}, {"health-start-period-ms", 1, 0, 'P'},
+    {"stdin-once", 0, 0, 'O'}, {0, 0, 0, 0}};
   int c;
   snprintf(o.restart, sizeof o.restart, "no");
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -880,6 +917,9 @@ int main(int argc, char **argv) {
       if (o.health_argc < MAX_ARGS) o.health_argv[o.health_argc++] = optarg;
       break;
     case 'I': o.health_interval_ms = atoll(optarg); break;
+    case 'J': o.health_start_interval_ms = atoll(optarg); break;
+    case 'P': o.health_start_period_ms = atoll(optarg); break;
+    case 'O': o.stdin_once = 1; break;
     default: usage();
     }
   }

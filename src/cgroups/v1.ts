@@ -99,7 +99,7 @@ export class V1Manager implements CgroupManager {
   create(resources: LinuxResources = {}): void {
     validateResources(resources);
     if (resources.unified && Object.keys(resources.unified).length > 0) {
-      throw invalidArgument(`${f("unified")} needs cgroup v2; this host's controllers are on cgroup v1 (${this.layout})`, f("unified"));
+      throw invalidArgument(`invalid configuration: ${f("unified")} needs cgroup v2; this host's controllers are on cgroup v1 (${this.layout})`, f("unified"));
     }
     try {
       for (const h of this.hierarchies) {
@@ -135,7 +135,7 @@ export class V1Manager implements CgroupManager {
   update(resources: LinuxResources): void {
     validateResources(resources);
     if (resources.unified && Object.keys(resources.unified).length > 0) {
-      throw invalidArgument(`${f("unified")} needs cgroup v2`, f("unified"));
+      throw invalidArgument(`invalid configuration: ${f("unified")} needs cgroup v2; this host's controllers are on cgroup v1 (${this.layout})`, f("unified"));
     }
     this.apply(resources, true);
   }

@@ -60,6 +60,7 @@ export const CONTAINER_FLAGS: FlagTable = {
   "health-timeout": { kind: "string", value: "duration", help: "maximum time to allow one check to run (default 30s)" },
   "health-retries": { kind: "int", help: "consecutive failures needed to report unhealthy (default 3)" },
   "health-start-period": { kind: "string", value: "duration", help: "start period during which failures do not count (default 0s)" },
+  "health-start-interval": { kind: "string", value: "duration", help: "time between running the check during the start period (default 5s)" },
   "no-healthcheck": { kind: "bool", help: "disable any container-specified HEALTHCHECK" },
   "log-driver": { kind: "string", value: "driver", help: "json-file (default, bounded: 10m × 3), k8s-file or none" },
   "log-opt": { kind: "list", help: "log driver options: max-size=10m, max-file=3" },
@@ -93,7 +94,7 @@ export function readEnvFile(path: string, hostEnv: Record<string, string | undef
 }
 
 /** -e NAME=value as given, -e NAME from here (dropped when unset, as docker). */
-function envFlags(entries: string[], hostEnv: Record<string, string | undefined>): string[] {
+export function envFlags(entries: string[], hostEnv: Record<string, string | undefined>): string[] {
   const out: string[] = [];
   for (const e of entries) {
     const eq = e.indexOf("=");
@@ -229,11 +230,11 @@ function healthSpec(p: Parsed): HealthcheckSpec | undefined {
   if (p.flags["no-healthcheck"]) return { test: ["NONE"] };
   const cmd = str(p, "health-cmd");
   const dur = (k: string) => (str(p, k) !== undefined ? parseDuration(str(p, k)!, `--${k}`) : undefined);
-  const interval = dur("health-interval"), timeout = dur("health-timeout"), start = dur("health-start-period");
+  const interval = dur("health-interval"), timeout = dur("health-timeout"), start = dur("health-start-period"), startInterval = dur("health-start-interval");
   const retries = p.flags["health-retries"] as number | undefined;
   if (cmd === undefined) {
-    if (interval !== undefined || timeout !== undefined || start !== undefined || retries !== undefined) {
-      throw new UsageError("--health-interval, --health-timeout, --health-retries and --health-start-period need --health-cmd (or an image HEALTHCHECK, which these flags cannot change here)", "--health-cmd");
+    if (interval !== undefined || timeout !== undefined || start !== undefined || startInterval !== undefined || retries !== undefined) {
+      throw new UsageError("--health-interval, --health-timeout, --health-retries, --health-start-period and --health-start-interval need --health-cmd (or an image HEALTHCHECK, which these flags cannot change here)", "--health-cmd");
     }
     return undefined;
   }
@@ -242,6 +243,7 @@ function healthSpec(p: Parsed): HealthcheckSpec | undefined {
     ...(interval !== undefined ? { intervalMs: interval } : {}),
     ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
     ...(start !== undefined ? { startPeriodMs: start } : {}),
+    ...(startInterval !== undefined ? { startIntervalMs: startInterval } : {}),
     ...(retries !== undefined ? { retries } : {}),
   };
 }

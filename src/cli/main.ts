@@ -26,6 +26,7 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   create: ["Create a new container", () => import("./commands/create.ts")],
   start: ["Start one or more stopped containers", () => import("./commands/start.ts")],
   attach: ["Attach local standard input, output, and error streams to a running container", () => import("./commands/attach.ts")],
+  exec: ["Execute a command in a running container", () => import("./commands/exec.ts")],
   stop: ["Stop one or more running containers", () => import("./commands/stop.ts")],
   kill: ["Kill one or more running containers", () => import("./commands/kill.ts")],
   restart: ["Restart one or more containers", () => import("./commands/restart.ts")],
@@ -35,6 +36,8 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   pause: ["Pause all processes within one or more containers", () => import("./commands/pause.ts")],
   unpause: ["Unpause all processes within one or more containers", () => import("./commands/unpause.ts")],
   top: ["Display the running processes of a container", () => import("./commands/top.ts")],
+  stats: ["Display a live stream of container(s) resource usage statistics", () => import("./commands/stats.ts")],
+  cp: ["Copy files/folders between a container and the local filesystem", () => import("./commands/cp.ts")],
   port: ["List port mappings or a specific mapping for the container", () => import("./commands/port.ts")],
   logs: ["Fetch the logs of a container", () => import("./commands/logs.ts")],
   ps: ["List containers", () => import("./commands/ps.ts")],
@@ -54,6 +57,7 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   system: ["Manage berth (prune, df, events, info)", () => import("./commands/system.ts")],
   info: ["Display system-wide information", () => import("./commands/info.ts")],
   version: ["Show the berth version information", () => import("./commands/version.ts")],
+  daemon: ["Run berthd: serve the Docker Engine API over a unix socket", () => import("./commands/daemon.ts")],
   sandbox: ["Run an untrusted program with limits and print its verdict; measure runs per second", () => import("./commands/sandbox.ts")],
 };
 

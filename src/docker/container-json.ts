@@ -75,11 +75,11 @@ export function networkSettings(c: Container, view: NetworkView | undefined): Re
 }
 
 /** docker container inspect's document. */
-export function containerInspect(e: Engine, c: Container, net?: NetworkView): Record<string, unknown> {
+export function containerInspect(e: Engine, c: Container, net?: NetworkView, execIds?: string[]): Record<string, unknown> {
   const s = c.spec;
   const running = c.state === "running" || c.state === "paused" || c.state === "restarting";
   const dir = e.containerDir(c.id);
-  const health = c.health as { status: string; failingStreak: number; log: unknown[] } | undefined;
+  const health = c.health as { status: string; failingStreak: number; log: { start: string; end: string; exitCode: number; output: string }[] } | undefined;
   const hc = c.resolved.healthcheck;
   const ns = (ms?: number) => (ms ? ms * 1e6 : 0);
   return {
@@ -99,7 +99,7 @@ export function containerInspect(e: Engine, c: Container, net?: NetworkView): Re
       Error: c.error,
       StartedAt: iso(c.startedAt),
       FinishedAt: iso(c.finishedAt),
-      ...(health ? { Health: { Status: health.status, FailingStreak: health.failingStreak, Log: health.log } } : {}),
+      ...(health ? { Health: { Status: health.status, FailingStreak: health.failingStreak, Log: health.log.map((r) => ({ Start: r.start, End: r.end, ExitCode: r.exitCode, Output: r.output })) } } : {}),
     },
     Image: c.imageId,
     ResolvConfPath: running ? `${dir}/resolv.conf` : "",
@@ -113,7 +113,7 @@ export function containerInspect(e: Engine, c: Container, net?: NetworkView): Re
     MountLabel: "",
     ProcessLabel: "",
     AppArmorProfile: "",
-    ExecIDs: null,
+    ExecIDs: running && execIds?.length ? execIds : null,
     HostConfig: {
       Binds: (s.mounts ?? []).filter((m) => m.type !== "tmpfs" && m.source !== undefined).map((m) => `${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`),
       ContainerIDFile: "",
@@ -164,7 +164,7 @@ export function containerInspect(e: Engine, c: Container, net?: NetworkView): Re
       StdinOnce: false,
       Env: c.resolved.env ?? s.env ?? [],
       Cmd: s.command?.length ? s.command : null,
-      ...(hc ? { Healthcheck: { Test: hc.test, Interval: ns(hc.intervalMs), Timeout: ns(hc.timeoutMs), StartPeriod: ns(hc.startPeriodMs), Retries: hc.retries ?? 0 } } : {}),
+      ...(hc ? { Healthcheck: { Test: hc.test, Interval: ns(hc.intervalMs), Timeout: ns(hc.timeoutMs), StartPeriod: ns(hc.startPeriodMs), ...(hc.startIntervalMs ? { StartInterval: ns(hc.startIntervalMs) } : {}), Retries: hc.retries ?? 0 } } : {}),
       Image: c.image,
       Volumes: c.resolved.volumes.length ? Object.fromEntries(c.resolved.volumes.map((v) => [v.target, {}])) : null,
       WorkingDir: c.resolved.workdir ?? s.workdir ?? "",

@@ -26,6 +26,7 @@ import { stopSignalOf, toOciSpec, validateSpec, type ContainerSpec, type Healthc
 import { copyUp, createVolume, removeVolume } from "./volumes.ts";
 import { collectDeadOwners } from "./gc.ts";
 import { setupNetwork, teardownNetwork, usesCni } from "./network.ts";
+import { collectContainerExecs } from "./exec-collect.ts";
 
 /** What the engine works out once, at create, from the image and the spec. */
 export interface Resolved {
@@ -165,7 +166,7 @@ export async function createContainer(e: Engine, spec: ContainerSpec): Promise<C
 
 /** The image's HEALTHCHECK (docker's config field; OCI configs do not have it). */
 function imageHealthcheck(cfg: ImageConfigFile): HealthcheckSpec | undefined {
-  const h = (cfg.config as { Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number } } | undefined)?.Healthcheck;
+  const h = (cfg.config as { Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number } } | undefined)?.Healthcheck;
   if (!h?.Test?.length) return undefined;
   const ms = (ns?: number) => (ns ? Math.round(ns / 1e6) : undefined);
   return {
@@ -173,6 +174,7 @@ function imageHealthcheck(cfg: ImageConfigFile): HealthcheckSpec | undefined {
     ...(ms(h.Interval) ? { intervalMs: ms(h.Interval)! } : {}),
     ...(ms(h.Timeout) ? { timeoutMs: ms(h.Timeout)! } : {}),
     ...(ms(h.StartPeriod) ? { startPeriodMs: ms(h.StartPeriod)! } : {}),
+    ...(ms(h.StartInterval) ? { startIntervalMs: ms(h.StartInterval)! } : {}),
     ...(h.Retries ? { retries: h.Retries } : {}),
   };
 }
@@ -356,6 +358,24 @@ export function makeWorkdir(rootfs: string, cwd: string): void {
   }
 }
 
+/**
+ * containerd's restrict_oom_score_adj: without CAP_SYS_RESOURCE the kernel refuses an
+ * oom_score_adj below the writer's own (proc(5)), so a lower request (kubelet asks -998 for pod
+ * sandboxes) is raised to this process's value instead of failing the start. `berth doctor`
+ * reports the clamp; with the capability the value is kept.
+ */
+export function restrictOomScoreAdj(v: number): number {
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const eff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? "0"}`);
+    if ((eff >> 24n) & 1n) return v; // CAP_SYS_RESOURCE (capabilities(7))
+    const own = Number(readFileSync("/proc/self/oom_score_adj", "utf8").trim());
+    return Number.isFinite(own) && v < own ? own : v;
+  } catch {
+    return v;
+  }
+}
+
 function binaries(e: Engine) {
   return {
     berthInit: e.opts.berthInit ?? findBinary("berth-init", "BERTH_INIT"),
@@ -424,11 +444,22 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       if (mode === "host") netns = { kind: "host" };
       etc = writeEtcFiles(dir, hostname, mode === "host" ? "host" : "own");
     }
+    // IPC, UTS, PID: private, the host's, or another running container's (a pod's infra).
+    const namespaces: NonNullable<Parameters<typeof toOciSpec>[2]["namespaces"]> = {};
+    for (const [type, how] of [["ipc", spec.ipc], ["uts", spec.uts], ["pid", spec.pidMode]] as const) {
+      if (how === "host") namespaces[type] = { kind: "host" };
+      else if (how?.startsWith("container:")) {
+        const other = await getContainer(e, how.slice("container:".length));
+        if (other.state !== "running") throw failedPrecondition(`cannot join the ${type} namespace of container ${other.name}: it is not running`, type);
+        namespaces[type] = { kind: "path", path: `/proc/${other.pid}/ns/${type}` };
+      }
+    }
     const cgroupsPath = `${spec.cgroupParent ? `${spec.cgroupParent.replace(/\/+$/, "")}/` : ""}berth-${id}`;
     // The image's VOLUMEs no mount of the spec covers are mounted as their anonymous volumes.
     const own = new Set((spec.mounts ?? []).map((m) => posix.normalize(m.target)));
     const imageVolumes = c.resolved.volumes.filter((v) => !own.has(v.target)).map((v) => ({ type: "volume" as const, source: v.name, target: v.target }));
-    const oci = toOciSpec(cfg, { ...spec, hostname, mounts: [...(spec.mounts ?? []), ...imageVolumes] }, { id, rootfs, volumePaths, etc, netns, cgroupsPath, hostEnv: o.hostEnv ?? {} });
+    const oci = toOciSpec(cfg, { ...spec, hostname, mounts: [...(spec.mounts ?? []), ...imageVolumes] }, { id, rootfs, volumePaths, etc, netns, namespaces, cgroupsPath, hostEnv: o.hostEnv ?? {} });
+    if (oci.process!.oomScoreAdj !== undefined) oci.process!.oomScoreAdj = restrictOomScoreAdj(oci.process!.oomScoreAdj);
     makeWorkdir(rootfs, oci.process!.cwd);
     writeFileSync(join(dir, "config.json"), JSON.stringify(oci));
 
@@ -440,7 +471,13 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       restart: spec.restart ?? { name: "no" }, restartCount: c.restartCount,
       runtime: bin.runtime, runtimeRoot: e.runtimeRoot, bundle: dir, berthInit: bin.berthInit, monitor: bin.monitor,
       exitCommand: e.opts.exitCommand ? [...e.opts.exitCommand, id] : [],
-      ...(healthInterval(c) && e.opts.healthCommand ? { health: { intervalMs: healthInterval(c)!, command: [...e.opts.healthCommand, id] } } : {}),
+      ...(healthInterval(c) && e.opts.healthCommand ? {
+        health: {
+          intervalMs: healthInterval(c)!, command: [...e.opts.healthCommand, id],
+          // docker's defaults: a 5 s start interval, used only within a start period.
+          ...(c.resolved.healthcheck?.startPeriodMs ? { startPeriodMs: c.resolved.healthcheck.startPeriodMs, startIntervalMs: c.resolved.healthcheck.startIntervalMs ?? 5000 } : {}),
+        },
+      } : {}),
     }));
     if (o.attach) {
       const a = o.attach;
@@ -456,8 +493,12 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
     created = true;
     monitor.started(made.state.pid, oomFile(made.state.cgroupPaths));
     await start(e.runtimeRoot, id);
+    // docker forgets a container's exec sessions when it starts again; a health check starts over.
+    e.execs.deleteFor(id);
+    const prevHealth = c.health as { log?: unknown[] } | undefined;
     const u: ContainerUpdate = {
       state: "running", pid: made.state.pid, startedAt: new Date(), exitCode: 0, oomKilled: false, error: "", monitorEventsOffset: 0,
+      ...(healthInterval(c) ? { health: { status: "starting", failingStreak: 0, log: prevHealth?.log ?? [] } } : {}),
       resolved: { ...c.resolved, env: oci.process!.env ?? [], workdir: oci.process!.cwd, user: spec.user ?? cfg.config?.User ?? "", hostname },
     };
     e.containers.update(id, u);
@@ -483,7 +524,7 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
 function healthInterval(c: Container): number | undefined {
   const h = c.resolved.healthcheck;
   if (!h || h.test.length === 0 || h.test[0] === "NONE") return undefined;
-  return h.intervalMs ?? 30_000;
+  return h.intervalMs || 30_000;
 }
 
 /** The runtime's socket path for the pty master: the monitor's console.sock, reachable by a short path. */
@@ -573,6 +614,8 @@ async function releaseResources(e: Engine, id: string): Promise<void> {
     const { remove } = await import("../runtime/container.ts");
     await timed("engine", "runtime", "delete the runtime state and cgroup (runtime delete --force)", () => remove(e.runtimeRoot, id, true));
   }
+  // Every exec'd process ended with the container: record how, and let their monitors go.
+  await collectContainerExecs(e, id);
   const rootfs = join(dir, "rootfs");
   if (existsSync(rootfs)) unmountAll(rootfs, { detach: true });
   // The network after the processes: its DEL runs on a namespace nothing uses any more.
@@ -730,7 +773,13 @@ export async function waitContainer(e: Engine, ref: string, condition: WaitCondi
       continue;
     }
     await Bun.sleep(100);
-    c = await getContainer(e, id);
+    try {
+      c = await getContainer(e, id);
+    } catch (err) {
+      // Started, ended and removed (--rm) between two looks: gone is what "removed" waits for.
+      if (isBerthError(err, "NotFound")) return { exitCode: c.exitCode, ...(c.error ? { error: c.error } : {}) };
+      throw err;
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import { NamespacedContentStore } from "../metadata/content.ts";
 import { ImageStore } from "../metadata/images.ts";
 import { ContainerStore } from "../metadata/containers.ts";
 import { VolumeStore } from "../metadata/volumes.ts";
+import { ExecStore } from "../metadata/execs.ts";
 import { EventLog, type EventRecord } from "../metadata/events.ts";
 import type { Snapshotter } from "../snapshots/types.ts";
 import { invalidArgument } from "../sys/errdefs.ts";
@@ -51,6 +52,7 @@ export class Engine {
   private _images?: ImageStore;
   private _containers?: ContainerStore;
   private _volumes?: VolumeStore;
+  private _execs?: ExecStore;
   private _events?: EventLog;
   private _sn?: Snapshotter;
   private _locks?: LockDir;
@@ -79,6 +81,9 @@ export class Engine {
   }
   get volumes(): VolumeStore {
     return (this._volumes ??= new VolumeStore(this.meta, this.namespace));
+  }
+  get execs(): ExecStore {
+    return (this._execs ??= new ExecStore(this.meta, this.namespace));
   }
   get eventLog(): EventLog {
     return (this._events ??= new EventLog(this.meta, this.namespace));
@@ -119,6 +124,10 @@ export class Engine {
   /** Where a container's bundle, rootfs mount point, /etc files and monitor sockets live. */
   containerDir(id: string): string {
     return join(this.opts.runroot, "containers", id);
+  }
+  /** An exec session's monitor directory (sockets, status.json, monitor.log). */
+  execDir(id: string): string {
+    return join(this.opts.runroot, "execs", id);
   }
   /** What outlives a reboot: the container's logs (docker's /var/lib/docker/containers/<id>). */
   containerDataDir(id: string): string {

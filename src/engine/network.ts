@@ -25,7 +25,10 @@ export async function networkManager(e: Engine): Promise<NetworkManager> {
   let m = managers.get(e);
   if (!m) {
     const { NetworkManager } = await import("../network/index.ts");
-    m = new NetworkManager({ db: e.meta.db, root: e.opts.root, runroot: e.opts.runroot, ...hostNames(e.opts.root) });
+    // BERTH_CNI_PATH (colon-separated, as CNI_PATH) overrides where the plugins are looked for,
+    // as podman's cni_plugin_dirs does.
+    const cniPath = process.env.BERTH_CNI_PATH?.split(":").filter(Boolean);
+    m = new NetworkManager({ db: e.meta.db, root: e.opts.root, runroot: e.opts.runroot, ...hostNames(e.opts.root), ...(cniPath?.length ? { cniPath } : {}) });
     managers.set(e, m);
   }
   return m;

@@ -45,6 +45,8 @@ export interface HealthcheckSpec {
   intervalMs?: number;
   timeoutMs?: number;
   startPeriodMs?: number;
+  /** How often to check within the start period (docker's StartInterval, default 5 s). */
+  startIntervalMs?: number;
   retries?: number;
 }
 
@@ -125,6 +127,34 @@ export interface ContainerSpec {
   healthcheck?: HealthcheckSpec;
   /** Relative cgroup path prefix (default: the container's cgroup directly under the caller's). */
   cgroupParent?: string;
+  /**
+   * The IPC, UTS and PID namespaces (docker's --ipc, --uts, --pid): private (the default, its
+   * own), host, or container:<name|id> (join that running container's).
+   */
+  ipc?: string;
+  uts?: string;
+  pidMode?: string;
+  /** This container is a pod's infra container (engine/pods.ts): the pod's configuration. */
+  podSandbox?: PodSandboxSpec;
+  /** The pod this container belongs to: its infra container's id (engine/pods.ts). */
+  pod?: string;
+}
+
+/** A pod's configuration in no front's words (the CRI's PodSandboxConfig, translated by api/cri). */
+export interface PodSandboxSpec {
+  name: string;
+  namespace: string;
+  uid: string;
+  attempt: number;
+  hostname?: string;
+  /** Where the pod's containers' logs go (their log paths are relative to it). */
+  logDirectory?: string;
+  /** PID namespace: "pod" (one for the pod, held by the infra process), "container" (each its own), "host". */
+  pid: "pod" | "container" | "host";
+  /** Network and IPC: the pod's own, or the host's. */
+  network: "pod" | "host";
+  ipc: "pod" | "host";
+  runtimeHandler?: string;
 }
 
 /** What the engine resolves before building the spec: host paths of volumes, the files it bound. */
@@ -139,6 +169,8 @@ export interface StartContext {
   netns: { kind: "new" } | { kind: "host" } | { kind: "path"; path: string };
   /** Shared namespaces of another container (--network container:…, later pid/ipc). */
   initPath?: string;
+  /** IPC, UTS, PID: the host's, another container's (a /proc/<pid>/ns path); absent: a new one. */
+  namespaces?: Partial<Record<"ipc" | "uts" | "pid", { kind: "host" } | { kind: "path"; path: string }>>;
   cgroupsPath: string;
   hostEnv?: Record<string, string | undefined>;
 }
@@ -229,6 +261,11 @@ export function validateSpec(s: ContainerSpec): void {
   if (shared && (s.network?.ports?.length || s.network?.publishAll)) {
     throw invalidArgument(`published ports (-p, -P) need a bridge network; --network ${net} has none of its own`, "publish");
   }
+  for (const [flag, v] of [["--ipc", s.ipc], ["--uts", s.uts], ["--pid", s.pidMode]] as const) {
+    if (v !== undefined && v !== "private" && v !== "host" && !(v.startsWith("container:") && v.length > "container:".length)) {
+      throw invalidArgument(`${flag} ${JSON.stringify(v)}: use private, host or container:<name|id>`, flag.slice(2));
+    }
+  }
   if (net.startsWith("container:") && (s.hostname !== undefined || s.network?.dns || s.network?.extraHosts?.length || s.network?.mac || s.network?.ip)) {
     throw invalidArgument(`--network ${net} shares that container's network: --hostname, --dns, --add-host, --ip and --mac-address conflict with it`, "network");
   }
@@ -294,6 +331,16 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
   linux.namespaces = linux.namespaces!.filter((n) => n.type !== "network");
   if (ctx.netns.kind === "new") linux.namespaces.push({ type: "network" });
   else if (ctx.netns.kind === "path") linux.namespaces.push({ type: "network", path: ctx.netns.path });
+
+  // IPC, UTS and PID namespaces shared with the host or joined from another container (a pod's).
+  for (const type of ["ipc", "uts", "pid"] as const) {
+    const how = ctx.namespaces?.[type];
+    if (!how) continue;
+    linux.namespaces = linux.namespaces.filter((n) => n.type !== type);
+    if (how.kind === "path") linux.namespaces.push({ type, path: how.path });
+    // The hostname belongs to the UTS namespace that is joined: it is not set again.
+    if (type === "uts") delete spec.hostname;
+  }
 
   // Limits beyond what specFromImage knows.
   if (s.memory !== undefined) {

@@ -64,7 +64,7 @@ export interface BuiltImage {
 
 // ---- a deterministic tar writer (POSIX ustar) ----------------------------------------------
 
-interface TarItem {
+export interface TarItem {
   name: string;
   type: "file" | "dir" | "symlink";
   mode: number;
@@ -103,7 +103,7 @@ function ustarHeader(item: TarItem, size: number): Uint8Array {
   return h;
 }
 
-function writeTar(items: TarItem[]): Uint8Array {
+export function writeTar(items: TarItem[]): Uint8Array {
   const parts: Uint8Array[] = [];
   let total = 0;
   for (const it of items) {
@@ -130,7 +130,7 @@ function writeTar(items: TarItem[]): Uint8Array {
 
 // ---- the image -----------------------------------------------------------------------------
 
-const GO_ARCH: Readonly<Record<string, string>> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", s390x: "s390x", ppc64: "ppc64le", riscv64: "riscv64" };
+export const GO_ARCH: Readonly<Record<string, string>> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", s390x: "s390x", ppc64: "ppc64le", riscv64: "riscv64" };
 
 async function applets(busybox: string): Promise<{ names: string[]; version: string }> {
   const list = Bun.spawn([busybox, "--list"], { stdout: "pipe", stderr: "pipe" });

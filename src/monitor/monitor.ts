@@ -65,8 +65,13 @@ export interface MonitorOptions {
   monitor: string;
   /** Run after the final exit when no attached client took the cleanup over. */
   exitCommand: string[];
-  /** Run every `intervalMs` while the container runs (never two at once): the health check. */
-  health?: { intervalMs: number; command: string[] };
+  /**
+   * The health check: run `intervalMs` after the last one ended while the container runs (never
+   * two at once); `startIntervalMs` instead within `startPeriodMs` of the start until one passes.
+   */
+  health?: { intervalMs: number; startIntervalMs?: number; startPeriodMs?: number; command: string[] };
+  /** A stdin client that goes away without detaching closes the process's stdin (exec sessions). */
+  stdinOnce?: boolean;
 }
 
 export interface SpawnedMonitor {
@@ -90,9 +95,13 @@ export async function spawnMonitor(o: MonitorOptions): Promise<SpawnedMonitor> {
   else argv.push("--log-driver", "none");
   if (o.stdin) argv.push("--stdin");
   if (o.tty) argv.push("--tty");
+  if (o.stdinOnce) argv.push("--stdin-once");
   for (const a of o.exitCommand) argv.push("--exit-arg", a);
   if (o.health && o.health.command.length) {
     argv.push("--health-interval-ms", String(o.health.intervalMs));
+    if (o.health.startIntervalMs && o.health.startPeriodMs) {
+      argv.push("--health-start-interval-ms", String(o.health.startIntervalMs), "--health-start-period-ms", String(o.health.startPeriodMs));
+    }
     for (const a of o.health.command) argv.push("--health-arg", a);
   }
   const child = Bun.spawn(argv, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"], env: process.env });

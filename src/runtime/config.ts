@@ -2,7 +2,7 @@
 // (runc's specconv + validate habit). Later code never re-reads the Spec. Each error names the
 // field ("linux.namespaces[2].type") and says what to do.
 import { isAbsolute, join, resolve } from "node:path";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { invalidArgument, notImplemented } from "../sys/errdefs.ts";
 import { capabilityMask } from "../sys/capabilities.ts";
 import { RLIMITS, RLIM_INFINITY } from "../sys/rlimits.ts";
@@ -130,7 +130,12 @@ function strArray(v: unknown, field: string): string[] {
 export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConfig {
   need(typeof spec.ociVersion === "string" && /^1\.\d+\.\d+/.test(spec.ociVersion), "ociVersion", `must be a 1.x version such as "1.0.2", got ${JSON.stringify(spec.ociVersion)}`);
   need(spec.root && typeof spec.root.path === "string" && spec.root.path !== "", "root.path", "is required: the directory of the container's root file system");
-  const rootfs = resolve(bundle, spec.root.path);
+  // A relative root.path is relative to the bundle's real directory (runc chdirs into it).
+  let bundleDir = bundle;
+  try {
+    bundleDir = realpathSync(bundle);
+  } catch {}
+  const rootfs = resolve(bundleDir, spec.root.path);
   let st;
   try {
     st = statSync(rootfs);
@@ -138,6 +143,13 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
     throw invalidArgument(`root.path: ${rootfs} does not exist: create the rootfs or fix the path (relative paths are relative to the bundle ${bundle})`, "root.path");
   }
   need(st.isDirectory(), "root.path", `${rootfs} is not a directory`);
+  // runc's rule ("invalid rootfs: not an absolute path, or a symlink"): the path given is the one
+  // mounted, never a symlink's target that someone with write access to the bundle could swap.
+  let real = rootfs;
+  try {
+    real = realpathSync(rootfs);
+  } catch {}
+  need(real === rootfs, "root.path", `invalid rootfs: ${rootfs} is a symlink, or has one in its path (to ${real}): give the real path`);
   need(spec.process && typeof spec.process === "object", "process", "is required to create a container");
 
   const linux = spec.linux ?? {};

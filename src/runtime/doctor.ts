@@ -48,7 +48,7 @@ export function doctor(): Check[] {
     add(`cgroup ${ctl}`, has ? "ok" : "no", has ? "available" : `not available: linux.resources that need it are refused`);
   }
   const caps = capEff();
-  add("CAP_SYS_RESOURCE", caps & (1n << 24n) ? "ok" : "warn", caps & (1n << 24n) ? "held: rlimits may be raised above the hard limits" : "missing: process.rlimits above this host's hard limits fail (podman's default nofile 1048576 among them)");
+  add("CAP_SYS_RESOURCE", caps & (1n << 24n) ? "ok" : "warn", caps & (1n << 24n) ? "held: rlimits may be raised above the hard limits" : "missing: process.rlimits above this host's hard limits fail (podman's default nofile 1048576 among them); the engine raises an oom_score_adj below its own to its own (containerd's restrict_oom_score_adj: kubelet asks -998 for pod sandboxes)");
   add("CAP_SYS_ADMIN", caps & (1n << 21n) ? "ok" : "warn", caps & (1n << 21n) ? "held" : "missing: only rootless containers (a user namespace) are possible");
   const maxUserns = Number(read("/proc/sys/user/max_user_namespaces") ?? "0");
   const restricted = read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") === "1" || read("/proc/sys/kernel/unprivileged_userns_clone") === "0";

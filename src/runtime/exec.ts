@@ -18,10 +18,23 @@ export interface ExecOptions {
   pidFile?: string;
   preserveFds?: number;
   consoleSocket?: string;
+  /** berth-init is started by the caller's berth-monitor (it holds the stdio and reaps): see launch(). */
+  launchVia?: { sock: number };
+}
+
+/** What exec started: the process's host pid (it has called execve when `detach`). */
+export interface ExecStarted {
+  pid: number;
 }
 
 /** Runs the process; returns its exit status (foreground) or 0 once it runs (detach). */
 export async function exec(o: ExecOptions): Promise<number> {
+  const r = await execProcess(o);
+  return r.code;
+}
+
+/** exec(), with the process's pid as well: detached (and `launchVia`) it returns once it runs. */
+export async function execProcess(o: ExecOptions): Promise<ExecStarted & { code: number }> {
   const store = new StateStore(o.root);
   const s = store.load(o.id);
   // Opened once, for the freezer check and the join; a failure to open counts as "not frozen"
@@ -55,16 +68,20 @@ export async function exec(o: ExecOptions): Promise<number> {
       }
     : undefined;
   const steps = buildExecPlan(proc, {
-    initPid: s.pid, namespaces, cgroupJoin, foreground: !o.detach, preserveFds: o.preserveFds ?? 0,
+    initPid: s.pid, namespaces, cgroupJoin, foreground: !(o.detach || o.launchVia), preserveFds: o.preserveFds ?? 0,
     ...(o.consoleSocket ? { consoleSocket: o.consoleSocket } : {}),
     ...(seccomp ? { seccomp: { bpf: seccomp.bpf, flags: seccomp.flags } } : {}),
     ...(seccompListener ? { seccompListener } : {}),
   });
-  const launched = await launch(steps, { preserveFds: o.preserveFds ?? 0, explain: explain.enabled, foreground: !o.detach });
+  const detach = o.detach || o.launchVia !== undefined;
+  const launched = await launch(steps, {
+    preserveFds: o.preserveFds ?? 0, explain: explain.enabled, foreground: !detach, untilExec: detach,
+    ...(o.launchVia ? { via: o.launchVia } : {}),
+  });
   if (o.pidFile) writeAtomic(o.pidFile, String(launched.pid));
-  if (o.detach) return 0;
+  if (detach) return { pid: launched.pid, code: 0 };
   const stop = forwardSignals(launched.pid);
   const code = await launched.helper!.exited;
   stop();
-  return code;
+  return { pid: launched.pid, code };
 }

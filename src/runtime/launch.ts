@@ -61,6 +61,12 @@ export interface LaunchOptions {
    * launch only sends the plan and reads the reports. The socket stays the caller's to close.
    */
   via?: { sock: number };
+  /**
+   * Return only once the process has called execve (its end of the report socket is
+   * close-on-exec, so end-of-file says so), as runc's exec does: a pid file written then names
+   * the user's command, never berth-init. Detached exec only (a create blocks before execve).
+   */
+  untilExec?: boolean;
 }
 
 /** Spawn berth-init and run the plan up to READY. The report socket sits above the container's fds. */
@@ -95,6 +101,7 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
 
   const timeline: [number, number][] = [];
   let pid = 0;
+  let ready = false;
   let buf = new Uint8Array(0);
   const reader = Bun.file(sock).stream().getReader();
   try {
@@ -128,7 +135,9 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
             // Detached, berth-init's parent exits as soon as the child is ready: reap it here
             // rather than leave it to whatever adopts orphans.
             if (!opts.foreground) await helper?.exited;
-            return { pid, helper, timeline };
+            if (!opts.untilExec) return { pid, helper, timeline };
+            ready = true;
+            break;
         }
       }
     }
@@ -140,6 +149,7 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
     // reused fd number later).
     if (!opts.via) closeSync(sock);
   }
+  if (ready) return { pid, helper, timeline };
   const code = helper ? await helper.exited : "unknown: see the monitor's log";
   throw new BerthError("Internal", `berth-init exited (status ${code}) before the container was ready`);
 }

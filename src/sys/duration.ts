@@ -44,3 +44,17 @@ export function parseTimestamp(text: string, field: string, now = Date.now()): n
     throw invalidArgument(`invalid value for ${field}: ${JSON.stringify(text)}: use an RFC 3339 time (2026-12-02T10:00:00Z), Unix seconds, or a duration such as 10m`, field);
   }
 }
+
+/** Go's Duration.String for whole milliseconds: "500ms", "30s", "1m30s", "1h0m0.5s". */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  const neg = ms < 0;
+  let rest = Math.abs(Math.round(ms));
+  if (rest < 1000) return `${neg ? "-" : ""}${rest}ms`;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const m = Math.floor(rest / 60_000);
+  rest -= m * 60_000;
+  const sec = `${Math.floor(rest / 1000)}${rest % 1000 ? `.${String(rest % 1000).padStart(3, "0").replace(/0+$/, "")}` : ""}s`;
+  return `${neg ? "-" : ""}${h ? `${h}h${m}m` : m ? `${m}m` : ""}${sec}`;
+}

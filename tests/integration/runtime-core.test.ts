@@ -48,13 +48,13 @@ describe("namespaces, checked from inside", () => {
     await h.rt(["delete", "--force", "ipc"]);
   });
 
-  test("a new network namespace has only lo, and it is down", async () => {
+  test("a new network namespace has only lo, and it is up (as runc brings it up)", async () => {
     const r = await h.run(["sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/operstate"]);
     expect(r.stdout).toBe("lo\nunknown\n".replace("unknown", r.stdout.split("\n")[1] ?? ""));
     expect(r.stdout.split("\n")[0]).toBe("lo");
     expect(r.stdout.trim().split("\n").length).toBe(2);
     const flags = await h.run(["cat", "/sys/class/net/lo/flags"]);
-    expect(Number(flags.stdout.trim()) & 1).toBe(0); // IFF_UP clear
+    expect(Number(flags.stdout.trim()) & 1).toBe(1); // IFF_UP set
   });
 
   test("uid_map and gid_map are as configured in a user namespace", async () => {

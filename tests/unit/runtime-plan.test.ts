@@ -30,7 +30,7 @@ const names = (edit?: (s: Spec) => void, o: Partial<PlanOptions> = {}) => plan(e
 describe("plan order", () => {
   test("the default spec gives runc's sequence of kernel steps", () => {
     const n = names();
-    const order = ["MKFIFO", "CLONE", "WRITE_CHILD_PID", "WAKE_CHILD", "WAIT_PARENT", "MOUNT_ROOT_PROPAGATION", "OPEN_ROOTFS", "BIND_ROOTFS", "MOUNT", "MKNOD", "SYMLINK", "OPEN_EXEC_FIFO", "PIVOT_ROOT", "READONLY_PATH", "MASK_PATH", "MOUNT_SETATTR", "SETHOSTNAME", "SETRLIMIT", "CAPS_BOUNDING", "SET_USER", "CHDIR", "CAPS", "NO_NEW_PRIVS", "FIND_EXEC", "CLOSE_FDS", "READY", "WAIT_START", "EXEC", "FINISH"];
+    const order = ["MKFIFO", "CLONE", "WRITE_CHILD_PID", "WAKE_CHILD", "WAIT_PARENT", "MOUNT_ROOT_PROPAGATION", "OPEN_ROOTFS", "BIND_ROOTFS", "MOUNT", "MKNOD", "SYMLINK", "OPEN_EXEC_FIFO", "PIVOT_ROOT", "READONLY_PATH", "MASK_PATH", "MOUNT_SETATTR", "SETHOSTNAME", "CLOSE_FDS", "SETRLIMIT", "CAPS_BOUNDING", "SET_USER", "CHDIR", "CAPS", "NO_NEW_PRIVS", "FIND_EXEC", "READY", "WAIT_START", "EXEC", "FINISH"];
     const firsts = order.map((o) => n.indexOf(o as never));
     expect(firsts.every((i) => i >= 0)).toBe(true);
     expect([...firsts].sort((a, b) => a - b)).toEqual(firsts);

@@ -49,8 +49,11 @@ export default command({
             const { getContainer } = await import("../../engine/containers.ts");
             const { containerInspect } = await import("../../docker/container-json.ts");
             const { networkView } = await import("../../engine/network.ts");
+            const { listExecs } = await import("../../engine/exec.ts");
             const c = await getContainer(e, ref);
-            doc = containerInspect(e, c, await networkView(e, c));
+            // docker's ExecIDs: the sessions not yet ended (an ended one is still inspectable by id).
+            const execIds = listExecs(e, c.id).filter((x) => x.state !== "exited").map((x) => x.id);
+            doc = containerInspect(e, c, await networkView(e, c), execIds);
           } catch (err) {
             if (!isBerthError(err, "NotFound")) throw err;
           }

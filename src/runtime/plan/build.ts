@@ -163,12 +163,17 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   s.push(step("WAIT_PARENT", [], "wait for the parent (id maps, cgroup)"));
   if (childJoins) for (const f of o.cgroupTasks!) s.push(step("JOIN_CGROUP", [f], `write 0 > ${f}`, "linux.cgroupsPath"));
   if (newNs & CLONE.NEWUSER) s.push(step("BECOME_NS_ROOT", [], "setresuid(0, 0, 0) — root of the new user namespace", "linux.uidMappings"));
+  // A new network namespace starts with lo down; runc brings it up (so does every engine).
+  if (newNs & CLONE.NEWNET) s.push(step("LOOPBACK_UP", [], "ioctl(SIOCSIFFLAGS, lo, IFF_UP) — 127.0.0.1 and ::1 in the new network namespace", "linux.namespaces"));
   if (newNs & CLONE.NEWCGROUP) s.push(step("CHILD_UNSHARE", [CLONE.NEWCGROUP], "unshare(CLONE_NEWCGROUP) — after joining the cgroup, so it is the namespace's root", "linux.namespaces"));
   if (newNs & CLONE.NEWNS) s.push(step("MOUNT_ROOT_PROPAGATION", [MS.SLAVE | MS.REC], `mount(NULL, "/", NULL, MS_SLAVE|MS_REC) — container mounts stay out of the host`));
   s.push(...term.connect);
   s.push(step("OPEN_ROOTFS", [c.rootfs], `open(${q(c.rootfs)})`, "root.path"));
   s.push(step("BIND_ROOTFS", [], `mount(${q(c.rootfs)}, ${q(c.rootfs)}, MS_BIND|MS_REC) — pivot_root needs a mount point`, "root.path"));
-  for (const m of c.mounts) s.push(...mountSteps(m, c, o));
+  // A read-only /dev (runc's rule): mounted writable so the mounts, devices and links under it can
+  // be made, and remounted read-only once the console is in place.
+  const roDev = c.mounts.find((m) => m.destination.replace(/\/+$/, "") === "/dev" && !m.bind && (m.attrSet & MOUNT_ATTR.RDONLY) !== 0);
+  for (const m of c.mounts) s.push(...mountSteps(m === roDev ? { ...m, attrSet: m.attrSet & ~MOUNT_ATTR.RDONLY } : m, c, o));
   if (c.devices) {
     const userns = (newNs & CLONE.NEWUSER) !== 0;
     for (const d of c.devices) {
@@ -197,6 +202,7 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   s.push(step("PIVOT_ROOT", [o.noPivot ? 1 : 0], o.noPivot ? `mount(${q(c.rootfs)}, "/", MS_MOVE); chroot(".")` : `pivot_root(${q(c.rootfs)}, ${q(c.rootfs)}); umount2(old root, MNT_DETACH)`, "root.path"));
   if (c.rootfsPropagation) s.push(step("MOUNT_ROOT_PROPAGATION", [c.rootfsPropagation], `mount(NULL, "/", NULL, ${propName(c.rootfsPropagation)})`, "linux.rootfsPropagation"));
   s.push(...term.create);
+  if (roDev) s.push(step("MOUNT_SETATTR", ["/dev", MOUNT_ATTR.RDONLY, 0], `mount_setattr("/dev", MOUNT_ATTR_RDONLY) — after the mounts and devices under it`, roDev.field));
   for (const [k, v] of c.sysctl) {
     const path = `/proc/sys/${k.replace(/\./g, "/")}`;
     s.push(step("WRITE_FILE", [path, v], `write ${path} ${q(v)}`, `linux.sysctl.${k}`));
@@ -210,8 +216,11 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   const p = c.process;
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it
   // (runc does the same); with no_new_privs, load it last so the fewest syscalls run under it.
+  // The fds are made close-on-exec before either: a filter without close_range (older Docker
+  // profiles, generated whitelists) must not be able to refuse it.
+  s.push(closeFdsStep(o.preserveFds ?? 0));
   if (seccomp.load && !p.noNewPrivileges) s.push(seccomp.load);
-  s.push(...processSteps(p, o.preserveFds ?? 0));
+  s.push(...processSteps(p));
   s.push(step("READY", [], "report created"));
   if (o.mode === "create") s.push(step("WAIT_START", [], "read(exec fifo) — blocks until `berth-runtime start`"));
   for (const h of c.hooks.startContainer) s.push(hookStep("CHILD_HOOK", h, o));
@@ -242,8 +251,13 @@ function terminalSteps(p: ProcessConfig, socket: string | undefined, foreground:
   };
 }
 
-/** rlimits, user, capabilities, no_new_privs, the executable, fds: the same for init and exec. */
-function processSteps(p: ProcessConfig, preserveFds: number): PlanStep[] {
+/** Every fd from 3 + preserveFds on close-on-exec (CVE-2024-21626): before any seccomp filter. */
+function closeFdsStep(preserveFds: number): PlanStep {
+  return step("CLOSE_FDS", [3 + preserveFds], `close_range(${3 + preserveFds}, ~0, CLOSE_RANGE_CLOEXEC) — no host fd reaches the container`);
+}
+
+/** rlimits, user, capabilities, no_new_privs, the executable: the same for init and exec. */
+function processSteps(p: ProcessConfig): PlanStep[] {
   const s: PlanStep[] = [];
   for (const r of p.rlimits) s.push(step("SETRLIMIT", [r.resource, r.soft, r.hard], `setrlimit(${r.type}, {soft: ${r.soft}, hard: ${r.hard}})`, r.field));
   s.push(step("CAPS_BOUNDING", [p.caps.bounding], `prctl(PR_CAPBSET_DROP) all but ${capabilityNames(p.caps.bounding).join(",") || "none"}`, "process.capabilities.bounding"));
@@ -254,7 +268,6 @@ function processSteps(p: ProcessConfig, preserveFds: number): PlanStep[] {
   if (p.noNewPrivileges) s.push(step("NO_NEW_PRIVS", [], "prctl(PR_SET_NO_NEW_PRIVS, 1)", "process.noNewPrivileges"));
   const pathEnv = p.env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   s.push(step("FIND_EXEC", [p.args[0]!, pathEnv], `find ${q(p.args[0])} on PATH=${pathEnv}`, "process.args"));
-  s.push(step("CLOSE_FDS", [3 + preserveFds], `close_range(${3 + preserveFds}, ~0, CLOSE_RANGE_CLOEXEC) — no host fd reaches the container`));
   return s;
 }
 
@@ -355,8 +368,9 @@ export function buildExecPlan(p: ProcessConfig, o: ExecPlanOptions): PlanStep[] 
   }
   s.push(step("FORK_GRANDCHILD", [], "clone(CLONE_PARENT) — the process, inside the pid namespace"));
   s.push(...term.create);
+  s.push(closeFdsStep(o.preserveFds ?? 0));
   if (seccomp.load && !p.noNewPrivileges) s.push(seccomp.load);
-  s.push(...processSteps(p, o.preserveFds ?? 0));
+  s.push(...processSteps(p));
   s.push(step("READY", [], "report ready"));
   if (seccomp.load && p.noNewPrivileges) s.push(seccomp.load);
   s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));

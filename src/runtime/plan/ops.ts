@@ -41,6 +41,7 @@ const table = [
   ["FORK_GRANDCHILD", "child", [], "clone(CLONE_PARENT): the grandchild (a sibling of this child) enters the joined pid namespace; this child reports its pid and exits"],
   ["JOIN_CGROUP", "child", [["tasks", "str"]], "write 0 to a v1 hierarchy's tasks file: the single-threaded child moves itself (no global lock, unlike cgroup.procs)"],
   ["BECOME_NS_ROOT", "child", [], "setresgid(0,0,0), setresuid(0,0,0), setgroups([]): be root of the new user namespace once the maps exist"],
+  ["LOOPBACK_UP", "child", [], "bring lo up in the new network namespace (SIOCSIFFLAGS IFF_UP), as runc does"],
   ["CHILD_UNSHARE", "child", [["flags", "u64"]], "unshare(flags) in the child (cgroup namespace, after cgroup placement)"],
   ["CHILD_HOOK", "child", [["path", "str"], ["args", "strs"], ["env", "strs"], ["timeout_s", "u64"], ["state_head", "str"], ["state_tail", "str"]], "HOOK, run by the child (createContainer, startContainer hooks)"],
   ["CONSOLE_CONNECT", "child", [["socket", "str"]], "connect to --console-socket (a host path: before pivot_root or setns)"],

@@ -1,0 +1,8 @@
+// Original file: src/api/cri/generated/api.proto
+
+
+export interface RemoveContainerResponse {
+}
+
+export interface RemoveContainerResponse__Output {
+}

@@ -1,0 +1,31 @@
+import { command, args } from "../command.ts";
+
+export default command({
+  name: "daemon",
+  usage: "[OPTIONS]",
+  summary: "Run berthd: serve the Docker Engine API on a unix socket (containers keep running when it stops)",
+  flags: {
+    host: { kind: "string", short: "H", value: "address", help: 'socket to serve the Docker API on (default "unix:///run/berth/docker.sock"; TCP is refused: it would need TLS)' },
+    pidfile: { kind: "string", value: "file", help: "write berthd's pid here (removed on exit)" },
+    debug: { kind: "bool", short: "D", help: "log every request (method, path, status, time) to stderr" },
+  },
+  async run(p, e) {
+    args(p, this, 0);
+    const { startDaemon } = await import("../../daemon/berthd.ts");
+    const debug = p.flags.debug === true;
+    const log = debug ? (l: string) => process.stderr.write(`berthd: ${l}\n`) : undefined;
+    const d = await startDaemon({
+      engine: e,
+      host: (p.flags.host as string | undefined) ?? "unix:///run/berth/docker.sock",
+      ...(p.flags.pidfile !== undefined ? { pidfile: p.flags.pidfile as string } : {}),
+      ...(log ? { log } : {}),
+    });
+    for (const f of d.fronts) process.stderr.write(`berthd: serving the ${f.name} API on ${f.address}\n`);
+    const sig = await new Promise<NodeJS.Signals>((resolve) => {
+      for (const s of ["SIGTERM", "SIGINT"] as const) process.once(s, () => resolve(s));
+    });
+    process.stderr.write(`berthd: ${sig}: finishing requests in flight; containers keep running\n`);
+    await d.close();
+    return 0;
+  },
+});

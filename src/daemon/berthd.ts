@@ -1,0 +1,91 @@
+// berthd: the engine core served to other programs. It opens one Engine and starts each front
+// on its own socket — the Docker Engine API (src/api/docker) today; the CRI (src/api/cri) is one
+// more entry in FRONTS. It holds no container state: the containers' monitors and the engine's
+// records are the truth, so a berthd killed with -9 loses nothing and the next one carries on.
+// SIGTERM/SIGINT: stop accepting, let requests in flight finish, leave the containers running.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Engine } from "../engine/engine.ts";
+import { invalidArgument } from "../sys/errdefs.ts";
+
+export interface DaemonOptions {
+  engine: Engine;
+  /** -H: unix:///run/berth/docker.sock */
+  host: string;
+  pidfile?: string;
+  /** One line per request and each front's errors. */
+  log?: (line: string) => void;
+}
+
+export interface RunningFront {
+  name: string;
+  address: string;
+  close(): Promise<void>;
+}
+
+interface Front {
+  name: string;
+  /** Whether this front was asked for. */
+  wanted(o: DaemonOptions): boolean;
+  start(o: DaemonOptions): Promise<RunningFront>;
+}
+
+/** The fronts berthd serves, started in this order and closed in the reverse. */
+const FRONTS: Front[] = [
+  {
+    name: "docker",
+    wanted: () => true,
+    async start(o) {
+      const { startDockerApi } = await import("../api/docker/server.ts");
+      const s = await startDockerApi({ engine: o.engine, host: o.host, ...(o.log ? { log: o.log } : {}) });
+      return { name: "docker", address: `unix://${s.socket}`, close: () => s.close() };
+    },
+  },
+];
+
+export interface Daemon {
+  fronts: RunningFront[];
+  close(): Promise<void>;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function writePidfile(path: string): void {
+  try {
+    const old = Number(readFileSync(path, "utf8").trim());
+    if (old > 0 && old !== process.pid && alive(old)) {
+      throw invalidArgument(`--pidfile ${path}: berthd (pid ${old}) is running; stop it first or use another pid file`, "--pidfile");
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.tmp`, `${process.pid}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
+export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  if (o.pidfile) writePidfile(o.pidfile);
+  const running: RunningFront[] = [];
+  try {
+    for (const f of FRONTS) if (f.wanted(o)) running.push(await f.start(o));
+  } catch (err) {
+    for (const r of running.reverse()) await r.close().catch(() => {});
+    if (o.pidfile) rmSync(o.pidfile, { force: true });
+    throw err;
+  }
+  return {
+    fronts: running,
+    async close() {
+      for (const r of [...running].reverse()) await r.close().catch((e: unknown) => o.log?.(`closing ${r.name}: ${(e as Error).message}`));
+      if (o.pidfile) rmSync(o.pidfile, { force: true });
+    },
+  };
+}

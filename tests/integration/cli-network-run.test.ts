@@ -1,0 +1,388 @@
+// Container networking through the compiled CLI (`berth run --network/-p/--network-alias`, `rm`,
+// `network rm`) on a private root: real containers of the built-in busybox on the default bridge
+// and on user networks. Each test checks that what it removed left no netns, veth, iptables rule,
+// IPAM lease or CNI cache entry; afterAll checks that no bridge or chain of the test's networks is
+// left. Traffic goes only to 127.0.0.1 and to addresses inside namespaces this file made.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Cli, BERTH } from "./cli-helpers.ts";
+import { BUN, hex, must, randomSubnet, run } from "./network-helpers.ts";
+import { hostVethName } from "../../src/network/manager.ts";
+import { linkExists } from "../../src/network/links.ts";
+import { mountPoints } from "../../src/network/netns.ts";
+
+const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync("/usr/lib/cni/bridge");
+let cli: Cli;
+const bridges = new Set<string>();
+const pids: number[] = [];
+const outsides: { netns: string; hostIf: string }[] = [];
+const ipForwardBefore = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim();
+// The default network's bridge and the firewall's admin chain of a non-default root (src/engine/network.ts).
+let rootHash = "";
+
+beforeAll(() => {
+  cli = new Cli("bt-clinet-");
+  rootHash = createHash("sha256").update(cli.root).digest("hex").slice(0, 8);
+  bridges.add(`bt0${rootHash}`);
+});
+
+afterAll(async () => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  for (const o of outsides) {
+    await run(["ip", "link", "del", o.hostIf]);
+    await run(["umount", o.netns]);
+  }
+  if (!ready) return;
+  const left = await cli.cleanup();
+  expect(left.mounts).toEqual([]);
+  expect(left.cgroups).toEqual([]);
+  // No bridge and no chain of this file's networks after `system reset` (what removes networks).
+  expect([...bridges].filter(linkExists)).toEqual([]);
+  const save = await must(["iptables-save"]);
+  expect(save.split("\n").filter((l) => l.includes(`BT-ADMIN-${rootHash}`))).toEqual([]);
+  // The last network gone restores ip_forward as it was (the host state berth recorded).
+  expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim()).toBe(ipForwardBefore);
+});
+
+/** What of container `id` (of this root) is still on the host. */
+async function leftoversOf(id: string): Promise<string[]> {
+  const left: string[] = [];
+  const ns = join(cli.runroot, "netns", id);
+  if (existsSync(ns)) left.push(`netns file ${ns}`);
+  if (mountPoints().has(ns)) left.push(`netns mount ${ns}`);
+  for (const ifName of ["eth0", "eth1"]) if (linkExists(hostVethName(id, ifName))) left.push(`veth ${hostVethName(id, ifName)}`);
+  for (const line of (await must(["iptables-save"])).split("\n")) if (line.includes(id)) left.push(`iptables: ${line}`);
+  const ipam = join(cli.root, "networks", "ipam");
+  for (const net of existsSync(ipam) ? readdirSync(ipam) : []) {
+    for (const f of readdirSync(join(ipam, net))) {
+      try {
+        if (readFileSync(join(ipam, net, f), "utf8").startsWith(id)) left.push(`lease ${net}/${f}`);
+      } catch {
+        // a lock file, or gone
+      }
+    }
+  }
+  const cache = join(cli.root, "networks", "cni-cache", id);
+  if (existsSync(cache) && readdirSync(cache).length) left.push(`cni cache ${cache}`);
+  return left;
+}
+
+/** Everything on the host that a failed command must not have added. */
+async function hostSnapshot(): Promise<Record<string, string[]>> {
+  const netnsDir = join(cli.runroot, "netns");
+  const ipam = join(cli.root, "networks", "ipam");
+  return {
+    containers: (await cli.ok(["ps", "-a", "-q", "--no-trunc"])).split("\n").filter(Boolean).sort(),
+    netns: existsSync(netnsDir) ? readdirSync(netnsDir).sort() : [],
+    leases: (existsSync(ipam) ? readdirSync(ipam) : []).flatMap((n) => readdirSync(join(ipam, n)).filter((f) => /^\d/.test(f)).map((f) => `${n}/${f}`)).sort(),
+    veths: await ourVeths(),
+    networks: (await cli.ok(["network", "ls", "-q", "--no-trunc"])).split("\n").filter(Boolean).sort(),
+  };
+}
+
+/** The veths on this root's bridges (other roots on this machine make and remove their own at any time). */
+async function ourVeths(): Promise<string[]> {
+  const ids = (await cli.ok(["network", "ls", "-q", "--no-trunc"])).split("\n").filter(Boolean);
+  const docs = JSON.parse(await cli.ok(["network", "inspect", ...ids])) as { Options: Record<string, string> }[];
+  const bridges = docs.map((d) => d.Options["com.docker.network.bridge.name"]).filter((b): b is string => !!b);
+  const links = (await must(["ip", "-o", "link", "show"])).split("\n");
+  return links
+    .filter((l) => bridges.some((b) => l.includes(` master ${b} `)))
+    .map((l) => l.split(":")[1]?.trim().split("@")[0] ?? "")
+    .filter((n) => n.startsWith("btv"))
+    .sort();
+}
+
+interface NetView {
+  ip: string;
+  gateway: string;
+}
+
+async function netOf(ref: string, network: string): Promise<NetView> {
+  const [doc] = JSON.parse(await cli.ok(["inspect", ref])) as { NetworkSettings: { Networks: Record<string, { IPAddress: string; Gateway: string }> } }[];
+  const n = doc!.NetworkSettings.Networks[network];
+  if (!n) throw new Error(`${ref} is not on ${network}: ${JSON.stringify(doc!.NetworkSettings.Networks)}`);
+  return { ip: n.IPAddress, gateway: n.Gateway };
+}
+
+/** The container's network namespace: its SandboxKey (CNI modes), else its process's. */
+async function netnsOf(ref: string): Promise<string> {
+  const [doc] = JSON.parse(await cli.ok(["inspect", ref])) as { State: { Pid: number }; NetworkSettings: { SandboxKey: string } }[];
+  return doc!.NetworkSettings.SandboxKey || `/proc/${doc!.State.Pid}/ns/net`;
+}
+
+const idOf = async (ref: string) => (await cli.ok(["inspect", "-f", "{{.Id}}", ref])).trim();
+
+/** A user network of this test (its bridge recorded for the final check). */
+async function userNetwork(opts: string[] = []): Promise<{ name: string; subnet: string; gateway: string }> {
+  const name = `bt-cn-${hex(6)}`;
+  const subnet = randomSubnet();
+  await cli.ok(["network", "create", "--subnet", subnet, ...opts, name]);
+  const [doc] = JSON.parse(await cli.ok(["network", "inspect", name])) as { Options: Record<string, string>; IPAM: { Config: { Gateway: string }[] } }[];
+  bridges.add(doc!.Options["com.docker.network.bridge.name"]!);
+  return { name, subnet, gateway: doc!.IPAM.Config[0]!.Gateway };
+}
+
+/** A detached busybox httpd answering `body` on `port`. */
+async function httpd(args: string[], port: number, body: string): Promise<string> {
+  const script = `mkdir -p /www && echo -n ${JSON.stringify(body)} > /www/index.html && exec httpd -f -p ${port} -h /www`;
+  const id = (await cli.ok(["run", "-d", ...args, "busybox", "sh", "-c", script])).trim();
+  // Listening? (/proc/net/tcp{,6} in its netns, the inspect's SandboxKey, or its pid's: state 0A is LISTEN)
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const ns = await netnsOf(id);
+  for (let i = 0; i < 200; i++) {
+    const r = await run(["nsenter", `--net=${ns}`, "cat", "/proc/net/tcp", "/proc/net/tcp6"]);
+    if (r.stdout.split("\n").some((l) => l.includes(`:${hexPort} `) && l.trim().split(/\s+/)[3] === "0A")) return id;
+    await Bun.sleep(25);
+  }
+  throw new Error(`httpd in ${id} did not listen on ${port}`);
+}
+
+/**
+ * busybox wget in a new container on `network`, bounded by busybox timeout (busybox 1.35's own
+ * `wget -T` crashes here).
+ */
+const wgetFrom = (network: string, url: string, extra: string[] = []) =>
+  cli.run(["run", "--rm", "--network", network, ...extra, "busybox", "timeout", "5", "wget", "-q", "-O", "-", url]);
+
+async function rmAndCheck(...refs: string[]): Promise<void> {
+  const ids = await Promise.all(refs.map(idOf));
+  await cli.ok(["rm", "-f", ...ids]);
+  for (const id of ids) expect({ id, left: await leftoversOf(id) }).toEqual({ id, left: [] });
+}
+
+/**
+ * An "outside" network namespace joined to the host by a veth (host end bto…, .1/30; far end
+ * .2/30) with an HTTP server that answers with the client address it sees. Not a real address:
+ * a random 10.x.y.0/30 that overlaps no host route.
+ */
+async function outsideServer(): Promise<{ ip: string; hostIp: string; port: number }> {
+  const base = randomSubnet(30).split("/")[0]!.split(".").slice(0, 3).join(".");
+  const hostIp = `${base}.1`;
+  const ip = `${base}.2`;
+  const netns = join(cli.dir, `outside-${hex(4)}`);
+  writeFileSync(netns, "");
+  await must(["unshare", `--net=${netns}`, "true"]);
+  const hostIf = `bto${hex(8)}`;
+  outsides.push({ netns, hostIf });
+  const far = `btp${hex(8)}`;
+  await must(["nsenter", `--net=${netns}`, "ip", "link", "add", far, "type", "veth", "peer", "name", hostIf, "netns", String(process.pid)]);
+  await must(["ip", "addr", "add", `${hostIp}/30`, "dev", hostIf]);
+  await must(["ip", "link", "set", hostIf, "up"]);
+  await must(["nsenter", `--net=${netns}`, "ip", "addr", "add", `${ip}/30`, "dev", far]);
+  await must(["nsenter", `--net=${netns}`, "ip", "link", "set", far, "up"]);
+  await must(["nsenter", `--net=${netns}`, "ip", "link", "set", "lo", "up"]);
+  const port = 18000 + Math.floor(Math.random() * 1000);
+  const script = `Bun.serve({ hostname: ${JSON.stringify(ip)}, port: ${port}, fetch(req, s) { return new Response(s.requestIP(req)?.address ?? "?"); } });`;
+  const p = Bun.spawn(["nsenter", `--net=${netns}`, BUN, "-e", script], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  pids.push(p.pid);
+  for (let i = 0; i < 200; i++) {
+    if ((await run(["nsenter", `--net=${netns}`, "cat", "/proc/net/tcp"])).stdout.includes(`:${port.toString(16).toUpperCase()} `)) return { ip, hostIp, port };
+    await Bun.sleep(25);
+  }
+  throw new Error("the outside server did not listen");
+}
+
+describe.if(ready)("berth run on bridge networks", () => {
+  test("two containers on a user network reach each other by IP, by name and by alias; names follow stop and start", async () => {
+    const net = await userNetwork();
+    const a = await httpd(["--name", `alpha-${hex(4)}`, "--network", net.name, "--network-alias", "db"], 8080, "hello from alpha");
+    const name = (await cli.ok(["inspect", "-f", "{{.Name}}", a])).trim().replace(/^\//, "");
+    const { ip, gateway } = await netOf(a, net.name);
+    expect(gateway).toBe(net.gateway);
+    for (const host of [ip, name, "db", a.slice(0, 12)]) {
+      const r = await wgetFrom(net.name, `http://${host}:8080/`);
+      expect({ host, out: r.stdout, code: r.code }).toEqual({ host, out: "hello from alpha", code: 0 });
+    }
+    // The resolver is the network's (aardvark-dns on the gateway), never the host's.
+    expect(await cli.ok(["run", "--rm", "--network", net.name, "busybox", "cat", "/etc/resolv.conf"])).toContain(`nameserver ${net.gateway}`);
+    // A second container sees the first, and the first sees the second by its name.
+    const b = (await cli.ok(["run", "-d", "--name", `beta-${hex(4)}`, "--network", net.name, "busybox", "sleep", "600"])).trim();
+    const bName = (await cli.ok(["inspect", "-f", "{{.Name}}", b])).trim().replace(/^\//, "");
+    const bIp = (await netOf(b, net.name)).ip;
+    const lookup = () => cli.run(["run", "--rm", "--network", net.name, "busybox", "nslookup", bName]);
+    expect((await lookup()).stdout).toContain(bIp);
+    // Stopped: its name is gone from the network's DNS; started again: back.
+    await cli.ok(["stop", "-t", "0", b]);
+    const gone = await lookup();
+    expect(gone.code).not.toBe(0);
+    expect(gone.stdout).not.toContain(bIp);
+    await cli.ok(["start", b]);
+    expect((await lookup()).stdout).toContain((await netOf(b, net.name)).ip);
+    await rmAndCheck(a, b);
+    await cli.ok(["network", "rm", net.name]);
+  });
+
+  test("a published port: reached from the host on 127.0.0.1 and from containers through the host port (hairpin)", async () => {
+    const srv = await httpd(["-p", "80"], 80, "published");
+    const [mapping] = (await cli.ok(["port", srv, "80/tcp"])).trim().split("\n");
+    const hostPort = Number(mapping!.split(":").pop());
+    expect(hostPort).toBeGreaterThan(1024);
+    const res = await fetch(`http://127.0.0.1:${hostPort}/`, { signal: AbortSignal.timeout(5000) });
+    expect(await res.text()).toBe("published");
+    // Another container on the default bridge, through the host (its gateway) and the host port.
+    const { gateway } = await netOf(srv, "bridge");
+    const hair = await wgetFrom("bridge", `http://${gateway}:${hostPort}/`);
+    expect({ out: hair.stdout, code: hair.code }).toEqual({ out: "published", code: 0 });
+    // A container on a user network (another bridge), routed through the host.
+    const net = await userNetwork();
+    const routed = await wgetFrom(net.name, `http://${net.gateway}:${hostPort}/`);
+    expect({ out: routed.stdout, code: routed.code }).toEqual({ out: "published", code: 0 });
+    // The server's own container, back in through the host port (hairpin on its bridge port).
+    // (berth has no exec yet: the host's busybox in the container's netns.)
+    const self = await run(["nsenter", `--net=${await netnsOf(srv)}`, "/bin/busybox", "timeout", "5", "/bin/busybox", "wget", "-q", "-O", "-", `http://${gateway}:${hostPort}/`]);
+    expect(self.stdout).toBe("published");
+    // A fixed host port on 127.0.0.1.
+    const fixed = 20000 + Math.floor(Math.random() * 10000);
+    const srv2 = await httpd(["-p", `127.0.0.1:${fixed}:8000`], 8000, "fixed");
+    expect(await (await fetch(`http://127.0.0.1:${fixed}/`, { signal: AbortSignal.timeout(5000) })).text()).toBe("fixed");
+    await rmAndCheck(srv, srv2);
+    // The DNAT rules went with the container: nothing answers on the host port any more.
+    expect((await fetch(`http://127.0.0.1:${hostPort}/`, { signal: AbortSignal.timeout(3000) }).catch((e: Error) => e)) instanceof Error).toBe(true);
+    await cli.ok(["network", "rm", net.name]);
+  });
+
+  test("egress is masqueraded to a server in a test-made outside netns; an --internal network has no egress", async () => {
+    const out = await outsideServer();
+    const seen = await wgetFrom("bridge", `http://${out.ip}:${out.port}/`);
+    // The outside server sees the host's address on its link, not the container's: NAT happened.
+    expect({ out: seen.stdout, code: seen.code }).toEqual({ out: out.hostIp, code: 0 });
+    const user = await userNetwork();
+    expect((await wgetFrom(user.name, `http://${out.ip}:${out.port}/`)).stdout).toBe(out.hostIp);
+    const internal = await userNetwork(["--internal"]);
+    const routes = await cli.ok(["run", "--rm", "--network", internal.name, "busybox", "ip", "route"]);
+    expect(routes).not.toContain("default");
+    const blocked = await wgetFrom(internal.name, `http://${out.ip}:${out.port}/`);
+    expect(blocked.code).not.toBe(0);
+    expect(blocked.stdout).toBe("");
+    // ...while inside it the gateway answers.
+    expect((await cli.run(["run", "--rm", "--network", internal.name, "busybox", "ping", "-c", "1", "-W", "3", internal.gateway])).code).toBe(0);
+    await cli.ok(["network", "rm", user.name, internal.name]);
+  });
+
+  test("--network container:<id> shares the other container's network namespace", async () => {
+    const a = await httpd([], 8080, "same netns");
+    const { ip } = await netOf(a, "bridge");
+    const shared = await cli.run(["run", "--rm", "--network", `container:${a}`, "busybox", "sh", "-c", "ip -4 -o addr show eth0; timeout 5 wget -q -O - http://127.0.0.1:8080/"]);
+    expect(shared.code).toBe(0);
+    expect(shared.stdout).toContain(`inet ${ip}/`);
+    expect(shared.stdout).toContain("same netns");
+    const pid = Number((await cli.ok(["inspect", "-f", "{{.State.Pid}}", a])).trim());
+    const theirs = await cli.ok(["run", "--rm", "--network", `container:${a.slice(0, 12)}`, "busybox", "readlink", "/proc/self/ns/net"]);
+    expect(theirs.trim()).toBe(readlinkSync(`/proc/${pid}/ns/net`));
+    await rmAndCheck(a);
+  });
+
+  test("a SIGKILLed `berth run` in the middle of its network setup: the next networking command releases what it left", async () => {
+    const ipam = join(cli.root, "networks", "ipam", "bridge");
+    const leases = () => (existsSync(ipam) ? readdirSync(ipam).filter((f) => /^\d/.test(f)) : []);
+    const before = new Set(leases());
+    const p = Bun.spawn(cli.argv(["run", "--rm", "busybox", "sleep", "600"]), { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    // host-local writes the lease inside the bridge plugin's ADD; the rest of the setup (veth
+    // address, routes, masquerade, portmap, firewall) takes tens of milliseconds more.
+    let lease: string | undefined;
+    const deadline = Date.now() + 20_000;
+    while (!lease && Date.now() < deadline) {
+      lease = leases().find((f) => !before.has(f));
+      if (!lease) await Bun.sleep(1);
+    }
+    p.kill("SIGKILL");
+    await p.exited;
+    expect(lease).toBeDefined();
+    const id = readFileSync(join(ipam, lease!), "utf8").split(/\s/)[0]!;
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    // The kill left things behind (the lease at least; the container never ran).
+    expect((await leftoversOf(id)).length).toBeGreaterThan(0);
+    expect((await cli.ok(["inspect", "-f", "{{.State.Status}}", id])).trim()).not.toBe("running");
+    // One later command that touches networking (the next run on a bridge) collects them.
+    await cli.ok(["run", "--rm", "busybox", "true"]);
+    expect(await leftoversOf(id)).toEqual([]);
+    await cli.run(["rm", "-f", id]);
+    expect(await leftoversOf(id)).toEqual([]);
+  });
+});
+
+describe.if(ready)("bad input: a clear error naming it, exit 125, nothing created", () => {
+  test("overlapping subnet, port already published, network in use, unknown network, --ip outside, malformed -p", async () => {
+    const net = await userNetwork();
+    const holder = (await cli.ok(["run", "-d", "--network", net.name, "-p", "127.0.0.1::80", "busybox", "sleep", "600"])).trim();
+    const taken = Number((await cli.ok(["port", holder, "80/tcp"])).trim().split(":").pop());
+    const before = await hostSnapshot();
+    const overlapping = `${net.subnet.split(".").slice(0, 3).join(".")}.0/25`;
+    const cases: [string[], RegExp][] = [
+      [["network", "create", "--subnet", overlapping, `x${hex(4)}`], new RegExp(`subnet ${overlapping.replace(/\./g, "\\.").replace("/", "\\/")} overlaps berth network "${net.name}"`)],
+      [["run", "--rm", "-p", `127.0.0.1:${taken}:80`, "busybox", "true"], new RegExp(`host port 127\\.0\\.0\\.1:${taken}/tcp is not available: it is already published`)],
+      [["run", "--rm", "-p", `${taken}:80`, "busybox", "true"], new RegExp(`host port 0\\.0\\.0\\.0:${taken}/tcp is not available`)],
+      [["network", "rm", net.name], new RegExp(`network ${net.name} .*has active endpoints`)],
+      [["run", "--rm", "--network", `nope-${hex(4)}`, "busybox", "true"], /network nope-[0-9a-f]+ not found/],
+      [["run", "--rm", "--network", net.name, "--ip", "192.0.2.9", "busybox", "true"], new RegExp(`--ip 192\\.0\\.2\\.9 is outside network ${net.name}'s subnet`)],
+      [["run", "--rm", "-p", "80:80:80", "busybox", "true"], /invalid port mapping -p 80:80:80/],
+      [["run", "--rm", "-p", "abc", "busybox", "true"], /invalid port mapping -p abc: container port "abc"/],
+      [["run", "--rm", "-p", "70000:80", "busybox", "true"], /invalid port mapping -p 70000:80: host port "70000" is not a port/],
+      [["run", "--rm", "--network", "none", "-p", "80", "busybox", "true"], /published ports \(-p, -P\) need a bridge network; --network none/],
+    ];
+    for (const [argv, msg] of cases) {
+      const r = await cli.run(argv);
+      expect({ argv, code: r.code, stderr: r.stderr }).toEqual({ argv, code: 125, stderr: expect.stringMatching(msg) });
+      expect(await hostSnapshot()).toEqual(before);
+    }
+    await rmAndCheck(holder);
+    await cli.ok(["network", "rm", net.name]);
+  });
+
+  test("a missing plugin binary names the plugin and the package; nothing is created", async () => {
+    const dir = mkdtempSync("/tmp/bt-cni-");
+    try {
+      for (const p of readdirSync("/usr/lib/cni")) if (p !== "firewall") symlinkSync(join("/usr/lib/cni", p), join(dir, p));
+      const before = await hostSnapshot();
+      const r = await cli.run(["run", "--rm", "busybox", "true"], { env: { BERTH_CNI_PATH: dir } });
+      expect(r.code).toBe(125);
+      expect(r.stderr).toContain(`CNI plugin "firewall" is not installed: no executable firewall in ${dir}; install the Debian package containernetworking-plugins`);
+      expect(await hostSnapshot()).toEqual(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.if(ready)("--explain shows the seed's steps (seed 002: bridge, veth pair, address, default route)", () => {
+  test("berth --explain run --rm busybox ip addr", async () => {
+    const r = await cli.run(["--explain", "run", "--rm", "busybox", "ip", "addr"]);
+    expect(r.code).toBe(0);
+    const lines = r.stderr.split("\n").filter((l) => l.startsWith("[explain] network"));
+    const ms = String.raw` [\d.]+ ms$`;
+    const find = (re: string) => lines.find((l) => new RegExp(`^\\[explain\\] network ${re}`).test(l));
+    const bridge = `bt0${rootHash}`;
+    const addr = /inet (\d+\.\d+\.\d+\.\d+\/\d+) .*eth0/.exec(r.stdout)?.[1];
+    expect(addr).toBeDefined();
+    const expected: Record<string, string> = {
+      netns: `unshare --net=${cli.runroot}/netns/[0-9a-f]{64} true: new network namespace bind-mounted on .*${ms}`,
+      loopback: `loopback ADD: lo up in .*${ms}`,
+      "bridge plugin": `bridge ADD on network bridge${ms}`,
+      bridge: `(created|reused) bridge ${bridge} with gateway \\d+\\.\\d+\\.\\d+\\.1/\\d+`,
+      veth: `veth pair btv[0-9a-f]{12} \\(host, port of ${bridge}, hairpin on\\) <-> eth0 \\(in ${cli.runroot}/netns/[0-9a-f]{64}, mac [0-9a-f:]{17}\\)`,
+      address: `${addr!.replace(/\./g, "\\.")} on eth0 \\(host-local IPAM`,
+      route: `default via \\d+\\.\\d+\\.\\d+\\.1 dev eth0`,
+      masquerade: `bridge: nat: .*-j MASQUERADE`,
+      portmap: `portmap`,
+      firewall: `firewall ADD on network bridge${ms}`,
+      "firewall rules": `firewall: filter: -A CNI-FORWARD -s ${addr!.split("/")[0]!.replace(/\./g, "\\.")}/32 -j ACCEPT`,
+      done: `setup of [0-9a-f]{12} done: ${addr!.replace(/\./g, "\\.")} on bridge${ms}`,
+      "bridge DEL": `bridge DEL on network bridge .*${ms}`,
+      "netns released": `umount .*; unlink: network namespace released${ms}`,
+    };
+    for (const [what, re] of Object.entries(expected)) expect({ what, line: find(re) }).toEqual({ what, line: expect.any(String) });
+    // In the seed's order: namespace, bridge, veth, address, route, then the container runs.
+    const order = ["netns", "bridge", "veth", "address", "route", "done", "bridge DEL"].map((k) => lines.indexOf(find(expected[k]!)!));
+    expect(order).toEqual([...order].sort((x, y) => x - y));
+    expect(r.stderr.indexOf("setup of")).toBeLessThan(r.stderr.indexOf("clone("));
+  });
+});

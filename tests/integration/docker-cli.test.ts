@@ -1,0 +1,144 @@
+// The real docker CLI (28.2, client only) against berthd on a private root: run (foreground,
+// -d, --rm, -it through a pty, -i with piped stdin), logs -f, stop with a timeout, restart,
+// ps --filter, inspect -f, wait, rm -f, the errors docker gives; nothing left behind.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, statSync } from "node:fs";
+import { BERTH } from "./cli-helpers.ts";
+import { Berthd, DOCKER } from "./berthd-harness.ts";
+
+const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync("/bin/busybox") && DOCKER !== "";
+let d: Berthd;
+
+beforeAll(async () => {
+  if (!ready) return;
+  d = new Berthd();
+  await d.start();
+});
+
+afterAll(async () => {
+  if (!ready) return;
+  const left = await d.cleanup();
+  expect(left.mounts).toEqual([]);
+  expect(left.cgroups).toEqual([]);
+});
+
+describe.if(ready)("docker CLI against berthd", () => {
+  test("the socket is 0660, /_ping advertises the API version, version and info answer", async () => {
+    expect(statSync(d.socket).mode & 0o777).toBe(0o660);
+    const r = await d.api("HEAD", "/_ping");
+    expect(r.status).toBe(200);
+    expect(r.headers.get("api-version")).toBe("1.50");
+    expect(await (await d.api("GET", "/_ping")).text()).toBe("OK");
+    expect((await d.dockerOk(["version", "--format", "{{.Server.APIVersion}}"])).trim()).toBe("1.50");
+    expect((await d.dockerOk(["info", "--format", "{{.Driver}}"])).trim()).toBe("overlay");
+    // Any /vX.Y prefix works; docker's error shape for unknown paths and bad JSON.
+    expect((await d.api("GET", "/v1.41/version")).status).toBe(200);
+    const bad = await d.api("POST", "/v1.50/containers/create", "{not json");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toContain("JSON");
+  });
+
+  test("run --rm busybox echo hi; exit codes; stderr apart; errors are docker's", async () => {
+    const r = await d.docker(["run", "--rm", "busybox", "echo", "hi"]);
+    expect(r).toEqual({ code: 0, stdout: "hi\n", stderr: "" });
+    const e = await d.docker(["run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect(e.code).toBe(3);
+    expect(e.stdout).toBe("out\n");
+    expect(e.stderr).toBe("err\n");
+    const nf = await d.docker(["run", "--rm", "busybox", "no-such-command"]);
+    expect(nf.code).toBe(127);
+    expect(nf.stderr).toContain("no-such-command");
+    expect(await d.dockerOk(["ps", "-aq"])).toBe("");
+    const missing = await d.docker(["inspect", "nosuch"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("No such object: nosuch");
+    const rm = await d.docker(["rm", "nosuch"]);
+    expect(rm.code).toBe(1);
+    expect(rm.stderr).toContain("Error response from daemon: No such container: nosuch");
+  });
+
+  test("run -i with piped stdin: the data, then EOF", async () => {
+    const r = await d.docker(["run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done"], { stdin: "piped-data\n" });
+    expect(r).toEqual({ code: 0, stdout: "piped-data\ndone\n", stderr: "" });
+  });
+
+  test("run --rm -it through a pty: a shell, the terminal's size, its exit code", async () => {
+    const p = Bun.spawn(["script", "-qec", "stty rows 30 cols 100; docker run --rm -it busybox sh", "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: d.env() });
+    let out = "";
+    const reading = (async () => {
+      const dec = new TextDecoder();
+      for await (const ch of p.stdout) out += dec.decode(ch);
+    })();
+    const until = async (s: string) => {
+      for (let i = 0; i < 200 && !out.includes(s); i++) await Bun.sleep(50);
+      expect(out).toContain(s);
+    };
+    await until("# ");
+    p.stdin.write("echo tty-$((6*7)); tty; stty size\r");
+    await until("tty-42");
+    await until("30 100");
+    p.stdin.write("exit 7\r");
+    p.stdin.end();
+    expect(await p.exited).toBe(7);
+    await reading;
+    expect(out).toContain("/dev/pts/0");
+    expect(await d.dockerOk(["ps", "-aq"])).toBe("");
+  });
+
+  test("run -d, ps --filter, logs -f, inspect -f, stop -t, restart, wait, rm -f", async () => {
+    const id = (await d.dockerOk(["run", "-d", "--name", "web", "-l", "app=web", "busybox", "sh", "-c", "trap 'echo bye; exit 0' TERM; i=0; while true; do echo line $i; i=$((i+1)); sleep 0.1; done"])).trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect((await d.dockerOk(["ps", "-q", "--filter", "name=web", "--filter", "status=running"])).trim()).toBe(id.slice(0, 12));
+    expect((await d.dockerOk(["ps", "-q", "--filter", "label=app=other"])).trim()).toBe("");
+    expect((await d.dockerOk(["ps", "--format", "{{.Names}} {{.Image}} {{.Status}}"])).trim()).toMatch(/^web busybox Up /);
+    expect((await d.dockerOk(["inspect", "-f", "{{.State.Status}} {{.Name}} {{.Config.Labels.app}}", id.slice(0, 12)])).trim()).toBe("running /web web");
+    // logs -f follows: lines keep coming until we stop reading.
+    const f = Bun.spawn([DOCKER, "logs", "-f", "--tail", "1", "web"], { stdout: "pipe", stderr: "pipe", env: d.env() });
+    let got = "";
+    const rd = (async () => {
+      const dec = new TextDecoder();
+      for await (const ch of f.stdout) got += dec.decode(ch);
+    })();
+    for (let i = 0; i < 100 && got.split("\n").length < 6; i++) await Bun.sleep(50);
+    f.kill();
+    await f.exited;
+    await rd;
+    const nums = got.trim().split("\n").map((l) => Number(l.replace("line ", "")));
+    expect(nums.length).toBeGreaterThanOrEqual(5);
+    for (let i = 1; i < nums.length; i++) expect(nums[i]).toBe(nums[i - 1]! + 1);
+    const ts = (await d.dockerOk(["logs", "-t", "--tail", "1", "web"])).trim();
+    expect(ts).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+Z line \d+$/);
+    // stop: the TERM trap runs (it prints bye and exits 0) well within the timeout.
+    const t0 = performance.now();
+    expect((await d.dockerOk(["stop", "-t", "5", "web"])).trim()).toBe("web");
+    expect(performance.now() - t0).toBeLessThan(4000);
+    expect((await d.dockerOk(["logs", "--tail", "1", "web"])).trim()).toBe("bye");
+    expect((await d.dockerOk(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "web"])).trim()).toBe("exited 0");
+    expect((await d.docker(["stop", "web"])).code).toBe(0); // 304: already stopped counts as done
+    expect((await d.dockerOk(["restart", "-t", "1", "web"])).trim()).toBe("web");
+    expect((await d.dockerOk(["inspect", "-f", "{{.State.Running}}", "web"])).trim()).toBe("true");
+    const rmRunning = await d.docker(["rm", "web"]);
+    expect(rmRunning.code).toBe(1);
+    expect(rmRunning.stderr).toContain("stop the container before removing or force remove");
+    const w = d.docker(["wait", "web"]);
+    await Bun.sleep(200);
+    await d.dockerOk(["kill", "web"]);
+    expect((await w).stdout.trim()).toBe("137");
+    expect((await d.dockerOk(["rm", "-f", "web"])).trim()).toBe("web");
+    expect(await d.dockerOk(["ps", "-aq"])).toBe("");
+  });
+
+  test("name in use is 409, start -a of a created container, rename, rm of a missing one", async () => {
+    await d.dockerOk(["create", "--name", "c1", "busybox", "echo", "created-then-started"]);
+    const dup = await d.docker(["create", "--name", "c1", "busybox", "true"]);
+    expect(dup.code).toBe(1); // docker create's own exit code for a daemon error (run's is 125)
+    expect(dup.stderr).toContain('Error response from daemon: the container name "/c1" is already in use');
+    const s = await d.docker(["start", "-a", "c1"]);
+    expect(s).toEqual({ code: 0, stdout: "created-then-started\n", stderr: "" });
+    await d.dockerOk(["rename", "c1", "c2"]);
+    expect((await d.dockerOk(["ps", "-a", "--format", "{{.Names}}"])).trim()).toBe("c2");
+    expect((await d.dockerOk(["rm", "c2"])).trim()).toBe("c2");
+    const gone = await d.docker(["rm", "-f", "c2"]);
+    expect(gone.code).toBe(0); // rm -f of a missing container prints the error but succeeds, as docker
+  });
+});
