@@ -22,6 +22,8 @@ export class FormatError extends BerthError {
   constructor(
     message: string,
     readonly exitStatus: number,
+    /** What the template wrote before it failed (Go's Execute writes as it goes). */
+    readonly partial = "",
   ) {
     super("InvalidArgument", message, "--format");
   }
@@ -190,12 +192,12 @@ export class ValueFormat {
   static parse(format: string, opts: { prefix?: string; name?: string } = {}): ValueFormat {
     return new ValueFormat(parseOrFail(format === "json" ? "{{json .}}" : format, opts.prefix ?? "template parsing error: ", 64, opts.name ?? ""));
   }
-  /** Throws FormatError (exit 1) when the template fails on `v`. */
+  /** Throws FormatError (exit 1, with what was written before the failure) when the template fails on `v`. */
   render(v: unknown, opts: { struct?: string } = {}): string {
     try {
       return this.tmpl.execute(opts.struct ? typed(v, "", "", opts.struct) : v);
     } catch (e) {
-      if (e instanceof TemplateError) throw new FormatError(e.message, 1);
+      if (e instanceof TemplateError) throw new FormatError(e.message, 1, e.partial);
       throw e;
     }
   }

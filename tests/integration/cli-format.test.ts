@@ -86,6 +86,12 @@ describe.if(ready)("--format on real containers", () => {
     expect(ev).toBe("container start fmt-web\n");
     expect((await cli.ok(["info", "-f", "{{.Driver}} {{gt .NCPU 0}}"])).trim()).toBe("overlay true");
     expect((await cli.ok(["version", "-f", "{{.Client.Os}} {{json .Server}}"])).trim()).toBe("linux null");
+    // version aligns tab-separated cells as docker's tabwriter (minwidth 20, padding 1).
+    expect(await cli.ok(["version", "-f", "OS:\t{{.Client.Os}}\nAPI:\t{{.Client.ApiVersion}}"].map((a) => a.replace(/\\t/g, "\t").replace(/\\n/g, "\n")))).toBe("OS:                 linux\nAPI:                1.47\n");
+    // What a failing template wrote comes first (Go's Execute writes as it goes), then the error.
+    const inf = await cli.run(["info", "-f", "{{.Driver}} {{.Bogus}}"]);
+    expect([inf.code, inf.stdout]).toEqual([1, "overlay \n"]);
+    expect(inf.stderr).toBe('berth: template: :1:14: executing "" at <.Bogus>: can\'t evaluate field Bogus in type system.Info\n');
     // A bad ps template fails before listing, with nothing on stdout (docker's own check).
     const r = await cli.run(["ps", "--format", "{{.Foo}}"]);
     expect([r.code, r.stdout]).toEqual([1, ""]);

@@ -51,7 +51,15 @@ export default command({
         if (err instanceof FormatError) throw new FormatError(`Error parsing format: ${err.message}`, 64);
         throw err;
       }
-      format = (ev) => f.render(eventStruct(goStruct, ev));
+      format = (ev) => {
+        try {
+          return f.render(eventStruct(goStruct, ev));
+        } catch (err) {
+          // What the template wrote before failing is printed, then the error ends the stream.
+          if (err instanceof FormatError) process.stdout.write(err.partial);
+          throw err;
+        }
+      };
     }
     const show = (ev: Parameters<typeof eventLine>[0]) => {
       if (!match(ev)) return;

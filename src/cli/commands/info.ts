@@ -26,7 +26,14 @@ export default command({
       SecurityOptions: ["name=seccomp,profile=builtin"],
     };
     if (format) {
-      process.stdout.write(`${format.render(info, { struct: "system.Info" })}\n`);
+      // docker writes what the template printed, a newline, then the error if it failed.
+      const { FormatError } = await import("../formatter.ts");
+      try {
+        process.stdout.write(`${format.render(info, { struct: "system.Info" })}\n`);
+      } catch (err) {
+        if (err instanceof FormatError) process.stdout.write(`${err.partial}\n`);
+        throw err;
+      }
       return 0;
     }
     const lines = [
