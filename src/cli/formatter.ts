@@ -149,7 +149,8 @@ function typed(v: unknown, key = "", parent = "", name = "struct"): unknown {
   const isMap = INSPECT_MAPS.has(key) || INSPECT_MAPS.has(`${parent}.${key}`);
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) out[k] = isMap ? typed(x, "", "") : typed(x, k, key);
-  return isMap ? out : goStruct(out, name);
+  if (isMap) return Object.values(out).every((x) => typeof x === "string") ? goMap(out, "map[string]string") : out;
+  return goStruct(out, name);
 }
 
 /** docker's inspect --format: `json`, or a template run on each object. */

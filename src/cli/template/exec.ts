@@ -2,7 +2,7 @@
 // chains, methods, pipelines whose previous value is the last argument, variables and their
 // scopes, if/with/range/else, break/continue) and the same error texts, e.g.
 // `template: :1:8: executing "" at <.State.Bogus>: map has no entry for key "Bogus"`.
-import { nodeString, TemplateError, type Arg, type Command, type Node, type Pipe } from "./parse.ts";
+import { nodeString, TemplateError, type Arg, type Command, type List, type Node, type Pipe } from "./parse.ts";
 import { formatValue, GoFloat, goTypeOf, isTrue, kindOf, mapKeys, typeName, type GoFunc, type ParamKind } from "./values.ts";
 
 /** The absent final argument of a pipeline's first command (Go's missingVal). */
@@ -26,37 +26,48 @@ function location(text: string, name: string, pos: number): string {
   return `${name}:${line}:${col}`;
 }
 
+/** Nested {{template}} calls deeper than this fail (Go allows 100000; JavaScript's stack is shorter). */
+const MAX_DEPTH = 1000;
+
 export function execute(
-  root: Node & { t: "list" },
+  root: List,
   text: string,
   name: string,
   funcs: Map<string, GoFunc & { builtin?: string }>,
   data: Value,
   opts: ExecOptions = {},
+  defs: Map<string, List> = new Map(),
+  depth = 0,
+  /** The name of the template the text was parsed as (error locations name it, not a {{define}}'s). */
+  parseName = name,
 ): string {
   let out = "";
   let at: Node | undefined;
-  const vars: { name: string; value: Value }[] = [{ name: "$", value: data }];
+  // iface: the value is an interface{} read out of a map or slice (Go names that type in errors).
+  const vars: { name: string; value: Value; iface?: boolean }[] = [{ name: "$", value: data }];
+  /** Whether dot is an element of a ranged map or slice (an interface{} in Go's reflection). */
+  let dotIface = false;
+  /** Whether the last field read was a struct's nil field (a typed nil pointer: printed <nil>). */
+  let structNull = false;
 
   const fail = (msg: string): never => {
-    const where = at ? `template: ${location(text, name, at.pos)}: executing ${JSON.stringify(name)} at <${nodeString(at)}>: ` : `template: ${name}: `;
+    const where = at ? `template: ${location(text, parseName, at.pos)}: executing ${JSON.stringify(name)} at <${nodeString(at)}>: ` : `template: ${name}: `;
     throw new TemplateError(where + msg, "exec", out);
   };
 
-  const varValue = (n: string): Value => {
-    for (let i = vars.length - 1; i >= 0; i--) if (vars[i]!.name === n) return vars[i]!.value;
+  const varEntry = (n: string) => {
+    for (let i = vars.length - 1; i >= 0; i--) if (vars[i]!.name === n) return vars[i]!;
     return fail(`undefined variable: ${n}`);
   };
-  const setVar = (n: string, v: Value) => {
-    for (let i = vars.length - 1; i >= 0; i--)
-      if (vars[i]!.name === n) {
-        vars[i]!.value = v;
-        return;
-      }
-    fail(`undefined variable: ${n}`);
+  const varValue = (n: string): Value => varEntry(n).value;
+  const setVar = (n: string, v: Value, iface = false) => {
+    const e = varEntry(n);
+    e.value = v;
+    e.iface = iface;
   };
-  const setTopVar = (n: number, v: Value) => {
+  const setTopVar = (n: number, v: Value, iface = false) => {
     vars[vars.length - n]!.value = v;
+    vars[vars.length - n]!.iface = iface;
   };
 
   const walk = (dot: Value, node: Node): void => {
@@ -79,8 +90,17 @@ export function execute(
         try {
           const v = evalPipeline(dot, node.pipe);
           if (kindOf(v) === "func") fail(`if/with can't use ${formatValue(v)}`);
-          if (isTrue(v)) walk(node.t === "with" ? v : dot, node.list);
-          else if (node.elseList) walk(dot, node.elseList);
+          if (isTrue(v)) {
+            if (node.t === "with") {
+              const saved = dotIface;
+              dotIface = false;
+              try {
+                walk(v, node.list);
+              } finally {
+                dotIface = saved;
+              }
+            } else walk(dot, node.list);
+          } else if (node.elseList) walk(dot, node.elseList);
         } finally {
           vars.length = mark;
         }
@@ -94,6 +114,20 @@ export function execute(
       case "text":
         out += node.text;
         return;
+      case "template": {
+        const tree = defs.get(node.name);
+        if (!tree) fail(`template ${JSON.stringify(node.name)} not defined`);
+        if (depth >= MAX_DEPTH) fail(`exceeded maximum template depth (${MAX_DEPTH})`);
+        // The pipeline's variables persist; the called template sees only its own $ (no dynamic scoping).
+        const v = node.pipe ? evalPipeline(dot, node.pipe) : undefined;
+        try {
+          out += execute(tree!, text, node.name, funcs, v, opts, defs, depth + 1, parseName);
+        } catch (e) {
+          if (e instanceof TemplateError && e.phase === "exec") throw new TemplateError(e.message, "exec", out + e.partial);
+          throw e;
+        }
+        return;
+      }
       default:
         fail(`unknown node: ${nodeString(node)}`);
     }
@@ -108,13 +142,15 @@ export function execute(
       const one = (index: Value, elem: Value): boolean => {
         const d = r.pipe.decl;
         if (d.length > 0) {
-          if (r.pipe.isAssign) setVar(d[0]!.ident[0]!, d.length > 1 ? index : elem);
-          else setTopVar(1, elem);
+          if (r.pipe.isAssign) setVar(d[0]!.ident[0]!, d.length > 1 ? index : elem, d.length === 1 && elemIface);
+          else setTopVar(1, elem, elemIface);
         }
         if (d.length > 1) {
-          if (r.pipe.isAssign) setVar(d[1]!.ident[0]!, elem);
+          if (r.pipe.isAssign) setVar(d[1]!.ident[0]!, elem, elemIface);
           else setTopVar(2, index);
         }
+        const savedIface = dotIface;
+        dotIface = elemIface;
         try {
           walk(elem, r.list);
         } catch (e) {
@@ -122,9 +158,12 @@ export function execute(
           if (!(e instanceof Continue)) throw e;
         } finally {
           vars.length = mark;
+          dotIface = savedIface;
         }
         return true;
       };
+      // Elements of a []interface{} or map[string]interface{} are interface values; of a struct's typed map, not.
+      const elemIface = kindOf(val) === "slice" || (kindOf(val) === "map" && goTypeOf(val as object) === undefined);
       let ran = false;
       switch (kindOf(val)) {
         case "slice": {
@@ -176,7 +215,13 @@ export function execute(
   const evalPipeline = (dot: Value, pipe: Pipe): Value => {
     at = pipe;
     let value: Value | typeof MISSING = MISSING;
-    for (const cmd of pipe.cmds) value = evalCommand(dot, cmd, value);
+    for (const cmd of pipe.cmds) {
+      structNull = false;
+      value = evalCommand(dot, cmd, value);
+      // Go digs an interface{} result down to what it holds: a nil one is no value at all
+      // (`{{.Nil}}` of a map prints <no value>); a struct's nil pointer field stays nil (<nil>).
+      if (value === null && !structNull) value = undefined;
+    }
     for (const d of pipe.decl) {
       if (pipe.isAssign) setVar(d.ident[0]!, value);
       else vars.push({ name: d.ident[0]!, value });
@@ -193,7 +238,7 @@ export function execute(
     switch (first.t) {
       case "field":
         at = first;
-        return evalFieldChain(dot, dot, first, first.ident, cmd.args, final);
+        return evalFieldChain(dot, dot, first, first.ident, cmd.args, final, dotIface);
       case "chain":
         return evalChain(dot, first, cmd.args, final);
       case "identifier":
@@ -238,20 +283,24 @@ export function execute(
 
   const evalVariable = (dot: Value, v: Arg & { t: "variable" }, args: Arg[], final: Value): Value => {
     at = v;
-    const value = varValue(v.ident[0]!);
+    const e = varEntry(v.ident[0]!);
     if (v.ident.length === 1) {
       notAFunction(args, final);
-      return value;
+      return e.value;
     }
-    return evalFieldChain(dot, value, v, v.ident.slice(1), args, final);
+    return evalFieldChain(dot, e.value, v, v.ident.slice(1), args, final, e.iface === true);
   };
 
-  const evalFieldChain = (dot: Value, receiver: Value, node: Arg, ident: string[], args: Arg[], final: Value): Value => {
-    for (let i = 0; i < ident.length - 1; i++) receiver = evalField(dot, ident[i]!, node, [], MISSING, receiver);
-    return evalField(dot, ident[ident.length - 1]!, node, args, final, receiver);
+  const evalFieldChain = (dot: Value, receiver: Value, node: Arg, ident: string[], args: Arg[], final: Value, iface = false): Value => {
+    for (let i = 0; i < ident.length - 1; i++) {
+      const fromMap = kindOf(receiver) === "map";
+      receiver = evalField(dot, ident[i]!, node, [], MISSING, receiver, iface);
+      iface = fromMap && goTypeOf(receiver as object)?.kind !== "struct";
+    }
+    return evalField(dot, ident[ident.length - 1]!, node, args, final, receiver, iface);
   };
 
-  const evalField = (dot: Value, field: string, node: Arg, args: Arg[], final: Value, receiver: Value): Value => {
+  const evalField = (dot: Value, field: string, node: Arg, args: Arg[], final: Value, receiver: Value, iface = false): Value => {
     if (receiver === undefined) {
       if (opts.missingKeyError) fail(`nil data; no entry for key ${JSON.stringify(field)}`);
       return undefined;
@@ -269,15 +318,16 @@ export function execute(
         if (own !== undefined) {
           if (hasArgs && t?.methodFields) fail(`wrong number of args for ${field}: want 0 got ${args.length - 1 + (final !== MISSING ? 1 : 0)}`);
           if (hasArgs) fail(`${field} has arguments but cannot be invoked as function`);
+          structNull = own === null;
           return own;
         }
-        return fail(`can't evaluate field ${field} in type ${typeName(receiver)}`);
+        return fail(`can't evaluate field ${field} in type ${iface ? "interface {}" : typeName(receiver)}`);
       }
       if (hasArgs) fail(`${field} is not a method but has arguments`);
       if (own === undefined && opts.missingKeyError) fail(`map has no entry for key ${JSON.stringify(field)}`);
       return own;
     }
-    return fail(`can't evaluate field ${field} in type ${typeName(receiver)}`);
+    return fail(`can't evaluate field ${field} in type ${iface ? "interface {}" : typeName(receiver)}`);
   };
 
   const evalFunction = (dot: Value, node: Arg & { t: "identifier" }, cmd: Command | Arg, args: Arg[], final: Value): Value => {
@@ -365,7 +415,9 @@ export function execute(
     for (let i = 0; i < args.length; i++) argv.push(evalArg(dot, kindAt(i), args[i]!));
     if (final !== MISSING) argv.push(validate(final, kindAt(numIn - 1)));
     try {
-      return f.fn(...argv);
+      const r = f.fn(...argv);
+      structNull = false;
+      return r;
     } catch (e) {
       if (e instanceof TemplateError) throw e;
       at = node;

@@ -1,7 +1,7 @@
 // The functions of a template: Go's builtins (text/template "Functions") and the ones docker's
 // CLI adds (github.com/docker/cli/templates: json, split, join, title, lower, upper, pad,
 // truncate), plus the header variants docker uses to print a table's header row.
-import { goJson, isTrue, kindOf, mapKeys, numberOf, sprint, sprintf, sprintln, typeName, entries, type GoFunc } from "./values.ts";
+import { goJson, goTypeOf, isTrue, kindOf, mapKeys, numberOf, sprint, sprintf, sprintln, typeName, entries, type GoFunc } from "./values.ts";
 
 export type FuncMap = Map<string, GoFunc & { builtin?: string }>;
 
@@ -16,6 +16,7 @@ function basicKind(v: unknown): Basic | undefined {
 
 function eq(a: unknown, ...rest: unknown[]): boolean {
   if (rest.length === 0) throw new Error("missing argument for comparison");
+  const nonComparable = (x: unknown) => new Error(`non-comparable type ${sprintf("%s", [x])}: ${typeName(x)}`);
   const k1 = basicKind(a);
   for (const b of rest) {
     const k2 = basicKind(b);
@@ -27,8 +28,8 @@ function eq(a: unknown, ...rest: unknown[]): boolean {
           if (k1 === undefined && k2 === undefined) throw new Error(`non-comparable types ${typeName(a)}, ${typeName(b)}`);
           continue;
         }
-        if (k1 === undefined) throw new Error(`non-comparable type ${typeName(a)}`);
-        throw new Error(`non-comparable type ${typeName(b)}`);
+        if (k1 === undefined) throw nonComparable(a);
+        throw nonComparable(b);
       }
       throw new Error("incompatible types for comparison");
     }
@@ -37,7 +38,7 @@ function eq(a: unknown, ...rest: unknown[]): boolean {
         if (nilA && nilB) return true;
         continue;
       }
-      if (kindOf(a) === "slice" || kindOf(a) === "map" || kindOf(a) === "func") throw new Error(`non-comparable type ${typeName(a)}`);
+      if (kindOf(b) === "slice" || kindOf(b) === "map" || kindOf(b) === "func") throw nonComparable(b);
       if (a === b) return true;
       continue;
     }
@@ -64,7 +65,7 @@ function indexArg(i: unknown, cap: number, inclusive: boolean): number {
 }
 
 function index(item: unknown, ...indexes: unknown[]): unknown {
-  if (item === undefined || item === null) throw new Error(item === null ? "index of nil pointer" : "index of untyped nil");
+  if (item === undefined || item === null) throw new Error("index of untyped nil");
   let cur: unknown = item;
   for (const i of indexes) {
     if (cur === null || cur === undefined) throw new Error("index of nil pointer");
@@ -80,10 +81,9 @@ function index(item: unknown, ...indexes: unknown[]): unknown {
       const m = cur as Record<string, unknown>;
       if (Object.prototype.hasOwnProperty.call(m, i as string) && m[i as string] !== undefined) cur = m[i as string];
       else {
-        // A missing key gives the zero value of the map's element type; a map of strings (labels,
-        // options) is a map[string]string in docker's types, so that is "".
-        const vals = entries(m).map(([, v]) => v);
-        cur = vals.length > 0 && vals.every((v) => typeof v === "string") ? "" : null;
+        // A missing key gives the zero value of the map's element type: "" for docker's
+        // map[string]string (labels, options), nil for a map[string]interface{} of raw JSON.
+        cur = goTypeOf(m)?.name === "map[string]string" ? "" : null;
       }
     } else throw new Error(`can't index item of type ${typeName(cur)}`);
   }
@@ -126,7 +126,8 @@ function call(fn: unknown, ...args: unknown[]): unknown {
 }
 
 /** Go's evalArgs for html/js/urlquery: one string as is, else fmt.Sprint of all. */
-const argsString = (args: unknown[]): string => (args.length === 1 && typeof args[0] === "string" ? args[0] : sprint(args));
+const argsString = (args: unknown[]): string =>
+  args.length === 1 && typeof args[0] === "string" ? args[0] : sprint(args.map((a) => (a === null || a === undefined ? "<no value>" : a)));
 
 export function htmlEscape(s: string): string {
   return s.replace(/[&'<>"\0]/g, (c) => ({ "&": "&amp;", "'": "&#39;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "\0": "\uFFFD" })[c]!);

@@ -7,7 +7,7 @@
 // The CLI loads it lazily, only when a format is given (see src/cli/formatter.ts).
 import { execute, type ExecOptions } from "./exec.ts";
 import { dockerFuncs, type FuncMap } from "./funcs.ts";
-import { parse, TemplateError, type Node } from "./parse.ts";
+import { parse, TemplateError, type Parsed } from "./parse.ts";
 
 export { TemplateError } from "./parse.ts";
 export { goStruct, goMap, GoFloat, formatValue, sprintf, goJson, type GoFunc, type ParamKind } from "./values.ts";
@@ -19,7 +19,7 @@ export class Template {
   private constructor(
     readonly text: string,
     readonly name: string,
-    private readonly root: Node & { t: "list" },
+    private readonly tree: Parsed,
     private readonly funcs: FuncMap,
   ) {}
 
@@ -36,7 +36,7 @@ export class Template {
   /** Runs the template on `data`; throws a TemplateError (with what was written before it) on failure. */
   execute(data: unknown, opts: ExecOptions & { funcs?: FuncMap } = {}): string {
     const funcs = opts.funcs ?? this.funcs;
-    return execute(this.root, this.text, this.name, funcs, data, opts);
+    return execute(this.tree.root, this.text, this.name, funcs, data, opts, this.tree.defs);
   }
 }
 

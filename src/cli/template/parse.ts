@@ -9,6 +9,7 @@ export type Node =
   | { t: "action"; pos: number; line: number; pipe: Pipe }
   | { t: "if" | "with" | "range"; pos: number; line: number; pipe: Pipe; list: Node & { t: "list" }; elseList?: Node & { t: "list" } }
   | { t: "break" | "continue"; pos: number; line: number }
+  | { t: "template"; pos: number; line: number; name: string; pipe?: Pipe }
   | Pipe
   | Command
   | Arg;
@@ -91,6 +92,8 @@ export function nodeString(n: Node): string {
     case "break":
     case "continue":
       return `{{${n.t}}}`;
+    case "template":
+      return `{{template ${goQuote(n.name)}${n.pipe ? ` ${nodeString(n.pipe)}` : ""}}}`;
     case "comment":
       return "{{/* */}}";
   }
@@ -211,7 +214,16 @@ function parseNumber(pos: number, text: string, charConst: boolean): Arg & { t: 
 }
 
 /** Parses `text` into a tree; `hasFunction` says which identifiers are functions. Throws TemplateError. */
-export function parse(text: string, name: string, hasFunction: (n: string) => boolean): Node & { t: "list" } {
+export type List = Node & { t: "list" };
+
+/** The main tree and the trees of {{define}} and {{block}}, by name. */
+export interface Parsed {
+  root: List;
+  defs: Map<string, List>;
+}
+
+export function parse(text: string, name: string, hasFunction: (n: string) => boolean): Parsed {
+  const defs = new Map<string, List>();
   const items = lex(text);
   let i = 0;
   let token: Item = items[0]!;
@@ -295,10 +307,33 @@ export function parse(text: string, name: string, hasFunction: (n: string) => bo
   const action = (): Control => {
     const t = nextNonSpace();
     switch (t.type) {
-      case "block":
-      case "template":
-      case "define":
-        return fail(`{{${t.val}}} is not supported in a --format template`);
+      case "template": {
+        const context = "template clause";
+        const tok = nextNonSpace();
+        const tname = templateName(tok, context);
+        let pipe: Pipe | undefined;
+        if (nextNonSpace().type !== "rightDelim") {
+          backup();
+          pipe = pipeline(context, "rightDelim");
+        }
+        return { t: "template", pos: tok.pos, line: tok.line, name: tname, ...(pipe ? { pipe } : {}) };
+      }
+      case "block": {
+        const context = "block clause";
+        const tok = nextNonSpace();
+        const tname = templateName(tok, context);
+        const pipe = pipeline(context, "rightDelim");
+        const saved = vars;
+        vars = ["$"];
+        try {
+          const [body, end] = itemList();
+          if (end.t !== "end") fail(`unexpected {{else}} in ${context}`);
+          defs.set(tname, body);
+        } finally {
+          vars = saved;
+        }
+        return { t: "template", pos: tok.pos, line: tok.line, name: tname, pipe };
+      }
       case "break":
       case "continue": {
         const r = nextNonSpace();
@@ -483,12 +518,43 @@ export function parse(text: string, name: string, hasFunction: (n: string) => bo
     return undefined;
   };
 
+  const templateName = (tok: Item, context: string): string => {
+    if (tok.type !== "string" && tok.type !== "rawString") return unexpected(tok, context);
+    return unquote(tok.val);
+  };
+
+  /** {{define "name"}} … {{end}} at the top level: a tree of its own, with only $ defined. */
+  const definition = () => {
+    const context = "define clause";
+    const tok = nextNonSpace();
+    const dname = templateName(tok, context);
+    expect("rightDelim", context);
+    const saved = vars;
+    vars = ["$"];
+    try {
+      const [body, end] = itemList();
+      if (end.t !== "end") fail(`unexpected {{else}} in ${context}`);
+      defs.set(dname, body);
+    } finally {
+      vars = saved;
+    }
+  };
+
   const root = list(peek().pos);
   while (peek().type !== "eof") {
+    if (peek().type === "leftDelim") {
+      const at = i;
+      next();
+      if (nextNonSpace().type === "define") {
+        definition();
+        continue;
+      }
+      i = at;
+    }
     const n = textOrAction();
     if (n.t === "end") fail("unexpected {{end}}");
     if (n.t === "else") fail("unexpected {{else}}");
     root.nodes.push(n as Node);
   }
-  return root;
+  return { root, defs };
 }

@@ -320,8 +320,15 @@ export function sprintf(format: string, args: unknown[]): string {
       out += `%!${verb}(MISSING)`;
       continue;
     }
-    const a = args[argi++];
+    const one = (a: unknown): string => {
     const k = kindOf(a);
+    // Go applies the verb to each element of a slice, map or struct.
+    if (verb !== "T" && (k === "slice" || k === "map" || k === "struct") && !(verb === "v" && sharp)) {
+      if (k === "slice") return `[${Array.from(a as ArrayLike<unknown>).map(one).join(" ")}]`;
+      if (k === "map") return `map[${mapKeys(a as object).filter((key) => typeof (a as Record<string, unknown>)[key] !== "function" && (a as Record<string, unknown>)[key] !== undefined).map((key) => `${one(key)}:${one((a as Record<string, unknown>)[key])}`).join(" ")}]`;
+      return `{${entries(a as object).map(([key, x]) => (plus && verb === "v" ? `${key}:` : "") + one(x)).join(" ")}}`;
+    }
+    if ((k === "nil" || k === "invalid") && verb !== "v" && verb !== "T") return `%!${verb}(<nil>)`;
     const bad = () => `%!${verb}(${typeName(a)}=${formatValue(a, false, 1)})`;
     let s: string;
     let numeric = false;
@@ -421,7 +428,9 @@ export function sprintf(format: string, args: unknown[]): string {
         } else s = " ".repeat(width - len) + s;
       }
     }
-    out += s;
+    return s;
+    };
+    out += one(args[argi++]);
   }
   if (argi < args.length) out += `%!(EXTRA ${args.slice(argi).map((a) => `${typeName(a)}=${formatValue(a, false, 1)}`).join(", ")})`;
   return out;
