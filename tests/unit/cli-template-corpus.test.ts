@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { GoFloat, render, TemplateError } from "../../src/cli/template/index.ts";
+import { GoFloat, goMap, goStruct, render, TemplateError } from "../../src/cli/template/index.ts";
 
 const dir = join(import.meta.dir, "go-template");
 /**
@@ -35,8 +35,19 @@ function parseGoJson(text: string): unknown {
   });
 }
 
-const input = parseGoJson(readFileSync(join(dir, "cases.json"), "utf8")) as { data: unknown; cases: { name: string; template: string; missingkey?: string; nodata?: boolean }[] };
-const corpus = JSON.parse(readFileSync(join(dir, "corpus.json"), "utf8")) as { name: string; template: string; missingkey?: string; nodata?: boolean; out?: string; error?: string }[];
+type Case = { name: string; template: string; missingkey?: string; nodata?: boolean; row?: boolean };
+const input = parseGoJson(readFileSync(join(dir, "cases.json"), "utf8")) as { data: unknown; cases: Case[] };
+const corpus = JSON.parse(readFileSync(join(dir, "corpus.json"), "utf8")) as (Case & { out?: string; error?: string })[];
+
+/** gen.go's newRow(): a *main.Row with a Label method, as docker's formatter contexts are. */
+function row(): unknown {
+  const labels = goMap({ "a.b-c_d": "x", tier: "front" }, "map[string]string");
+  return goStruct(
+    { Names: "web", Size: 3, Ratio: 0.5, Tags: ["a", "b"], Labels: labels, Inner: goStruct({ A: "x" }, "main.Inner"), Nil: null },
+    "*main.Row",
+    { Label: { fn: (n: string) => (labels as Record<string, string>)[n] ?? "", params: ["string"] } },
+  );
+}
 
 /**
  * Go 1.22 ranges over an integer (text/template "range over int"); Go 1.20's lexer fails on a
@@ -56,7 +67,7 @@ describe("the same output or error as Go's text/template", () => {
     const want = NEWER_GO[c.name] ?? c;
     let got: { out?: string; error?: string };
     try {
-      got = { out: render(c.template, c.nodata ? undefined : input.data, { missingKeyError: c.missingkey === "error" }) };
+      got = { out: render(c.template, c.row ? row() : c.nodata ? undefined : input.data, { missingKeyError: c.missingkey === "error" }) };
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
       got = { error: e.message };

@@ -248,7 +248,9 @@ export function formatValue(v: unknown, plus = false, depth = 0): string {
     case "map":
       return `map[${mapKeys(v as object).filter((k) => typeof (v as Record<string, unknown>)[k] !== "function").map((k) => `${k}:${formatValue((v as Record<string, unknown>)[k], plus, depth + 1)}`).join(" ")}]`;
     case "struct":
-      return `{${entries(v as object).map(([k, x]) => (plus ? `${k}:` : "") + formatValue(x, plus, depth + 1)).join(" ")}}`;
+      // fmt prints a pointer to a struct as &{…} when it is the operand itself (an action
+      // indirects it first: depth 0); deeper, Go prints its address, which berth cannot.
+      return `${depth === 1 && types.get(v as object)?.name.startsWith("*") ? "&" : ""}{${entries(v as object).map(([k, x]) => (plus ? `${k}:` : "") + formatValue(x, plus, depth + 1)).join(" ")}}`;
   }
 }
 
@@ -320,13 +322,14 @@ export function sprintf(format: string, args: unknown[]): string {
       out += `%!${verb}(MISSING)`;
       continue;
     }
-    const one = (a: unknown): string => {
+    const one = (a: unknown, nested = false): string => {
     const k = kindOf(a);
     // Go applies the verb to each element of a slice, map or struct.
     if (verb !== "T" && (k === "slice" || k === "map" || k === "struct") && !(verb === "v" && sharp)) {
-      if (k === "slice") return `[${Array.from(a as ArrayLike<unknown>).map(one).join(" ")}]`;
-      if (k === "map") return `map[${mapKeys(a as object).filter((key) => typeof (a as Record<string, unknown>)[key] !== "function" && (a as Record<string, unknown>)[key] !== undefined).map((key) => `${one(key)}:${one((a as Record<string, unknown>)[key])}`).join(" ")}]`;
-      return `{${entries(a as object).map(([key, x]) => (plus && verb === "v" ? `${key}:` : "") + one(x)).join(" ")}}`;
+      if (k === "slice") return `[${Array.from(a as ArrayLike<unknown>).map((x) => one(x, true)).join(" ")}]`;
+      if (k === "map") return `map[${mapKeys(a as object).filter((key) => typeof (a as Record<string, unknown>)[key] !== "function" && (a as Record<string, unknown>)[key] !== undefined).map((key) => `${one(key, true)}:${one((a as Record<string, unknown>)[key], true)}`).join(" ")}]`;
+      const amp = !nested && types.get(a as object)?.name.startsWith("*") ? "&" : "";
+      return `${amp}{${entries(a as object).map(([key, x]) => (plus && verb === "v" ? `${key}:` : "") + one(x, true)).join(" ")}}`;
     }
     if ((k === "nil" || k === "invalid") && verb !== "v" && verb !== "T") return `%!${verb}(<nil>)`;
     const bad = () => `%!${verb}(${typeName(a)}=${formatValue(a, false, 1)})`;

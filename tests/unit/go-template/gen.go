@@ -17,7 +17,8 @@ import (
 	"text/template"
 )
 
-// cases.json: {"data": the data of every case, "cases": [{name, template, missingkey?, nodata?}]}.
+// cases.json: {"data": the data of every case, "cases": [{name, template, missingkey?, nodata?, row?}]}.
+// A case with "row" runs on a *Row (a struct with a method, as docker's formatter contexts) instead.
 type input struct {
 	Data  json.RawMessage `json:"data"`
 	Cases []tcase         `json:"cases"`
@@ -28,6 +29,28 @@ type tcase struct {
 	Template   string `json:"template"`
 	MissingKey string `json:"missingkey,omitempty"`
 	NoData     bool   `json:"nodata,omitempty"`
+	Row        bool   `json:"row,omitempty"`
+}
+
+// Inner and Row: tests/unit/cli-template-corpus.test.ts builds the same values with goStruct.
+type Inner struct {
+	A string
+}
+
+type Row struct {
+	Names  string
+	Size   int
+	Ratio  float64
+	Tags   []string
+	Labels map[string]string
+	Inner  Inner
+	Nil    *Inner
+}
+
+func (r *Row) Label(name string) string { return r.Labels[name] }
+
+func newRow() *Row {
+	return &Row{Names: "web", Size: 3, Ratio: 0.5, Tags: []string{"a", "b"}, Labels: map[string]string{"tier": "front", "a.b-c_d": "x"}, Inner: Inner{A: "x"}}
 }
 
 type result struct {
@@ -123,7 +146,9 @@ func main() {
 	for _, c := range in.Cases {
 		r := result{tcase: c}
 		var data interface{}
-		if !c.NoData {
+		if c.Row {
+			data = newRow()
+		} else if !c.NoData {
 			dec := json.NewDecoder(bytes.NewReader(in.Data))
 			dec.UseNumber()
 			if err := dec.Decode(&data); err != nil {
