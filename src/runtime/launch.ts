@@ -67,6 +67,11 @@ export interface LaunchOptions {
    * the user's command, never berth-init. Detached exec only (a create blocks before execve).
    */
   untilExec?: boolean;
+  /**
+   * Leave the report socket open until this process exits (its end of file then tells a
+   * WAIT_CALLER_EXIT step that the runtime is gone). For a runtime process that exits right after.
+   */
+  holdReportUntilExit?: boolean;
 }
 
 /** Spawn berth-init and run the plan up to READY. The report socket sits above the container's fds. */
@@ -147,7 +152,7 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
     // a long-lived caller (a daemon, the sandbox) otherwise. Nothing is read after READY. A
     // socket handed in (`via`) is its owner's to close (closing it here too could close a
     // reused fd number later).
-    if (!opts.via) closeSync(sock);
+    if (!opts.via && !opts.holdReportUntilExit) closeSync(sock);
   }
   if (ready) return { pid, helper, timeline };
   const code = helper ? await helper.exited : "unknown: see the monitor's log";
