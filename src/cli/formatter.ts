@@ -15,7 +15,7 @@
 // - Exit statuses as docker 28's: 64 for a template that does not parse in inspect, version,
 //   info and events; 1 for the rest (docker's list commands fail with a plain error).
 import { BerthError } from "../sys/errdefs.ts";
-import { goMap, goStruct, headerFuncs, tabwrite, Template, TemplateError, type GoFunc } from "./template/index.ts";
+import { goMap, goNil, goOmit, goStruct, headerFuncs, tabwrite, Template, TemplateError, type GoFunc } from "./template/index.ts";
 
 /** A bad or failing --format: the message is docker's, the exit status docker's. */
 export class FormatError extends BerthError {
@@ -142,15 +142,49 @@ const INSPECT_MAPS = new Set([
   "Data", "Annotations", "Attributes", "annotations", "DriverOpts", "Options", "Status", "Containers", "Peers", "LogConfig.Config",
 ]);
 
+/** Slice-valued fields of docker's inspect types: a null there is a nil slice (prints []). */
+const INSPECT_SLICES = new Set([
+  "Args", "Binds", "Links", "Aliases", "DNSNames", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "CapAdd", "CapDrop",
+  "VolumesFrom", "ExecIDs", "SecondaryIPAddresses", "SecondaryIPv6Addresses", "Cmd", "Entrypoint", "Env", "OnBuild",
+  "Shell", "Mounts", "RepoTags", "RepoDigests", "Layers", "Devices", "Ulimits", "GroupAdd", "SecurityOpt", "Log",
+  "DeviceRequests", "DeviceCgroupRules", "MaskedPaths", "ReadonlyPaths", "ConsoleSize",
+]);
+
+/**
+ * Fields docker's structs always have but its JSON omits when empty (`omitempty`): in the typed
+ * run they are there with Go's zero value, as in docker (`{{.State.Health}}` is <nil>, not an error).
+ */
+const INSPECT_ZERO: Record<string, Record<string, () => unknown>> = {
+  State: { Health: () => null },
+  Config: {
+    ExposedPorts: () => goNil("map", "nat.PortSet"), Healthcheck: () => null, StopSignal: () => "", StopTimeout: () => null,
+    Shell: () => goNil("slice", "[]string"), ArgsEscaped: () => false, NetworkDisabled: () => false,
+  },
+};
+
 /** A copy of `v` with its objects marked as docker's structs, except those under map keys. */
 function typed(v: unknown, key = "", parent = "", name = "struct"): unknown {
   if (Array.isArray(v)) return v.map((x) => typed(x, "", key));
-  if (v === null || typeof v !== "object") return v;
+  if (v === null) {
+    if (INSPECT_MAPS.has(key) || INSPECT_MAPS.has(`${parent}.${key}`)) return goNil("map", "map[string]interface {}");
+    if (INSPECT_SLICES.has(key)) return goNil("slice", "[]string");
+    return v;
+  }
+  if (typeof v !== "object") return v;
   const isMap = INSPECT_MAPS.has(key) || INSPECT_MAPS.has(`${parent}.${key}`);
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) out[k] = isMap ? typed(x, "", "") : typed(x, k, key);
   if (isMap) return Object.values(out).every((x) => typeof x === "string") ? goMap(out, "map[string]string") : out;
-  return goStruct(out, name);
+  // Only below the document's own State and Config (a container's or an image's).
+  const filled: string[] = [];
+  if (parent === "") {
+    for (const [f, zero] of Object.entries(INSPECT_ZERO[key] ?? {})) {
+      if (f in out) continue;
+      out[f] = zero();
+      filled.push(f);
+    }
+  }
+  return goOmit(goStruct(out, name), filled);
 }
 
 /** docker's inspect --format: `json`, or a template run on each object. */

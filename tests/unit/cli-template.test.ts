@@ -334,3 +334,16 @@ describe("format.ts's synchronous API", () => {
     expect(formatRows("table", [{ Name: "web", CPUPerc: "0.10%" }], spec)).toBe("NAME      CPU %\nweb       0.10%\n");
   });
 });
+
+describe("inspect's typed run has docker's zero values", () => {
+  const c = { State: { Status: "exited", Pid: 0 }, Config: { Image: "busybox", Volumes: null, Cmd: null }, HostConfig: { Binds: null } };
+  test("omitted fields are Go's zero values; nil slices and maps print empty; json leaves them out", () => {
+    const r = (t: string) => InspectFormat.parse(t).render([c]);
+    // State.Health is a nil *Health: printed <nil>; a field of it fails (then the raw run: no key Health).
+    expect(r("{{.State}}").out).toBe("{exited 0 <nil>}\n");
+    expect(r("{{.State.Health.Status}}").errors).toEqual(['template parsing error: template: :1:8: executing "" at <.State.Health.Status>: map has no entry for key "Health"']);
+    expect(r("{{.Config.ExposedPorts}} {{.Config.Volumes}} {{.Config.Cmd}} {{.HostConfig.Binds}} {{len .HostConfig.Binds}}").out).toBe("map[] map[] [] [] 0\n");
+    expect(r("{{range .Config.Cmd}}x{{else}}none{{end}}").out).toBe("none\n");
+    expect(r("{{json .Config}}").out).toBe('{"Image":"busybox","Volumes":null,"Cmd":null}\n');
+  });
+});

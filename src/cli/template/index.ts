@@ -10,7 +10,7 @@ import { dockerFuncs, type FuncMap } from "./funcs.ts";
 import { parse, TemplateError, type Parsed } from "./parse.ts";
 
 export { TemplateError } from "./parse.ts";
-export { goStruct, goMap, GoFloat, formatValue, sprintf, goJson, type GoFunc, type ParamKind } from "./values.ts";
+export { goStruct, goMap, goNil, goOmit, GoFloat, formatValue, sprintf, goJson, type GoFunc, type ParamKind } from "./values.ts";
 export { builtinFuncs, dockerFuncs, headerFuncs, type FuncMap } from "./funcs.ts";
 export { tabwrite } from "./tabwriter.ts";
 

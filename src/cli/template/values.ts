@@ -24,6 +24,15 @@ export interface GoType {
   json?: unknown;
   /** Its fields are methods without parameters (docker's formatter contexts): arguments are counted. */
   methodFields?: boolean;
+  /** Fields that `json` leaves out (Go's `omitempty` fields holding their zero value). */
+  omit?: Set<string>;
+}
+
+/** Marks fields of a struct that its JSON leaves out (omitempty, zero). */
+export function goOmit<T extends object>(obj: T, fields: Iterable<string>): T {
+  const t = types.get(obj);
+  if (t) t.omit = new Set(fields);
+  return obj;
 }
 
 /** A function a template can call: its parameter kinds decide Go's argument checks. */
@@ -46,6 +55,13 @@ export function goStruct<T extends object>(obj: T, name: string, methods?: Recor
 export function goMap<T extends object>(obj: T, name: string, methods?: Record<string, GoFunc>): T {
   types.set(obj, { name, kind: "map", ...(methods ? { methods } : {}) });
   return obj;
+}
+
+/** A typed nil slice or map of a Go struct's field: empty when printed or ranged, null in JSON. */
+export function goNil(kind: "slice" | "map", name: string): unknown {
+  const v = kind === "slice" ? [] : {};
+  types.set(v, { name, kind: "map", json: null });
+  return v;
 }
 export const goTypeOf = (obj: object): GoType | undefined => types.get(obj);
 
@@ -494,7 +510,9 @@ export function goJson(v: unknown): string {
       return `[${(v as unknown[]).map(goJson).join(",")}]`;
     case "map":
       return `{${mapKeys(v as object).filter((k) => typeof (v as Record<string, unknown>)[k] !== "function" && (v as Record<string, unknown>)[k] !== undefined).map((k) => `${goJson(k)}:${goJson((v as Record<string, unknown>)[k])}`).join(",")}}`;
-    case "struct":
-      return `{${entries(v as object).map(([k, x]) => `${goJson(k)}:${goJson(x)}`).join(",")}}`;
+    case "struct": {
+      const omit = types.get(v as object)?.omit;
+      return `{${entries(v as object).filter(([k]) => !omit?.has(k)).map(([k, x]) => `${goJson(k)}:${goJson(x)}`).join(",")}}`;
+    }
   }
 }
