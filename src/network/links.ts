@@ -43,7 +43,12 @@ export function bridgePorts(bridge: string): string[] {
 }
 
 async function ip(args: string[], stdin?: string): Promise<{ status: number; err: string }> {
-  const p = Bun.spawn(["ip", ...args], { stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "ignore", stderr: "pipe" });
+  // stdin through a pipe: given bytes would sit in a memfd until a GC (see cni/exec.ts).
+  const p = Bun.spawn(["ip", ...args], { stdin: stdin === undefined ? "ignore" : "pipe", stdout: "ignore", stderr: "pipe" });
+  if (stdin !== undefined && p.stdin) {
+    p.stdin.write(stdin);
+    void p.stdin.end();
+  }
   const [err, status] = await Promise.all([new Response(p.stderr).text(), p.exited]);
   return { status, err: err.trim() };
 }

@@ -113,7 +113,10 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
+      if (done) {
+        if (ready) return { pid, helper, timeline };
+        break;
+      }
       const joined = new Uint8Array(buf.length + value.length);
       joined.set(buf);
       joined.set(value, buf.length);
