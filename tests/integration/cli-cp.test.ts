@@ -199,6 +199,14 @@ describe.if(ready)("berth cp into a container", () => {
     expect([statSync(join(owned, "sub/f2")).uid, statSync(join(owned, "sub/f2")).gid]).toEqual([4321, 8765]);
   });
 
+  test("a host symlink is copied as a link; with -L what it leads to, under the link's name", async () => {
+    await cli.ok(["cp", join(src(), "l1"), "c1:/tmp/as-link"]);
+    const p = Bun.spawn(cli.argv(["cp", "c1:/tmp/as-link", "-"]), { stdout: "pipe" });
+    expect(await tool(["tar", "tvf", "-"], new Uint8Array(await new Response(p.stdout).arrayBuffer()))).toMatch(/^l.* as-link -> f1\n$/);
+    await cli.ok(["cp", "-L", join(src(), "l1"), "c1:/tmp"]);
+    expect(await catIn("c1", "/tmp/l1")).toBe("one\n");
+  });
+
   test("- reads a tar from stdin into a directory; a file destination is refused", async () => {
     const tar = await tarOf(["cf", "-", "-C", src(), "."]);
     await cli.ok(["cp", "-", "c1:/tmp"], { stdin: tar });
