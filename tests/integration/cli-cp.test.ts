@@ -324,3 +324,23 @@ describe.if(ready)("kill -9 of a cp", () => {
     await cli.ok(["rm", "-v", "victim"]);
   }, 30_000);
 });
+
+describe.if(ready)("read-only roots and mounts", () => {
+  test("a read-only rootfs or mount refuses, running and stopped; a writable volume in it takes the copy", async () => {
+    const ro = join(cli.dir, "ro-src");
+    mkdirSync(ro);
+    await cli.ok(["run", "-d", "--name", "ro", "--read-only", "--network", "none", "-v", `${ro}:/robind:ro`, "-v", "rwvol:/rw", "busybox", "sleep", "300"]);
+    const f = join(cli.dir, "src", "f1");
+    for (const phase of ["running", "stopped"]) {
+      let r = await cli.run(["cp", f, "ro:/robind/x"]);
+      expect([phase, r.code, r.stderr]).toEqual([phase, 1, "berth: mounted volume is marked read-only: /robind in container ro\n"]);
+      r = await cli.run(["cp", f, "ro:/etc/x"]);
+      expect([phase, r.code, r.stderr]).toEqual([phase, 1, "berth: container rootfs is marked read-only\n"]);
+      await cli.ok(["cp", f, `ro:/rw/${phase}`]);
+      expect(await catIn("ro", `/rw/${phase}`)).toBe("one\n");
+      expect(readdirSync(ro)).toEqual([]);
+      if (phase === "running") await cli.ok(["stop", "-t", "0", "ro"]);
+    }
+    await cli.ok(["rm", "-v", "ro"]);
+  }, 30_000);
+});
