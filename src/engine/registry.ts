@@ -20,8 +20,9 @@ export interface TransferStatus {
 
 export interface RegistryOptions {
   tlsVerify?: boolean;
-  /** Instead of docker's config.json (berthd: the request's X-Registry-Auth). */
+  /** Before docker's config.json (berthd: the request's X-Registry-Auth; CRI: its AuthConfig). */
   credentials?: CredentialLookup;
+  signal?: AbortSignal;
   onStatus?: (s: TransferStatus) => void;
 }
 
@@ -32,8 +33,10 @@ async function client(e: Engine, o: RegistryOptions, insecureDomain?: string) {
   const registries = e.opts.registriesConfig !== undefined
     ? loadRegistriesConfig(e.opts.registriesConfig, true)
     : loadRegistriesConfig(join(e.opts.root, "registries.json"));
+  const fromConfig = await loadDockerConfig();
+  const given = o.credentials;
   return new RegistryClient({
-    credentials: o.credentials ?? (await loadDockerConfig()),
+    credentials: given ? (host) => given(host) ?? fromConfig(host) : fromConfig,
     registries,
     ...(insecureDomain ? { insecure: [insecureDomain] } : {}),
   });
@@ -69,6 +72,7 @@ export async function pullImage(e: Engine, ref: string, o: RegistryOptions & { p
       images: e.images,
       ...(o.platform ? { platform: o.platform } : {}),
       ...(o.stallTimeoutMs !== undefined ? { stallTimeoutMs: o.stallTimeoutMs } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
       onProgress: (p) => {
         if (p.kind !== "layer") return;
         if (p.status === "waiting") say({ digest: p.digest, status: "Pulling fs layer" });
@@ -85,7 +89,7 @@ export async function pullImage(e: Engine, ref: string, o: RegistryOptions & { p
         say({ digest: layer.digest, status: applied === undefined && present.has(layer.digest) ? "Already exists" : "Pull complete" });
       },
     });
-    e.emit({ type: "image", action: "pull", actor: formatReference(r), attributes: { name: formatReference(r) } });
+    e.emit({ type: "image", action: "pull", actor: res.name, attributes: { name: res.name } });
     return { name: res.name, digest: res.target.digest, updated: res.updated || res.transferred > 0 };
   } finally {
     leases.delete(lease.id);

@@ -289,4 +289,24 @@ describe.if(ready)("docker CLI against berthd", () => {
     const pinned = Bun.spawn([DOCKER, "ps", "-a", "-q"], { stdout: "pipe", stderr: "pipe", env: { ...d.env(), DOCKER_API_VERSION: "1.41" } });
     expect(await pinned.exited).toBe(0);
   });
+
+  test("cp both ways, a file and a directory, into a running and out of a stopped container", async () => {
+    const host = join(d.cli.dir, "cp");
+    mkdirSync(join(host, "tree", "sub"), { recursive: true });
+    writeFileSync(join(host, "in.txt"), "hello-in\n");
+    writeFileSync(join(host, "tree", "sub", "f"), "deep\n");
+    await d.dockerOk(["run", "-d", "--name", "cp1", "busybox", "sleep", "60"]);
+    await d.dockerOk(["cp", join(host, "in.txt"), "cp1:/tmp/"]);
+    await d.dockerOk(["cp", join(host, "tree"), "cp1:/tmp/tree2"]);
+    expect((await d.dockerOk(["exec", "cp1", "cat", "/tmp/in.txt", "/tmp/tree2/sub/f"]))).toBe("hello-in\ndeep\n");
+    await d.dockerOk(["cp", "cp1:/etc/hostname", join(host, "hostname")]);
+    expect((await Bun.file(join(host, "hostname")).text()).trim()).toMatch(/^[0-9a-f]{12}$/);
+    await d.dockerOk(["stop", "-t", "0", "cp1"]);
+    await d.dockerOk(["cp", "cp1:/tmp/tree2", join(host, "back")]);
+    expect(await Bun.file(join(host, "back", "sub", "f")).text()).toBe("deep\n");
+    const missing = await d.docker(["cp", "cp1:/nope", join(host, "x")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("Could not find the file /nope in container cp1");
+    await d.dockerOk(["rm", "cp1"]);
+  });
 });

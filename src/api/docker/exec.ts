@@ -5,6 +5,7 @@
 import { createExec, finishExec, inspectExec, resizeExec, startExec, type ExecSpec } from "../../engine/exec.ts";
 import { ApiError, badRequest, frame, jsonBody, qInt, sendEmpty, sendJson, type Ctx } from "./http.ts";
 import { hijackReply } from "./attach.ts";
+import { execInspect } from "../../docker/exec-json.ts";
 
 interface ExecBody {
   User?: string;
@@ -36,6 +37,8 @@ export async function create(c: Ctx): Promise<void> {
     tty: b.Tty === true,
     stdin: b.AttachStdin === true,
     ...(b.DetachKeys ? { detachKeys: b.DetachKeys } : {}),
+    attachStdout: b.AttachStdout === true,
+    attachStderr: b.AttachStderr === true,
   };
   const x = await createExec(c.e, c.params.id!, spec);
   sendJson(c, 201, { Id: x.id });
@@ -97,18 +100,5 @@ export async function resize(c: Ctx): Promise<void> {
 }
 
 export async function inspect(c: Ctx): Promise<void> {
-  const x = inspectExec(c.e, c.params.id!);
-  sendJson(c, 200, {
-    ID: x.id,
-    Running: x.state === "running",
-    ExitCode: x.state === "exited" ? (x.exitCode ?? 0) : null,
-    ProcessConfig: { tty: x.spec.tty ?? false, entrypoint: x.spec.cmd[0], arguments: x.spec.cmd.slice(1), privileged: x.spec.privileged ?? false, user: x.spec.user ?? "" },
-    OpenStdin: x.spec.stdin ?? false,
-    OpenStderr: true,
-    OpenStdout: true,
-    CanRemove: false,
-    ContainerID: x.containerId,
-    DetachKeys: x.spec.detachKeys ?? "",
-    Pid: x.state === "running" ? x.pid : 0,
-  });
+  sendJson(c, 200, execInspect(inspectExec(c.e, c.params.id!)));
 }
