@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Engine } from "./engine.ts";
 import type { CredentialLookup } from "../distribution/auth.ts";
 import { parseReference, formatReference } from "../distribution/reference.ts";
+import { notFound } from "../sys/errdefs.ts";
 
 export interface TransferStatus {
   digest: string;
@@ -122,4 +123,23 @@ export async function pushImage(e: Engine, ref: string, o: RegistryOptions = {})
   });
   e.emit({ type: "image", action: "push", actor: name, attributes: { name } });
   return { digest: res.digest, size: img.target.size, tag: r.tag ?? "latest" };
+}
+
+/** docker login: do these credentials open the registry (its /v2/ base, with a token if it asks)? */
+export async function checkLogin(e: Engine, server: string, creds: { username: string; password: string }): Promise<void> {
+  const { RegistryClient, registryError } = await import("../distribution/registry-client.ts");
+  const { loadRegistriesConfig } = await import("../distribution/registries-config.ts");
+  const host = server.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+  const domain = host === "" || host === "index.docker.io" || host === "registry-1.docker.io" ? "docker.io" : host;
+  const registries = e.opts.registriesConfig !== undefined ? loadRegistriesConfig(e.opts.registriesConfig, true) : loadRegistriesConfig(join(e.opts.root, "registries.json"));
+  // Only the given credentials: a login checks them, not what config.json holds.
+  const client = new RegistryClient({ credentials: () => creds, registries });
+  const url = `${client.baseURL(domain)}/v2/`;
+  const res = await client.request(url, { scopes: [] });
+  if (res.ok) {
+    await res.body?.cancel();
+    return;
+  }
+  if (res.status === 404) throw notFound(`${url}: not a registry (HTTP 404)`, "serveraddress");
+  throw await registryError(res, "GET", new URL(url), "credentials");
 }

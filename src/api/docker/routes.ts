@@ -26,6 +26,7 @@ export const routes: Route[] = [
   r("GET", "/info", system.info),
   r("GET", "/events", system.events),
   r("GET", "/system/df", system.df),
+  r("POST", "/auth", system.auth),
 
   r("POST", "/containers/create", containers.create),
   r("GET", "/containers/json", containers.list),
