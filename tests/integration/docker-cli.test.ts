@@ -309,4 +309,17 @@ describe.if(ready)("docker CLI against berthd", () => {
     expect(missing.stderr).toContain("Could not find the file /nope in container cp1");
     await d.dockerOk(["rm", "cp1"]);
   });
+
+  test("a slow reader of docker run and docker exec still gets every byte (more than the monitor buffers for it)", async () => {
+    const slow = async (cmd: string) => {
+      const p = Bun.spawn(["sh", "-c", `${cmd} | (sleep 2; wc -c)`], { stdout: "pipe", stderr: "pipe", env: d.env() });
+      const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+      expect(code).toBe(0);
+      return out.trim();
+    };
+    expect(await slow(`${DOCKER} run --rm --network none busybox head -c 24000000 /dev/zero`)).toBe("24000000");
+    await d.dockerOk(["run", "-d", "--name", "big", "--network", "none", "busybox", "sleep", "60"]);
+    expect(await slow(`${DOCKER} exec big head -c 24000000 /dev/zero`)).toBe("24000000");
+    await d.dockerOk(["rm", "-f", "big"]);
+  });
 });
