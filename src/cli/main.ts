@@ -148,6 +148,9 @@ export async function main(argv: string[]): Promise<number> {
     if ((e as { code?: string }).code === "EPIPE") return 141;
     if (e instanceof UsageError) status = 125;
     if (e instanceof BerthError) {
+      // An error that carries docker's own exit status for it (a --format template: 64 or 1).
+      const own = (e as { exitStatus?: unknown }).exitStatus;
+      if (typeof own === "number") status = own;
       process.stderr.write(`berth: ${e.message}\n`);
       if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
       return status;
