@@ -48,6 +48,7 @@
 #include <net/if.h>
 #include <linux/mount.h>
 #include <linux/sched.h>
+#include <linux/close_range.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
