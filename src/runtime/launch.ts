@@ -101,6 +101,7 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
 
   const timeline: [number, number][] = [];
   let pid = 0;
+  let pidStep = -1;
   let ready = false;
   let buf = new Uint8Array(0);
   const reader = Bun.file(sock).stream().getReader();
@@ -124,7 +125,13 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
         const s = steps[index];
         switch (kind) {
           case REPORT.PID:
-            pid = val;
+            // exec: the parent reports the intermediate child (CLONE), which then reports the
+            // grandchild, the process (FORK_GRANDCHILD). Two processes write to one socket, so
+            // they may arrive in either order: the later step's pid is the one.
+            if (index >= pidStep) {
+              pid = val;
+              pidStep = index;
+            }
             break;
           case REPORT.STEP:
             timeline.push([index, val / 1000]);
