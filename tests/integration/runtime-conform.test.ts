@@ -237,7 +237,41 @@ describe("exec", () => {
   });
 });
 
+/**
+ * A runtime that runs in a private mount namespace whose /sys/fs/cgroup is the cgroup2 hierarchy
+ * alone (this host's unified one): each call gets a fresh such namespace, the state is in --root.
+ * The name ends like the runtime's, for the harness's choice of --root.
+ */
+function cgroup2Only(bin: string): string {
+  const wrapper = join(h.tmpdir(), `v2-${bin.split("/").pop()}`);
+  writeFileSync(wrapper, `#!/bin/sh\nexec unshare -m --propagation private sh -c 'umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$0" "$@"' ${bin} "$@"\n`, { mode: 0o755 });
+  return wrapper;
+}
+
 describe("cgroups", () => {
+  test("cgroup2 alone: devices denied at create stay denied for exec, before and after update", async () => {
+    const edit = (s: Spec) => {
+      s.linux!.resources = { devices: [{ allow: false, access: "rwm" }] };
+      s.linux!.devices = [{ path: "/dev/kmsg", type: "c", major: 1, minor: 11 }];
+    };
+    const probe = ["sh", "-c", "head -c1 /dev/kmsg >/dev/null && echo opened"];
+    const out: Record<string, unknown> = {};
+    for (const [name, bin] of [["berth", h.runtime], ["runc", RUNC]] as const) {
+      const o = { runtime: cgroup2Only(bin) };
+      out[name] = await withContainer(o.runtime, edit, async (id) => {
+        const init = await h.rt(["exec", id, "cat", "/proc/self/cgroup"], o);
+        const before = await h.rt(["exec", id, ...probe], o);
+        const upd = await h.rt(["update", "--pids-limit", "100", id], o);
+        const after = await h.rt(["exec", id, ...probe], o);
+        return { cgroup: init.stdout.split("\n").find((l) => l.startsWith("0::"))!.replace(/berth-test-\d+-\d+/, "C"), before: [before.code, before.stderr], upd: upd.code, after: [after.code, after.stderr] };
+      });
+    }
+    // This host's cgroup2 has no controllers: the pids update fails under both, and the device
+    // rules must survive the failed update.
+    expect(out.runc).toEqual({ cgroup: "0::/C", before: [1, "head: /dev/kmsg: Operation not permitted\n"], upd: 1, after: [1, "head: /dev/kmsg: Operation not permitted\n"] });
+    expect(out.berth).toEqual(out.runc);
+  });
+
   test("a nested cgroupsPath whose cpuset directories are new: cpus and mems are copied down", async () => {
     const out: Record<string, Result> = {};
     const tops: string[] = [];
