@@ -1272,6 +1272,13 @@ static void run_op(uint32_t code, struct cursor *c) {
     close(fifo_fd);
     break;
   }
+  case OP_WAIT_CALLER_EXIT: {
+    /* The runtime's end of the report socket closes when it exits (after the pid file). */
+    char b;
+    ssize_t n;
+    while ((n = read(REPORT_FD, &b, 1)) > 0 || (n < 0 && errno == EINTR)) {}
+    break;
+  }
   case OP_EXEC: op_exec(c); break;
   default: die_err(EINVAL, "plan: unknown op code %u", code);
   }

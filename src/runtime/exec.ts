@@ -102,13 +102,20 @@ export async function execProcess(o: ExecOptions): Promise<ExecStarted & { code:
     : undefined;
   const steps = buildExecPlan(proc, {
     initPid: s.pid, namespaces, cgroupJoin, ...(into ? { cgroupInto: into } : {}), foreground: !(o.detach || o.launchVia), preserveFds: o.preserveFds ?? 0,
+    waitCallerExit: o.detach === true && !o.launchVia,
     ...(o.consoleSocket ? { consoleSocket: o.consoleSocket } : {}),
     ...(seccomp ? { seccomp: { bpf: seccomp.bpf, flags: seccomp.flags } } : {}),
     ...(seccompListener ? { seccompListener } : {}),
   });
   const detach = o.detach || o.launchVia !== undefined;
+  // A monitor (launchVia) reaps the process itself and learns of its execve (end of file on the
+  // report socket). A caller of `exec --detach` learns its pid from the pid file once we exit; if
+  // it reaps orphans (containerd's shim), a process that exited before that was dropped and the
+  // shim waited for it forever: so the process waits for our exit before it execs (callers that
+  // read /proc/<pid> at once may see berth-init a moment, as they see runc's init under runc).
   const launched = await launch(steps, {
-    preserveFds: o.preserveFds ?? 0, explain: explain.enabled, foreground: !detach, untilExec: detach,
+    preserveFds: o.preserveFds ?? 0, explain: explain.enabled, foreground: !detach,
+    untilExec: o.launchVia !== undefined, holdReportUntilExit: o.detach === true && !o.launchVia,
     ...(o.launchVia ? { via: o.launchVia } : {}),
   });
   if (o.pidFile) writeAtomic(o.pidFile, String(launched.pid));

@@ -67,6 +67,11 @@ export interface LaunchOptions {
    * the user's command, never berth-init. Detached exec only (a create blocks before execve).
    */
   untilExec?: boolean;
+  /**
+   * Leave the report socket open until this process exits (its end of file then tells a
+   * WAIT_CALLER_EXIT step that the runtime is gone). For a runtime process that exits right after.
+   */
+  holdReportUntilExit?: boolean;
 }
 
 /** Spawn berth-init and run the plan up to READY. The report socket sits above the container's fds. */
@@ -101,8 +106,8 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
 
   const timeline: [number, number][] = [];
   let pid = 0;
-  let pidStep = -1;
   let ready = false;
+  let forked = false;
   let buf = new Uint8Array(0);
   const reader = Bun.file(sock).stream().getReader();
   try {
@@ -125,13 +130,11 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
         const s = steps[index];
         switch (kind) {
           case REPORT.PID:
-            // exec: the parent reports the intermediate child (CLONE), which then reports the
-            // grandchild, the process (FORK_GRANDCHILD). Two processes write to one socket, so
-            // they may arrive in either order: the later step's pid is the one.
-            if (index >= pidStep) {
-              pid = val;
-              pidStep = index;
-            }
+            // An exec's intermediate child reports the process's pid (FORK_GRANDCHILD) while the
+            // parent may still be about to report the intermediate's own (CLONE): the former wins
+            // whatever the order they arrive in.
+            if (!forked) pid = val;
+            if (s?.op.name === "FORK_GRANDCHILD") forked = true;
             break;
           case REPORT.STEP:
             timeline.push([index, val / 1000]);
@@ -157,7 +160,7 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
     // a long-lived caller (a daemon, the sandbox) otherwise. Nothing is read after READY. A
     // socket handed in (`via`) is its owner's to close (closing it here too could close a
     // reused fd number later).
-    if (!opts.via) closeSync(sock);
+    if (!opts.via && !opts.holdReportUntilExit) closeSync(sock);
   }
   if (ready) return { pid, helper, timeline };
   const code = helper ? await helper.exited : "unknown: see the monitor's log";

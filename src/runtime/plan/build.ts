@@ -361,6 +361,12 @@ export interface ExecPlanOptions {
   /** linux.seccomp.listenerPath with the container's state (pid: the init's), for notify filters. */
   readonly seccompListener?: SeccompListener;
   readonly consoleSocket?: string;
+  /**
+   * Detached exec for a caller that reaps (containerd's shim is a subreaper): the process waits
+   * until the runtime has written the pid file and exited, so it cannot exit, and be reaped,
+   * before its caller knows its pid (the shim then waited for an exit it had dropped).
+   */
+  readonly waitCallerExit?: boolean;
 }
 
 const NS_FILES: Record<NamespaceType, string> = { user: "user", cgroup: "cgroup", ipc: "ipc", uts: "uts", network: "net", pid: "pid", time: "time", mount: "mnt" };
@@ -397,6 +403,7 @@ export function buildExecPlan(p: ProcessConfig, o: ExecPlanOptions): PlanStep[] 
   if (seccomp.load && !p.noNewPrivileges) s.push(seccomp.load);
   s.push(...processSteps(p));
   s.push(step("READY", [], "report ready"));
+  if (o.waitCallerExit) s.push(step("WAIT_CALLER_EXIT", [], "read(report socket) until end of file — the runtime has written the pid file and exited"));
   if (seccomp.load && p.noNewPrivileges) s.push(seccomp.load);
   s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));
   return s;

@@ -75,6 +75,7 @@ const table = [
   ["FIND_EXEC", "child", [["file", "str"], ["path_env", "str"]], "find the executable on the container's PATH before reporting ready (as runc's LookPath)"],
   ["READY", "child", [], "report that the container is created"],
   ["WAIT_START", "child", [], "block on the exec fifo until `start`"],
+  ["WAIT_CALLER_EXIT", "child", [], "block until the runtime that launched a detached exec has exited (end of file on the report socket)"],
   ["EXEC", "child", [["args", "strs"], ["env", "strs"]], "execve(the path FIND_EXEC found, args, env)"],
 ] as const;
 
