@@ -129,6 +129,14 @@ export function goQuote(s: string): string {
   return `${out}"`;
 }
 
+/** strconv.QuoteToASCII: non-ASCII as \u or \U escapes (fmt's %+q). */
+export function goQuoteASCII(s: string): string {
+  return goQuote(s).replace(/[^\x00-\x7f]/gu, (ch) => {
+    const cp = ch.codePointAt(0)!;
+    return cp < 0x10000 ? `\\u${cp.toString(16).padStart(4, "0")}` : `\\U${cp.toString(16).padStart(8, "0")}`;
+  });
+}
+
 /** strconv.Unquote for "…", `…` and '…'. */
 function unquote(q: string): string {
   if (q[0] === "`") return q.slice(1, -1).replace(/\r/g, "");
