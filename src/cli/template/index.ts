@@ -7,7 +7,7 @@
 // The CLI loads it lazily, only when a format is given (see src/cli/formatter.ts).
 import { execute, type ExecOptions } from "./exec.ts";
 import { dockerFuncs, type FuncMap } from "./funcs.ts";
-import { parse, TemplateError, type Parsed } from "./parse.ts";
+import { parse, type Parsed } from "./parse.ts";
 
 export { TemplateError } from "./parse.ts";
 export { goStruct, goMap, goNil, goOmit, GoFloat, formatValue, sprintf, goJson, type GoFunc, type ParamKind } from "./values.ts";
@@ -44,5 +44,3 @@ export class Template {
 export function render(text: string, data: unknown, opts: ExecOptions = {}): string {
   return Template.parse(text).execute(data, opts);
 }
-
-export const isTemplateError = (e: unknown): e is TemplateError => e instanceof TemplateError;
