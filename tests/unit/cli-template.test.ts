@@ -249,6 +249,8 @@ describe("tabwriter and docker's table", () => {
     expect(tabwrite("NAMES\tSTATUS\nweb\tUp 2 seconds\nlong-container-name\tExited (0)\n")).toBe(
       "NAMES                 STATUS\nweb                   Up 2 seconds\nlong-container-name   Exited (0)\n",
     );
+    // Wide characters take two columns (go-runewidth, as docker's tabwriter fork).
+    expect(tabwrite("名前\tX\nab\tY\n")).toBe("名前      X\nab        Y\n");
     // A line with fewer cells ends the column block (elastic tabstops).
     expect(tabwrite("a\tb\nx\nlonger-than-ten\tc\n")).toBe("a         b\nx\nlonger-than-ten   c\n");
   });
