@@ -143,6 +143,18 @@ describe.if(ready && DOCKER !== undefined)("template errors as the docker CLI's"
     [["ps", "--format", "{{.Foo}}"]],
     [["ps", "--format", "table {{.Names}}\t{{.Foo}}"]],
     [["ps", "--format", "{{.Names \"x\"}}"]],
+    // Errors of a run: docker ps and events run the template once on an empty row before listing.
+    [["ps", "--format", "{{.Label}}"]],
+    [["ps", "--format", "{{.Label 1}}"]],
+    [["ps", "--format", "{{upper .Foo}}"]],
+    [["ps", "--format", "{{index .Names 5}}"]],
+    [["ps", "--format", '{{truncate .Names "x"}}']],
+    [["ps", "--format", "{{range .Names}}{{end}}"]],
+    [["ps", "--format", "{{.Names.Foo}}"]],
+    [["ps", "--format", '{{template "x"}}']],
+    [["ps", "--format", "{{eq .Names 1}}"]],
+    [["events", "--format", "{{.Actor.Bogus}}"]],
+    [["events", "--format", "{{.Actor.ID.X}}"]],
   ])("%p", async (args) => {
     const d = await docker(args);
     const b = await cli.run(args);
