@@ -43,6 +43,10 @@ export interface CgroupManager {
   create(resources?: LinuxResources): void;
   /** cgroup.procs files the init pid must be written to (berth-init does that itself). */
   procsFiles(): string[];
+  /** v1: the hierarchies' `tasks` files (not the hybrid host's unified directory). */
+  tasksFiles?(): string[];
+  /** v1 on a hybrid host: the container's directory in the cgroup2 hierarchy. */
+  unifiedDir?(): string | undefined;
   /** Move a process in (TypeScript-side joins, e.g. exec). */
   addProcess(pid: number): void;
   /** PIDs in the container's cgroup and its descendants. */
@@ -108,4 +112,17 @@ export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
   }
   if (opts.paths) return V1Manager.fromPaths(host.layout, opts.paths, host.mounts, cfs);
   return V1Manager.resolve(host.layout, host.mounts, host.self, normalizeCgroupsPath(opts.cgroupsPath, opts.id), cfs);
+}
+
+/**
+ * How the init gets into its cgroup: cloned straight into the cgroup2 directory (v2, or the hybrid
+ * host's unified one), v1 hierarchies joined by the child itself through `tasks` (or by the parent
+ * writing cgroup.procs when a user namespace takes the child's rights on host files).
+ */
+export function cgroupPlacement(cg: CgroupManager | undefined): { cgroupProcs: string[]; cgroupTasks?: string[]; cgroupInto?: string } {
+  if (!cg) return { cgroupProcs: [] };
+  if (cg.driver === "v2") return { cgroupProcs: [], cgroupInto: cg.procsFiles()[0]!.replace(/\/cgroup\.procs$/, "") };
+  const into = cg.unifiedDir?.();
+  const tasks = cg.tasksFiles?.() ?? [];
+  return { cgroupProcs: tasks.map((t) => t.replace(/\/tasks$/, "/cgroup.procs")), cgroupTasks: tasks, ...(into ? { cgroupInto: into } : {}) };
 }

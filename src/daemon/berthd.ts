@@ -13,6 +13,8 @@ export interface DaemonOptions {
   /** -H: unix:///run/berth/docker.sock */
   host: string;
   pidfile?: string;
+  /** --cri-socket: also serve the CRI (runtime.v1) on this unix socket (src/api/cri). */
+  criSocket?: string;
   /** One line per request and each front's errors. */
   log?: (line: string) => void;
 }
@@ -39,6 +41,15 @@ const FRONTS: Front[] = [
       const { startDockerApi } = await import("../api/docker/server.ts");
       const s = await startDockerApi({ engine: o.engine, host: o.host, ...(o.log ? { log: o.log } : {}) });
       return { name: "docker", address: `unix://${s.socket}`, close: () => s.close() };
+    },
+  },
+  {
+    name: "cri",
+    wanted: (o) => o.criSocket !== undefined,
+    async start(o) {
+      const { startCriServer } = await import("../api/cri/server.ts");
+      const s = await startCriServer(o.engine, { socket: o.criSocket!, ...(o.log ? { log: o.log } : {}) });
+      return { name: "cri", address: `unix://${s.socket}`, close: () => s.close() };
     },
   },
 ];

@@ -214,7 +214,12 @@ export async function reconcile(e: Engine, c: Container): Promise<Container> {
     importMonitorEvents(e, c, dir);
     const u: ContainerUpdate = {};
     if (st.pid !== c.pid && st.pid > 0) u.pid = st.pid;
-    if (st.restartCount !== c.restartCount) u.restartCount = st.restartCount;
+    if (st.restartCount !== c.restartCount) {
+      u.restartCount = st.restartCount;
+      // docker: a restarted container's health check starts over (its log is kept).
+      const h = c.health as { status: string; failingStreak: number } | undefined;
+      if (h) u.health = { ...h, status: "starting", failingStreak: 0 };
+    }
     const state = st.state === "restarting" ? "restarting" : c.state === "paused" ? "paused" : "running";
     if (state !== c.state) u.state = state;
     if (st.state === "running" && st.startedAt && (!c.startedAt || Date.parse(st.startedAt) > c.startedAt.getTime() + 1)) u.startedAt = new Date(Date.parse(st.startedAt));

@@ -134,6 +134,9 @@ export interface ContainerSpec {
   ipc?: string;
   uts?: string;
   pidMode?: string;
+  /** Replace the default masked and read-only paths (the CRI's; ignored when privileged). */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
   /** This container is a pod's infra container (engine/pods.ts): the pod's configuration. */
   podSandbox?: PodSandboxSpec;
   /** The pod this container belongs to: its infra container's id (engine/pods.ts). */
@@ -261,6 +264,8 @@ export function validateSpec(s: ContainerSpec): void {
   if (shared && (s.network?.ports?.length || s.network?.publishAll)) {
     throw invalidArgument(`published ports (-p, -P) need a bridge network; --network ${net} has none of its own`, "publish");
   }
+  normalizeCaps(s.capAdd ?? [], "--cap-add");
+  normalizeCaps(s.capDrop ?? [], "--cap-drop");
   for (const [flag, v] of [["--ipc", s.ipc], ["--uts", s.uts], ["--pid", s.pidMode]] as const) {
     if (v !== undefined && v !== "private" && v !== "host" && !(v.startsWith("container:") && v.length > "container:".length)) {
       throw invalidArgument(`${flag} ${JSON.stringify(v)}: use private, host or container:<name|id>`, flag.slice(2));
@@ -318,6 +323,10 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
     for (const m of spec.mounts!) {
       if (m.destination === "/sys" || m.destination === "/sys/fs/cgroup") m.options = (m.options ?? []).filter((o) => o !== "ro").concat("rw");
     }
+  }
+  if (!s.privileged) {
+    if (s.maskedPaths) linux.maskedPaths = [...s.maskedPaths];
+    if (s.readonlyPaths) linux.readonlyPaths = [...s.readonlyPaths];
   }
   if (!s.privileged && s.seccomp !== "unconfined") {
     if (s.seccomp === undefined || s.seccomp === "default") {

@@ -12,3 +12,9 @@ declare module "hpack.js" {
   };
   export default hpack;
 }
+
+// spdy-transport ships no types; streaming.ts declares the part it uses.
+declare module "spdy-transport" {
+  const transport: unknown;
+  export default transport;
+}

@@ -7,14 +7,17 @@
 // ATTACH.cleanup), so `wait?condition=removed` answers as soon as --rm removed the container;
 // when berthd is gone the monitor runs the engine's exit command instead, so this is a speed-up,
 // never state that could be lost.
-import type { Duplex } from "node:stream";
+import type { Duplex, Writable } from "node:stream";
 import type { Engine } from "../../engine/engine.ts";
 import { cleanupContainer, getContainer, removeContainer, startContainer, StartError, type StartResult } from "../../engine/containers.ts";
 import { ATTACH, AttachClient } from "../../monitor/attach.ts";
 import { frame } from "./http.ts";
 
 export interface AttachSession {
-  socket: Duplex;
+  /** Where output goes: the hijacked socket, or the body of a plain (not upgraded) reply. */
+  socket: Writable;
+  /** The client's bytes (stdin), on a hijacked connection only. */
+  input?: Duplex;
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
@@ -22,6 +25,13 @@ export interface AttachSession {
   tty: boolean;
   /** Resolves when the client's side closed. */
   gone: Promise<void>;
+}
+
+export interface EndReport {
+  exitCode: number;
+  error?: string;
+  /** --rm removed it. */
+  removed: boolean;
 }
 
 export function hijackReply(socket: Duplex, tty: boolean): void {
@@ -42,6 +52,8 @@ export class ContainerWatch {
   private clients = new Set<AttachClient>();
   /** How the containers this server watched ended, for a `wait` that finds them removed (--rm). */
   private exits = new Map<string, { exitCode: number; error?: string }>();
+  /** `wait` requests told when a container this server watches has ended and been cleaned up. */
+  private enders = new Map<string, Set<(r: EndReport) => void>>();
   constructor(private readonly e: Engine) {}
 
   /** Keep the session until the container starts (or the client goes away). */
@@ -93,15 +105,32 @@ export class ContainerWatch {
     void client.exit.then(async (st) => {
       for (const s of sessions) s.socket.end();
       if (st) {
-        this.exits.set(c.id, { exitCode: st.exitCode, ...(st.error ? { error: st.error } : {}) });
+        const exit = { exitCode: st.exitCode, ...(st.error ? { error: st.error } : {}) };
+        this.exits.set(c.id, exit);
         if (this.exits.size > 1000) this.exits.delete(this.exits.keys().next().value!);
-        await cleanupContainer(this.e, c.id).catch(() => {});
+        const after = await cleanupContainer(this.e, c.id).catch(() => null);
         client.done();
+        if (after !== null) this.ended(c.id, { ...exit, removed: after === undefined });
       }
       client.close();
       this.clients.delete(client);
     });
     return r;
+  }
+
+  /** Call `cb` once a container this server starts has ended and its cleanup ran (a `wait`'s fast path). */
+  onEnd(id: string, cb: (r: EndReport) => void): () => void {
+    let set = this.enders.get(id);
+    if (!set) this.enders.set(id, (set = new Set()));
+    set.add(cb);
+    return () => {
+      set!.delete(cb);
+      if (set!.size === 0 && this.enders.get(id) === set) this.enders.delete(id);
+    };
+  }
+
+  private ended(id: string, r: EndReport): void {
+    for (const cb of this.enders.get(id) ?? []) cb(r);
   }
 
   /** The exit the monitor reported to this server, if it watched the container. */
@@ -133,17 +162,18 @@ export class ContainerWatch {
 
   /** Client bytes are raw stdin in both modes; a half-close is the process's EOF. */
   private relayStdin(client: AttachClient, sessions: AttachSession[]): void {
-    const readers = sessions.filter((s) => s.stdin);
+    const readers = sessions.filter((s) => s.stdin && s.input);
     let open = readers.length;
     for (const s of readers) {
-      s.socket.on("data", (d: Buffer) => client.write(new Uint8Array(d)));
+      if (!s.input) continue;
+      s.input.on("data", (d: Buffer) => client.write(new Uint8Array(d)));
       let ended = false;
       const end = () => {
         if (ended) return;
         ended = true;
         if (--open === 0) client.closeStdin();
       };
-      s.socket.once("end", end);
+      s.input.once("end", end);
     }
   }
 

@@ -63,7 +63,7 @@ export async function events(c: Ctx): Promise<void> {
   const f = qFilters(c, EVENT_FILTER_KEYS);
   const match = eventFilter([...f].flatMap(([k, vs]) => vs.map((v) => `${k}=${v}`)));
   const since = timeParam(q(c, "since"), "since");
-  const until = timeParam(q(c, "until"), "until");
+  const until = timeParam(q(c, "until"), "until") || undefined; // 0: no end
   const e = c.e;
   const res = startStream(c, "application/json");
   let after = since !== undefined ? 0 : e.eventLog.lastSeq();
@@ -121,6 +121,11 @@ export function notSupported(what: string): (c: Ctx) => Promise<void> {
   return async () => {
     throw new ApiError(501, `${what} is not supported by berth yet`);
   };
+}
+
+/** berth keeps no build cache (it does not build yet): a prune of it frees nothing, truly. */
+export async function buildPrune(c: Ctx): Promise<void> {
+  sendJson(c, 200, { CachesDeleted: null, SpaceReclaimed: 0 });
 }
 
 export async function swarmUnavailable(): Promise<void> {

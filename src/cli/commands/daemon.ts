@@ -7,6 +7,7 @@ export default command({
   flags: {
     host: { kind: "string", short: "H", value: "address", help: 'socket to serve the Docker API on (default "unix:///run/berth/docker.sock"; TCP is refused: it would need TLS)' },
     pidfile: { kind: "string", value: "file", help: "write berthd's pid here (removed on exit)" },
+    "cri-socket": { kind: "string", value: "path", help: "also serve the Kubernetes CRI (runtime.v1) on this unix socket (kubelet's --container-runtime-endpoint; conventionally /run/berth/cri.sock)" },
     debug: { kind: "bool", short: "D", help: "log every request (method, path, status, time) to stderr" },
   },
   async run(p, e) {
@@ -18,6 +19,7 @@ export default command({
       engine: e,
       host: (p.flags.host as string | undefined) ?? "unix:///run/berth/docker.sock",
       ...(p.flags.pidfile !== undefined ? { pidfile: p.flags.pidfile as string } : {}),
+      ...(p.flags["cri-socket"] !== undefined ? { criSocket: p.flags["cri-socket"] as string } : {}),
       ...(log ? { log } : {}),
     });
     for (const f of d.fronts) process.stderr.write(`berthd: serving the ${f.name} API on ${f.address}\n`);

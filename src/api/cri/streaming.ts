@@ -1,0 +1,276 @@
+// The CRI streaming server: where the URLs of Exec, Attach and PortForward point (kubelet proxies
+// them; crictl connects itself). HTTP/1.1 on 127.0.0.1 (a random port unless given), upgraded to
+// SPDY/3.1 as Kubernetes' remotecommand and portforward clients do (spdy-transport does the
+// framing and header compression):
+//   /exec/<token>, /attach/<token>   protocol v4.channel.k8s.io: the client opens one stream per
+//        channel (streamtype: error, stdin, stdout, stderr, resize); the server copies the
+//        process's output, feeds stdin, applies resize messages ({"Width","Height"} JSON), and
+//        ends with a metav1.Status on the error stream (Success, or Failure with reason
+//        NonZeroExitCode and the exit code as the cause)
+//   /portforward/<token>             protocol portforward.k8s.io: per connection a pair of streams
+//        (streamtype error and data, with port and requestid); data is relayed to the pod's port
+// A token is single-use and expires after a minute. WebSocket upgrades (newer kubectl) are
+// refused with a message: not served yet.
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { randomBytes } from "node:crypto";
+import type { Engine } from "../../engine/engine.ts";
+import type { Container } from "../../engine/containers.ts";
+import type { Pod } from "../../engine/pods.ts";
+
+export type StreamRequest =
+  | { kind: "exec"; container: Container; cmd: string[]; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }
+  | { kind: "attach"; container: Container; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }
+  | { kind: "portforward"; pod: Pod };
+
+interface SpdyStream {
+  headers: Record<string, string>;
+  respond(status: number, headers: Record<string, string>): void;
+  write(b: Uint8Array | string): boolean;
+  end(): void;
+  on(ev: "data", f: (b: Buffer) => void): void;
+  on(ev: "end" | "close" | "error", f: (err?: Error) => void): void;
+  destroy(): void;
+}
+interface SpdyConnection {
+  start(version: number): void;
+  on(ev: "stream", f: (s: SpdyStream) => void): void;
+  on(ev: "error" | "close", f: (err?: Error) => void): void;
+  end(): void;
+}
+type Transport = {
+  connection: { create(socket: Socket, o: { protocol: string; isServer: boolean }): SpdyConnection };
+  protocol: { spdy: { parser: { create(o: { isServer: boolean }): object } } };
+};
+
+/**
+ * spdy-transport is made for HTTP over SPDY and refuses a SYN_STREAM without `:method` and
+ * `:path`; Kubernetes' streams (docker/spdystream) carry only their own headers (streamtype,
+ * port, requestid). So berth gives such a stream placeholders before that check (one wrap of the
+ * parser's header-block decoder, done once); nothing reads them.
+ */
+function acceptPlainStreams(t: Transport): void {
+  type ParseKVs = (this: unknown, buf: unknown, cb: (err: Error | null, headers?: Record<string, string>) => void) => void;
+  // The parser's class is not exported: its prototype is reached through an instance.
+  const proto = Object.getPrototypeOf(t.protocol.spdy.parser.create({ isServer: true })) as { parseKVs: ParseKVs; berthPlain?: boolean };
+  if (proto.berthPlain) return;
+  const orig = proto.parseKVs;
+  proto.parseKVs = function (buf, cb) {
+    orig.call(this, buf, (err, headers) => {
+      if (!err && headers) {
+        headers[":method"] ??= "POST";
+        headers[":path"] ??= "/";
+      }
+      cb(err, headers);
+    });
+  };
+  proto.berthPlain = true;
+}
+
+const TOKEN_TTL_MS = 60_000;
+const REMOTECOMMAND = "v4.channel.k8s.io";
+const PORTFORWARD = "portforward.k8s.io";
+
+export class StreamingServer {
+  private server?: Server;
+  private tokens = new Map<string, { req: StreamRequest; expires: number }>();
+  private conns = new Set<Socket>();
+  private base = "";
+
+  constructor(private readonly e: Engine, private readonly o: { address?: string; port?: number; log?: (l: string) => void } = {}) {}
+
+  async start(): Promise<void> {
+    const spdy = (await import("spdy-transport")).default as unknown as Transport;
+    acceptPlainStreams(spdy);
+    this.server = createServer((sock) => this.accept(sock, spdy));
+    await new Promise<void>((res, rej) => {
+      this.server!.once("error", rej);
+      this.server!.listen(this.o.port ?? 0, this.o.address ?? "127.0.0.1", () => res());
+    });
+    const a = this.server.address() as { address: string; port: number };
+    this.base = `http://${a.address}:${a.port}`;
+  }
+
+  /** A single-use URL for the request (the RPC's answer). */
+  url(req: StreamRequest): string {
+    const now = Date.now();
+    for (const [t, v] of this.tokens) if (v.expires < now) this.tokens.delete(t);
+    const token = randomBytes(12).toString("base64url");
+    this.tokens.set(token, { req, expires: now + TOKEN_TTL_MS });
+    return `${this.base}/${req.kind}/${token}`;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.conns) c.destroy();
+    await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
+  }
+
+  private accept(sock: Socket, spdy: Transport): void {
+    this.conns.add(sock);
+    sock.on("close", () => this.conns.delete(sock));
+    sock.on("error", () => sock.destroy());
+    let head = Buffer.alloc(0);
+    const onData = (d: Buffer) => {
+      head = Buffer.concat([head, d]);
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) {
+        if (head.length > 16384) sock.destroy();
+        return;
+      }
+      sock.off("data", onData);
+      const rest = head.subarray(end + 4);
+      const [line, ...lines] = head.subarray(0, end).toString("latin1").split("\r\n");
+      // Repeated fields (Go sends one X-Stream-Protocol-Version line per offered version) join with ",".
+      const headers = new Map<string, string>();
+      for (const l of lines) {
+        const k = l.slice(0, l.indexOf(":")).trim().toLowerCase();
+        const v = l.slice(l.indexOf(":") + 1).trim();
+        headers.set(k, headers.has(k) ? `${headers.get(k)},${v}` : v);
+      }
+      this.route(sock, line ?? "", headers, rest, spdy);
+    };
+    sock.on("data", onData);
+  }
+
+  private refuse(sock: Socket, status: string, msg: string): void {
+    sock.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(msg) + 1}\r\nConnection: close\r\n\r\n${msg}\n`);
+  }
+
+  private route(sock: Socket, line: string, headers: Map<string, string>, rest: Buffer, spdy: Transport): void {
+    const m = /^(GET|POST) \/(exec|attach|portforward)\/([A-Za-z0-9_-]+) HTTP\/1\.1$/.exec(line);
+    const entry = m ? this.tokens.get(m[3]!) : undefined;
+    if (!m || !entry || entry.expires < Date.now() || entry.req.kind !== m[2]) return this.refuse(sock, "404 Not Found", "unknown or expired streaming URL: ask the runtime for a new one");
+    this.tokens.delete(m[3]!);
+    const upgrade = (headers.get("upgrade") ?? "").toLowerCase();
+    if (upgrade === "websocket") return this.refuse(sock, "400 Bad Request", "WebSocket streaming is not served by berth yet: use SPDY/3.1 (crictl, kubectl with SPDY)");
+    if (upgrade !== "spdy/3.1") return this.refuse(sock, "400 Bad Request", "this URL needs an Upgrade: SPDY/3.1 request");
+    const want = entry.req.kind === "portforward" ? PORTFORWARD : REMOTECOMMAND;
+    const offered = (headers.get("x-stream-protocol-version") ?? "").split(",").map((s) => s.trim());
+    if (!offered.includes(want)) return this.refuse(sock, "403 Forbidden", `stream protocol ${want} is the one served; the client offered ${offered.join(", ") || "none"}`);
+    sock.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${want}\r\n\r\n`);
+    if (rest.length) sock.unshift(rest);
+    const conn = spdy.connection.create(sock, { protocol: "spdy", isServer: true });
+    conn.on("error", (err?: Error) => {
+      this.o.log?.(`cri streaming: ${entry.req.kind}: ${err?.message ?? "connection error"}`);
+      sock.destroy();
+    });
+    conn.start(3.1);
+    const req = entry.req;
+    if (req.kind === "portforward") this.portForward(conn, req.pod);
+    else void this.remoteCommand(conn, req).catch((err: unknown) => this.o.log?.(`cri streaming: ${req.kind}: ${(err as Error).message}`));
+  }
+
+  /** Collect the client's channel streams, then run the exec or attach over them. */
+  private async remoteCommand(conn: SpdyConnection, req: Extract<StreamRequest, { kind: "exec" | "attach" }>): Promise<void> {
+    const streams = new Map<string, SpdyStream>();
+    const need = ["error", ...(req.stdin ? ["stdin"] : []), ...(req.stdout ? ["stdout"] : []), ...(req.stderr && !req.tty ? ["stderr"] : []), ...(req.tty ? ["resize"] : [])];
+    const ready = new Promise<void>((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`the client opened ${[...streams.keys()].join(", ") || "no streams"}; expected ${need.join(", ")}`)), 30_000);
+      conn.on("stream", (s) => {
+        s.on("error", () => {}); // a client gone mid-write; the session ends with the connection
+        s.respond(200, {});
+        streams.set(s.headers.streamtype ?? "", s);
+        if (need.every((n) => streams.has(n))) {
+          clearTimeout(t);
+          res();
+        }
+      });
+    });
+    await ready;
+    const out = streams.get("stdout");
+    const err = streams.get("stderr") ?? (req.tty ? out : undefined);
+    const handlers = { onStdout: (d: Uint8Array) => out?.write(Buffer.from(d)), onStderr: (d: Uint8Array) => err?.write(Buffer.from(d)) };
+    const finish = (status: object) => {
+      streams.get("error")?.write(JSON.stringify(status));
+      for (const s of streams.values()) s.end();
+      setTimeout(() => conn.end(), 100);
+    };
+    const resizeStream = streams.get("resize");
+    const stdin = streams.get("stdin");
+    if (req.kind === "exec") {
+      const { createExec, startExec, finishExec, resizeExec } = await import("../../engine/exec.ts");
+      let exitCode: number;
+      try {
+        const ex = await createExec(this.e, req.container.id, { cmd: req.cmd, tty: req.tty, stdin: req.stdin });
+        const session = await startExec(this.e, ex.id, { attach: { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, handlers } });
+        const client = session.attach!;
+        stdin?.on("data", (d) => client.write(new Uint8Array(d)));
+        stdin?.on("end", () => client.closeStdin());
+        onResize(resizeStream, (w, h) => void resizeExec(this.e, ex.id, h, w).catch(() => {}));
+        exitCode = (await finishExec(this.e, session)).exitCode;
+      } catch (e) {
+        finish({ metadata: {}, status: "Failure", message: (e as Error).message, reason: "InternalError" });
+        return;
+      }
+      finish(exitCode === 0 ? { metadata: {}, status: "Success" } : {
+        metadata: {}, status: "Failure", message: `command terminated with non-zero exit code: exit status ${exitCode}`, reason: "NonZeroExitCode",
+        details: { causes: [{ reason: "ExitCode", message: String(exitCode) }] },
+      });
+      return;
+    }
+    // Attach: the container's own stdio, through its monitor; the client leaving detaches.
+    const { ATTACH, AttachClient } = await import("../../monitor/attach.ts");
+    const flags = (req.stdout ? ATTACH.stdout : 0) | (req.stderr ? ATTACH.stderr : 0) | (req.stdin ? ATTACH.stdin : 0);
+    let client: Awaited<ReturnType<typeof AttachClient.connect>>;
+    try {
+      client = await AttachClient.connect(this.e.containerDir(req.container.id), flags, handlers);
+    } catch (e) {
+      finish({ metadata: {}, status: "Failure", message: `container ${req.container.id} is not running: ${(e as Error).message}`, reason: "BadRequest" });
+      return;
+    }
+    stdin?.on("data", (d) => client.write(new Uint8Array(d)));
+    stdin?.on("end", () => client.detach());
+    onResize(resizeStream, (w, h) => client.resize(h, w));
+    conn.on("close", () => client.close());
+    await client.exit;
+    client.close();
+    finish({ metadata: {}, status: "Success" });
+  }
+
+  /** Each (error, data) pair of streams is one connection to the pod's port. */
+  private portForward(conn: SpdyConnection, pod: Pod): void {
+    const errors = new Map<string, SpdyStream>();
+    conn.on("stream", (s) => {
+      s.on("error", () => {}); // the client closed its side first
+      s.respond(200, {});
+      const id = s.headers.requestid ?? "";
+      const port = Number(s.headers.port);
+      if (s.headers.streamtype === "error") {
+        errors.set(id, s);
+        return;
+      }
+      if (s.headers.streamtype !== "data") return s.destroy();
+      const fail = (msg: string) => {
+        errors.get(id)?.write(msg);
+        errors.get(id)?.end();
+        s.end();
+      };
+      if (!Number.isInteger(port) || port <= 0 || port > 65535) return fail(`port ${s.headers.port}: not a port`);
+      // The pod's address on its bridge (a pod on the host's network: the host's loopback).
+      const host = pod.pod.network === "host" ? "127.0.0.1" : pod.ip;
+      if (!host) return fail(`pod ${pod.id} has no network address (is it stopped?)`);
+      const up = createConnection({ host, port });
+      up.on("error", (e) => fail(`error forwarding port ${port} to pod ${pod.id}: ${e.message}`));
+      up.on("data", (d) => s.write(d));
+      up.on("end", () => s.end());
+      s.on("data", (d) => up.write(d));
+      s.on("end", () => up.end());
+      s.on("close", () => up.destroy());
+    });
+  }
+}
+
+function onResize(s: SpdyStream | undefined, f: (width: number, height: number) => void): void {
+  if (!s) return;
+  let buf = "";
+  s.on("data", (d) => {
+    buf += d.toString("utf8");
+    for (let i = buf.indexOf("}"); i >= 0; i = buf.indexOf("}")) {
+      const one = buf.slice(0, i + 1);
+      buf = buf.slice(i + 1);
+      try {
+        const m = JSON.parse(one.trim()) as { Width?: number; Height?: number };
+        if (m.Width && m.Height) f(m.Width, m.Height);
+      } catch {}
+    }
+  });
+}

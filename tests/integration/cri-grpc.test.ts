@@ -1,0 +1,124 @@
+// The CRI from a TypeScript gRPC client built from the same generated types berthd serves
+// (src/api/cri/generated): what crictl does not show — idempotent stops and removes, list
+// filters, status codes and their messages, Status and UpdateRuntimeConfig, an absent image.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as grpc from "@grpc/grpc-js";
+import { join } from "node:path";
+import { criProto } from "../../src/api/cri/proto.ts";
+import type { RuntimeServiceClient } from "../../src/api/cri/generated/runtime/v1/RuntimeService.ts";
+import type { ImageServiceClient } from "../../src/api/cri/generated/runtime/v1/ImageService.ts";
+import type { PodSandboxConfig } from "../../src/api/cri/generated/runtime/v1/PodSandboxConfig.ts";
+import { CriServer } from "./cri-harness.ts";
+
+let s: CriServer;
+let rt: RuntimeServiceClient;
+let img: ImageServiceClient;
+
+/** A unary call as a promise; a failed call rejects with the ServiceError. */
+function call<Req, Res>(client: object, method: string, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    (client as Record<string, (r: Req, cb: (e: grpc.ServiceError | null, v: Res) => void) => void>)[method]!(req, (e, v) => (e ? reject(e) : resolve(v)));
+  });
+}
+async function code(p: Promise<unknown>): Promise<{ code: number; details: string }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as grpc.ServiceError;
+    return { code: err.code, details: err.details };
+  }
+  throw new Error("the call succeeded");
+}
+
+const pod = (name: string, labels: Record<string, string> = {}): PodSandboxConfig => ({
+  metadata: { name, namespace: "grpc-test", uid: `uid-${name}`, attempt: 0 },
+  hostname: name,
+  log_directory: join(s.cli.dir, "logs", name),
+  labels,
+});
+
+beforeAll(async () => {
+  s = new CriServer("bt-crigrpc-");
+  await s.start();
+  const proto = await criProto();
+  rt = new proto.runtime.v1.RuntimeService(`unix://${s.socket}`, grpc.credentials.createInsecure()) as unknown as RuntimeServiceClient;
+  img = new proto.runtime.v1.ImageService(`unix://${s.socket}`, grpc.credentials.createInsecure()) as unknown as ImageServiceClient;
+  await call(img, "PullImage", { image: { image: "busybox" } });
+});
+
+afterAll(async () => {
+  rt?.close();
+  img?.close();
+  const left = await s.cleanup();
+  expect(left).toEqual({ mounts: [], cgroups: [] });
+});
+
+describe("CRI over grpc-js with the generated types", () => {
+  test("Version, Status (verbose), UpdateRuntimeConfig", async () => {
+    const v = await call<object, { runtime_name: string; runtime_api_version: string }>(rt, "Version", { version: "v1" });
+    expect([v.runtime_name, v.runtime_api_version]).toEqual(["berth", "v1"]);
+    await call(rt, "UpdateRuntimeConfig", { runtime_config: { network_config: { pod_cidr: "10.88.0.0/16" } } });
+    const st = await call<object, { status: { conditions: { type: string; status: boolean }[] }; info: Record<string, string> }>(rt, "Status", { verbose: true });
+    expect(st.status.conditions.every((c) => c.status)).toBe(true);
+    expect(JSON.parse(st.info.config!).podCidr).toBe("10.88.0.0/16");
+  });
+
+  test("pods: filters by id prefix, state and labels; idempotent stop and remove", async () => {
+    const a = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("a", { tier: "front" }) })).pod_sandbox_id;
+    const b = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("b", { tier: "back" }) })).pod_sandbox_id;
+    type List = { items: { id: string; state: string }[] };
+    const ids = async (filter: object) => (await call<object, List>(rt, "ListPodSandbox", { filter })).items.map((i) => i.id).sort();
+    expect(await ids({})).toEqual([a, b].sort());
+    expect(await ids({ label_selector: { tier: "back" } })).toEqual([b]);
+    expect(await ids({ id: a.slice(0, 12) })).toEqual([a]);
+    await call(rt, "StopPodSandbox", { pod_sandbox_id: a });
+    await call(rt, "StopPodSandbox", { pod_sandbox_id: a });
+    expect(await ids({ state: { state: "SANDBOX_READY" } })).toEqual([b]);
+    expect(await ids({ state: { state: "SANDBOX_NOTREADY" } })).toEqual([a]);
+    const st = await call<object, { status: { state: string; network: { ip: string } }; info: Record<string, string> }>(rt, "PodSandboxStatus", { pod_sandbox_id: a, verbose: true });
+    expect(st.status.state).toBe("SANDBOX_NOTREADY");
+    expect(st.status.network.ip).toBe("");
+    expect(JSON.parse(st.info.info!).config.name).toBe("a");
+
+    await call(rt, "RemovePodSandbox", { pod_sandbox_id: a });
+    await call(rt, "RemovePodSandbox", { pod_sandbox_id: a }); // already gone: no error
+    await call(rt, "StopPodSandbox", { pod_sandbox_id: a });
+    expect(await code(call(rt, "PodSandboxStatus", { pod_sandbox_id: a }))).toEqual({ code: grpc.status.NOT_FOUND, details: `pod sandbox ${a} not found` });
+    await call(rt, "RemovePodSandbox", { pod_sandbox_id: b });
+    expect(await ids({})).toEqual([]);
+  }, 60_000);
+
+  test("containers: bad configs are InvalidArgument naming the field; removes are idempotent", async () => {
+    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("c") })).pod_sandbox_id;
+    const base = { metadata: { name: "x" }, image: { image: "busybox" }, command: ["true"], log_path: "x.log" };
+    const bad = async (config: object) => code(call(rt, "CreateContainer", { pod_sandbox_id: p, config, sandbox_config: pod("c") }));
+    expect(await bad({ ...base, metadata: { name: "" } })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("metadata.name") });
+    expect(await bad({ ...base, mounts: [{ container_path: "/data", host_path: "relative/dir" }] })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("host_path") });
+    expect(await bad({ ...base, linux: { resources: { memory_limit_in_bytes: 1024 } } })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("6 MiB") });
+    expect(await bad({ ...base, linux: { security_context: { capabilities: { add_capabilities: ["NOT_A_CAP"] } } } })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("NOT_A_CAP") });
+    expect(await bad({ ...base, linux: { security_context: { seccomp: { profile_type: "Localhost", localhost_ref: "/nonexistent/profile.json" } } } })).toMatchObject({ code: grpc.status.NOT_FOUND, details: expect.stringContaining("/nonexistent/profile.json") });
+    expect((await call<object, { containers: unknown[] }>(rt, "ListContainers", {})).containers).toEqual([]);
+
+    const id = (await call<object, { container_id: string }>(rt, "CreateContainer", { pod_sandbox_id: p, config: { ...base, labels: { k: "v" } }, sandbox_config: pod("c") })).container_id;
+    expect(await code(call(rt, "CreateContainer", { pod_sandbox_id: p, config: base, sandbox_config: pod("c") }))).toMatchObject({ code: grpc.status.ALREADY_EXISTS });
+    type CList = { containers: { id: string; state: string }[] };
+    expect((await call<object, CList>(rt, "ListContainers", { filter: { label_selector: { k: "v" } } })).containers.map((c) => c.id)).toEqual([id]);
+    expect((await call<object, CList>(rt, "ListContainers", { filter: { state: { state: "CONTAINER_RUNNING" } } })).containers).toEqual([]);
+    expect((await call<object, CList>(rt, "ListContainers", { filter: { pod_sandbox_id: p.slice(0, 10) } })).containers.map((c) => [c.id, c.state])).toEqual([[id, "CONTAINER_CREATED"]]);
+    // The pod's infra container is no CRI container.
+    expect(await code(call(rt, "ContainerStatus", { container_id: p }))).toMatchObject({ code: grpc.status.NOT_FOUND, details: expect.stringContaining("pod sandbox") });
+    await call(rt, "RemoveContainer", { container_id: id });
+    await call(rt, "RemoveContainer", { container_id: id });
+    expect(await code(call(rt, "ExecSync", { container_id: id, cmd: ["true"] }))).toMatchObject({ code: grpc.status.NOT_FOUND });
+    await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+  }, 60_000);
+
+  test("images: an absent image is an empty status; remove is idempotent; Unimplemented says what", async () => {
+    const st = await call<object, { image: unknown }>(img, "ImageStatus", { image: { image: "127.0.0.1:1/absent:1" } });
+    expect(st.image).toBeNull();
+    await call(img, "RemoveImage", { image: { image: "127.0.0.1:1/absent:1" } });
+    const listed = await call<object, { images: { repo_tags: string[] }[] }>(img, "ListImages", { filter: { image: { image: "busybox" } } });
+    expect(listed.images.map((i) => i.repo_tags)).toEqual([["docker.io/library/busybox:latest"]]);
+    expect(await code(call(rt, "ReopenContainerLog", { container_id: "x" }))).toMatchObject({ code: grpc.status.UNIMPLEMENTED, details: expect.stringContaining("ReopenContainerLog") });
+  });
+});

@@ -1,0 +1,83 @@
+// The CRI front for tests: berthd (`berth daemon --cri-socket`, the compiled build/berth) on a
+// private --root/--runroot (the Cli harness's temp dir), in its own process so a test can kill -9
+// it, and the real crictl (../shared/tools/crictl, cri-tools 1.26.1) pointed at its socket.
+import { existsSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Cli, TOP, type Result } from "./cli-helpers.ts";
+
+export const CRICTL = resolve(TOP, "../shared/tools/crictl");
+export const HAVE_CRICTL = existsSync(CRICTL);
+
+export class CriServer {
+  readonly cli: Cli;
+  readonly socket: string;
+  proc?: Bun.Subprocess<"ignore", "ignore", "pipe">;
+  log = "";
+
+  constructor(prefix = "bt-cri-") {
+    this.cli = new Cli(prefix);
+    Bun.spawnSync(["mkdir", "-p", this.cli.dir]);
+    this.socket = join(this.cli.dir, "cri.sock");
+  }
+
+  get pid(): number {
+    return this.proc?.pid ?? 0;
+  }
+
+  async start(): Promise<void> {
+    this.log = "";
+    this.proc = Bun.spawn(this.cli.argv(["daemon", "-H", `unix://${join(this.cli.dir, "docker.sock")}`, "--cri-socket", this.socket, "--debug"]), { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    const proc = this.proc;
+    void (async () => {
+      const dec = new TextDecoder();
+      for await (const ch of proc.stderr) this.log += dec.decode(ch);
+    })();
+    for (let i = 0; i < 400; i++) {
+      if (proc.exitCode !== null) throw new Error(`berthd exited ${proc.exitCode}: ${this.log}`);
+      if (this.log.includes("serving the cri API")) return;
+      await Bun.sleep(25);
+    }
+    throw new Error(`the CRI server did not start: ${this.log}`);
+  }
+
+  /** SIGTERM (or SIGKILL) and wait for it to end. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    this.proc.kill(signal);
+    const t = setTimeout(() => this.proc?.kill("SIGKILL"), 10_000);
+    await this.proc.exited;
+    clearTimeout(t);
+  }
+
+  /** crictl with this server's endpoints, for commands a test drives itself. */
+  crictlArgv(): string[] {
+    return [CRICTL, "--config", "/dev/null", "--timeout", "30s", "--runtime-endpoint", `unix://${this.socket}`, "--image-endpoint", `unix://${this.socket}`];
+  }
+
+  async crictl(args: string[], timeoutMs = 60_000): Promise<Result> {
+    const p = Bun.spawn([...this.crictlArgv(), ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    clearTimeout(timer);
+    return { code, stdout, stderr };
+  }
+
+  /** crictl that must succeed; its stdout, trimmed. */
+  async ok(args: string[]): Promise<string> {
+    const r = await this.crictl(args);
+    if (r.code !== 0) throw new Error(`crictl ${args.join(" ")} exited ${r.code}: ${r.stderr}\nserver: ${this.log}`);
+    return r.stdout.trim();
+  }
+
+  /** Write a JSON config into the temp dir; returns its path. */
+  file(name: string, v: unknown): string {
+    const p = join(this.cli.dir, name);
+    writeFileSync(p, JSON.stringify(v));
+    return p;
+  }
+
+  async cleanup(): Promise<{ mounts: string[]; cgroups: string[] }> {
+    await this.stop();
+    return this.cli.cleanup();
+  }
+}
