@@ -9,6 +9,9 @@ import { Berthd } from "./berthd-harness.ts";
 
 const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync("/bin/busybox");
 let d: Berthd;
+// bun test runs every file in one process: what this file sets in process.env is put back after.
+const ENV_KEYS = ["DOCKER_HOST", "TESTCONTAINERS_RYUK_DISABLED", "DOCKER_CONFIG", "TESTCONTAINERS_HOST_OVERRIDE"] as const;
+const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
 
 beforeAll(async () => {
   if (!ready) return;
@@ -23,6 +26,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const k of ENV_KEYS) {
+    if (savedEnv[k] === undefined) delete process.env[k];
+    else process.env[k] = savedEnv[k];
+  }
   if (!ready) return;
   const left = await d.cleanup();
   expect(left.mounts).toEqual([]);
