@@ -147,7 +147,8 @@ async function runSub(sub: string, p: Parsed, e: Engine): Promise<number> {
       }
       if (listFormat) {
         const { labelMethod } = await import("../formatter.ts");
-        for (const n of nets) listFormat.add(dockerListRow(n, noTrunc), { Label: labelMethod(n.labels) });
+        // docker 28's networkContext has IPv4 (berth's networks always have IPv4).
+        for (const n of nets) listFormat.add({ ...dockerListRow(n, noTrunc), IPv4: "true" }, { Label: labelMethod(n.labels) });
         out(listFormat.render());
         return 0;
       }
