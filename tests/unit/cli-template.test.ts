@@ -244,6 +244,10 @@ describe("parse errors: Go's messages", () => {
   });
 });
 
+test("nesting deeper than JavaScript's stack lets the parser go is an error, not a crash", () => {
+  expect(() => Template.parse(`{{${"(".repeat(30000)}1${")".repeat(30000)}}}`)).toThrow(new TemplateError("template: :1: nesting is too deep (berth parses some thousands of nested levels)", "parse"));
+});
+
 describe("tabwriter and docker's table", () => {
   test("columns padded to the widest cell + 3, at least 10; the last cell is not padded", () => {
     expect(tabwrite("NAMES\tSTATUS\nweb\tUp 2 seconds\nlong-container-name\tExited (0)\n")).toBe(

@@ -7,7 +7,7 @@
 // The CLI loads it lazily, only when a format is given (see src/cli/formatter.ts).
 import { execute, type ExecOptions } from "./exec.ts";
 import { dockerFuncs, type FuncMap } from "./funcs.ts";
-import { parse, type Parsed } from "./parse.ts";
+import { parse, TemplateError, type Parsed } from "./parse.ts";
 
 export { TemplateError } from "./parse.ts";
 export { goStruct, goMap, goNil, goOmit, GoFloat, formatValue, sprintf, goJson, type GoFunc, type ParamKind } from "./values.ts";
@@ -30,13 +30,24 @@ export class Template {
   static parse(text: string, opts: { name?: string; funcs?: FuncMap } = {}): Template {
     const funcs = opts.funcs ?? dockerFuncs();
     const name = opts.name ?? "";
-    return new Template(text, name, parse(text, name, (n) => funcs.has(n)), funcs);
+    try {
+      return new Template(text, name, parse(text, name, (n) => funcs.has(n)), funcs);
+    } catch (e) {
+      // The parser recurses per nested (…) and control block; JavaScript's stack ends first.
+      if (e instanceof RangeError) throw new TemplateError(`template: ${name}:1: nesting is too deep (berth parses some thousands of nested levels)`, "parse");
+      throw e;
+    }
   }
 
   /** Runs the template on `data`; throws a TemplateError (with what was written before it) on failure. */
   execute(data: unknown, opts: ExecOptions & { funcs?: FuncMap } = {}): string {
     const funcs = opts.funcs ?? this.funcs;
-    return execute(this.tree.root, this.text, this.name, funcs, data, opts, this.tree.defs);
+    try {
+      return execute(this.tree.root, this.text, this.name, funcs, data, opts, this.tree.defs);
+    } catch (e) {
+      if (e instanceof RangeError) throw new TemplateError(`template: ${this.name}: nesting is too deep to execute`, "exec");
+      throw e;
+    }
   }
 }
 
