@@ -99,6 +99,10 @@ describe.if(ready)("--format on real containers", () => {
     const q = await cli.run(["ps", "-q", "--format", "{{.Names}}"]);
     expect(q.stderr).toBe("WARNING: Ignoring custom format, because both --format and --quiet are set.\n");
     expect(q.stdout).toMatch(/^[0-9a-f]{12}\n$/);
+    // `--format table` runs docker's default template through the engine: the same as the plain output.
+    for (const verb of [["images"], ["volume", "ls"], ["network", "ls"], ["system", "df"]]) {
+      expect(await cli.ok([...verb, "--format", "table"])).toBe(await cli.ok(verb));
+    }
     await cli.ok(["rm", "-f", "fmt-web", "fmt-done-with-a-long-name"]);
     await cli.ok(["volume", "rm", "fmtdata"]);
   }, 60_000);
