@@ -84,6 +84,11 @@ describe.if(ready)("--format on real containers", () => {
     expect((await cli.ok(["system", "df", "--format", "{{.Type}}"])).split("\n")[0]).toBe("Images");
     const ev = await cli.ok(["events", "--since", "1h", "--until", "0s", "--filter", "container=fmt-web", "--filter", "event=start", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"]);
     expect(ev).toBe("container start fmt-web\n");
+    // TimeNano is exact (past 2^53): the microseconds of the record, times 1000; json agrees.
+    const [nano, js] = (await cli.ok(["events", "--since", "1h", "--until", "0s", "--filter", "container=fmt-web", "--filter", "event=start", "--format", "{{.TimeNano}} {{json .}}"])).trim().split(" ", 2);
+    expect(nano).toMatch(/^\d{19}$/);
+    expect(nano!.endsWith("000")).toBe(true);
+    expect(js).toContain(`"timeNano":${nano}`);
     expect((await cli.ok(["info", "-f", "{{.Driver}} {{gt .NCPU 0}}"])).trim()).toBe("overlay true");
     expect((await cli.ok(["version", "-f", "{{.Client.Os}} {{json .Server}}"])).trim()).toBe("linux null");
     // version aligns tab-separated cells as docker's tabwriter (minwidth 20, padding 1).
