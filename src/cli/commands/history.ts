@@ -1,5 +1,5 @@
 import { command, args } from "../command.ts";
-import { ago, formatRows, humanSize, shortId } from "../format.ts";
+import { ago, formatRows, humanSize, shortId, table } from "../format.ts";
 
 /** docker's stringutils.Ellipsis: cut to n characters, the last one "…". */
 const ellipsis = (s: string, n: number) => ([...s].length <= n ? s : `${[...s].slice(0, n - 1).join("")}…`);
@@ -36,12 +36,17 @@ export default command({
       for (const r of rows) process.stdout.write(`${r.ID}\n`);
       return 0;
     }
-    // docker's historyContext (cli/command/image/formatter_history.go): its headers and default table.
-    process.stdout.write(formatRows((p.flags.format as string | undefined) ?? "table", rows, {
-      header: { ID: "IMAGE", CreatedSince: "CREATED", CreatedAt: "CREATED AT", CreatedBy: "CREATED BY", Size: "SIZE", Comment: "COMMENT" },
-      defaultTable: "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
-      typeName: "*image.historyContext",
-    }));
+    const fmt = p.flags.format as string | undefined;
+    if (fmt) {
+      // docker's historyContext (cli/command/image/formatter_history.go): its header names and table.
+      process.stdout.write(formatRows(fmt, rows, {
+        typeName: "*image.historyContext",
+        defaultTable: "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+        header: { ID: "IMAGE", CreatedSince: "CREATED", CreatedAt: "CREATED AT", CreatedBy: "CREATED BY", Size: "SIZE", Comment: "COMMENT" },
+      }));
+      return 0;
+    }
+    process.stdout.write(table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])));
     return 0;
   },
 });
