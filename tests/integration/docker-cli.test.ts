@@ -322,4 +322,25 @@ describe.if(ready)("docker CLI against berthd", () => {
     expect(await slow(`${DOCKER} exec big head -c 24000000 /dev/zero`)).toBe("24000000");
     await d.dockerOk(["rm", "-f", "big"]);
   });
+
+  test("attach to a running -it container through a pty, type, detach with ctrl-p ctrl-q: it keeps running", async () => {
+    await d.dockerOk(["run", "-dit", "--name", "tt", "busybox", "sh"]);
+    const p = Bun.spawn(["script", "-qec", "docker attach tt", "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: d.env() });
+    let out = "";
+    const reading = (async () => {
+      const dec = new TextDecoder();
+      for await (const ch of p.stdout) out += dec.decode(ch);
+    })();
+    await Bun.sleep(500);
+    p.stdin.write("echo again-$((3+4))\r");
+    for (let i = 0; i < 100 && !out.includes("again-7"); i++) await Bun.sleep(50);
+    expect(out).toContain("again-7");
+    p.stdin.write("\x10\x11");
+    p.stdin.end();
+    await p.exited;
+    await reading;
+    expect(out).toContain("read escape sequence");
+    expect((await d.dockerOk(["inspect", "-f", "{{.State.Running}}", "tt"])).trim()).toBe("true");
+    await d.dockerOk(["rm", "-f", "tt"]);
+  });
 });
