@@ -343,4 +343,21 @@ describe.if(ready)("docker CLI against berthd", () => {
     expect((await d.dockerOk(["inspect", "-f", "{{.State.Running}}", "tt"])).trim()).toBe("true");
     await d.dockerOk(["rm", "-f", "tt"]);
   });
+
+  test("network connect and disconnect a running container; inspect shows it; prune removes unused networks", async () => {
+    await d.dockerOk(["network", "create", "btn2"]);
+    await d.dockerOk(["run", "-d", "--name", "nc1", "busybox", "sleep", "60"]);
+    await d.dockerOk(["network", "connect", "btn2", "nc1"]);
+    expect((await d.dockerOk(["inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", "nc1"])).trim().split(" ").sort()).toEqual(["bridge", "btn2"]);
+    const ping = await d.docker(["run", "--rm", "--network", "btn2", "busybox", "ping", "-c1", "-W3", "nc1"]);
+    expect(ping.code).toBe(0);
+    await d.dockerOk(["network", "disconnect", "btn2", "nc1"]);
+    expect((await d.dockerOk(["inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", "nc1"])).trim()).toBe("bridge");
+    const notRunning = await d.docker(["network", "connect", "btn2", "nosuch"]);
+    expect(notRunning.code).toBe(1);
+    expect(notRunning.stderr).toContain("No such container: nosuch");
+    await d.dockerOk(["rm", "-f", "nc1"]);
+    expect(await d.dockerOk(["network", "prune", "-f"])).toContain("btn2");
+    expect((await d.docker(["network", "inspect", "btn2"])).code).toBe(1);
+  });
 });
