@@ -9,8 +9,6 @@ import { Berthd } from "./berthd-harness.ts";
 
 const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync("/bin/busybox");
 let d: Berthd;
-const ENV = ["DOCKER_HOST", "TESTCONTAINERS_RYUK_DISABLED", "DOCKER_CONFIG", "TESTCONTAINERS_HOST_OVERRIDE"] as const;
-const saved = Object.fromEntries(ENV.map((k) => [k, process.env[k]]));
 // bun test runs every file in one process: what this file sets in process.env is put back after.
 const ENV_KEYS = ["DOCKER_HOST", "TESTCONTAINERS_RYUK_DISABLED", "DOCKER_CONFIG", "TESTCONTAINERS_HOST_OVERRIDE"] as const;
 const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
