@@ -18,7 +18,7 @@ const rounds = Number(process.argv[inner ? 3 : 2] ?? 40);
 const PEERS: [string, string][] = [["berth", join(top, "build/berth-runtime")], ["runc", "/usr/sbin/runc"], ["crun", "/usr/bin/crun"]];
 const peers = PEERS.filter(([, bin]) => existsSync(bin));
 
-type Medians = Record<string, { wall: number; cpu: number }>;
+type Medians = Record<string, { wall: number; p90: number; cpu: number }>;
 
 /** One layout's run: the medians (ms) by runtime. */
 function measure(peers: [string, string][]): Medians {
@@ -54,7 +54,13 @@ function measure(peers: [string, string][]): Medians {
     rmSync(bundle, { recursive: true, force: true });
     for (const r of Object.values(roots)) rmSync(r, { recursive: true, force: true });
   }
-  return Object.fromEntries(peers.map(([n]) => [n, { wall: median(times[n]!), cpu: median(cpu[n]!) }]));
+  return Object.fromEntries(peers.map(([n]) => [n, { wall: median(times[n]!), p90: quantile(times[n]!, 0.9), cpu: median(cpu[n]!) }]));
+}
+
+/** The q-quantile (nearest rank): p90 shows spikes that a median hides. */
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
 }
 
 function median(xs: number[]): number {
@@ -78,7 +84,7 @@ if (inner) {
   for (const [layout, m] of Object.entries(results)) {
     console.log(`${layout}:`);
     const here = peers.filter(([n]) => m[n] !== undefined);
-    for (const [n] of here) console.log(`  ${n.padEnd(6)} run true: median ${m[n]!.wall.toFixed(1)} ms wall, ${m[n]!.cpu.toFixed(1)} ms CPU over ${rounds} runs`);
+    for (const [n] of here) console.log(`  ${n.padEnd(6)} run true: median ${m[n]!.wall.toFixed(1)} ms wall (p90 ${m[n]!.p90.toFixed(1)}), ${m[n]!.cpu.toFixed(1)} ms CPU over ${rounds} runs`);
     for (const [n] of here.slice(1))
       console.log(`  ratio berth/${n}: ${(m.berth!.wall / m[n]!.wall).toFixed(2)} wall, ${(m.berth!.cpu / m[n]!.cpu).toFixed(2)} CPU${n === "runc" ? " (goal ≤ 0.50)" : " (goal < 1)"}`);
   }
