@@ -16,6 +16,7 @@ import type { ImageConfigFile } from "../image/config-to-spec.ts";
 import { checkContainerName, type ContainerRecord, type ContainerUpdate } from "../metadata/containers.ts";
 import { applyLayers } from "../snapshots/apply-layers.ts";
 import { mountAll, unmountAll } from "../snapshots/mount.ts";
+import { volatileOverlays } from "../snapshots/overlay.ts";
 import { ATTACH, AttachClient, type AttachHandlers } from "../monitor/attach.ts";
 import { findBinary, monitorAlive, readMonitorEvents, readStatus, spawnMonitor, type MonitorStatus } from "../monitor/monitor.ts";
 import type { Engine } from "./engine.ts";
@@ -412,7 +413,8 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
   let created = false;
   try {
     const cfg = JSON.parse(new TextDecoder().decode(await e.content.read(c.imageId))) as ImageConfigFile;
-    const mounts = await sn.mounts(c.snapshotKey);
+    // A --rm container's writable layer is removed at its exit: no sync of it, ever.
+    const mounts = spec.autoRemove ? volatileOverlays(await sn.mounts(c.snapshotKey)) : await sn.mounts(c.snapshotKey);
     timed("engine", "mount", `mount ${mounts.map((m) => m.type).join("+")} on ${rootfs}`, () => mountAll(mounts, rootfs));
     mounted = true;
 
