@@ -6,6 +6,8 @@
 // podman runs daemonless with its storage in a temp dir (tests/helpers/podman.ts); with
 // `bridge`, on its default network (netavark, podman0 10.88.0.0/16) and berth on its default
 // bridge; both put the container's cgroup under a cgroup of their own and clean up.
+// BENCH_BERTH_BASELINE=/path/to/other/build/berth adds a third contestant, interleaved with the
+// two (an earlier build: before/after at the same load on a shared machine).
 import { mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { buildBusyboxImage, writeOciLayout } from "../src/image/builtin-busybox.ts";
@@ -24,13 +26,16 @@ const dir = mkdtempSync("/tmp/bt-bench-cli-");
 // netavark keeps its chains and IPAM database after its last container: given back at the end.
 const netavark = await snapshotNetavark();
 const podman = await startPodman({ runtimes: [{ binary: runc, defaultRoot: "/run/runc" }] });
-const times: Record<string, number[]> = { berth: [], podman: [] };
+const baseline = process.env.BENCH_BERTH_BASELINE;
+const times: Record<string, number[]> = { berth: [], podman: [], ...(baseline ? { baseline: [] } : {}) };
 try {
   // One layout, lowercase (podman names the image after the directory).
   const layout = join(podman.dir, "bbbench");
   await writeOciLayout(layout, await buildBusyboxImage());
   const berthFlags = ["--root", join(dir, "root"), "--runroot", join(dir, "run")];
   await mustRun([berth, ...berthFlags, "import", layout, "busybox:latest"]);
+  const baseFlags = ["--root", join(dir, "base-root"), "--runroot", join(dir, "base-run")];
+  if (baseline) await mustRun([baseline, ...baseFlags, "import", layout, "busybox:latest"]);
   await podman.podman(runc, ["pull", "-q", `oci:${layout}:latest`]).then((r) => {
     if (r.code !== 0) throw new Error(`podman pull: ${r.stderr}`);
   });
@@ -41,9 +46,14 @@ try {
       const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
       return { code, stderr };
     },
+    baseline: async () => {
+      const p = Bun.spawn([baseline!, ...baseFlags, "run", "--rm", "--network", network, "busybox", "true"], { stdio: ["ignore", "ignore", "pipe"] });
+      const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+      return { code, stderr };
+    },
     podman: () => podman.podman(runc, ["run", "--rm", ...(network === "none" ? podman.runFlags() : podman.runFlags().filter((f, i, a) => f !== "--network" && a[i - 1] !== "--network")), podmanImage, "true"]),
   };
-  const order = ["berth", "podman"];
+  const order = baseline ? ["berth", "podman", "baseline"] : ["berth", "podman"];
   for (let i = 0; i < rounds + 2; i++) {
     for (const name of i % 2 ? [...order].reverse() : order) {
       const t0 = performance.now();
@@ -55,6 +65,7 @@ try {
   }
 } finally {
   await mustRun([berth, "--root", join(dir, "root"), "--runroot", join(dir, "run"), "system", "reset", "-f"]).catch(() => {});
+  if (baseline) await mustRun([baseline, ...["--root", join(dir, "base-root"), "--runroot", join(dir, "base-run")], "system", "reset", "-f"]).catch(() => {});
   const left = await podman.stop();
   if (left.containers.length || left.mounts.length) console.error("podman left:", left);
   // podman0 and its rules only when no other podman user had netavark chains before the bench.
@@ -68,4 +79,5 @@ const median = (xs: number[]) => {
 };
 const m = { berth: median(times.berth!), podman: median(times.podman!) };
 for (const n of ["berth", "podman"] as const) console.log(`${n.padEnd(7)} run --rm busybox true: median ${m[n].toFixed(1)} ms over ${times[n]!.length} runs`);
+if (baseline) console.log(`baseline (${baseline}) run --rm busybox true: median ${median(times.baseline!).toFixed(1)} ms over ${times.baseline!.length} runs; ratio baseline/podman: ${(median(times.baseline!) / m.podman).toFixed(2)}`);
 console.log(`network ${network}; ratio berth/podman: ${(m.berth / m.podman).toFixed(2)} (goal ≤ 0.30)`);

@@ -43,10 +43,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <net/if.h>
 #include <linux/mount.h>
+#include <linux/sched.h>
+#include <linux/close_range.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -343,13 +346,29 @@ static void copy_tree(int src, int dst, const char *what) {
   closedir(d);
 }
 
+/* PREOPEN_BIND: bind sources opened before the child became the user namespace's root. */
+#define MAX_PREOPEN 256
+static struct { const char *source; int recursive, fd; } preopen[MAX_PREOPEN];
+static int npreopen;
+
+static int take_preopened(const char *source, int recursive) {
+  for (int i = 0; i < npreopen; i++)
+    if (preopen[i].fd >= 0 && preopen[i].recursive == recursive && !strcmp(preopen[i].source, source)) {
+      int fd = preopen[i].fd;
+      preopen[i].fd = -1;
+      return fd;
+    }
+  return -1;
+}
+
 static void op_mount(struct cursor *c) {
   const char *source = next_str(c), *dest = next_str(c), *fstype = next_str(c), *data = next_str(c);
   uint64_t flags = next_u64(c), set = next_u64(c), clr = next_u64(c), prop = next_u64(c);
   int as_file = 0;
   int tree;
   if (flags & MOUNT_FLAG_BIND) {
-    tree = sys_open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & MOUNT_FLAG_RECURSIVE) ? AT_RECURSIVE : 0));
+    tree = take_preopened(source, (flags & MOUNT_FLAG_RECURSIVE) != 0);
+    if (tree < 0) tree = sys_open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & MOUNT_FLAG_RECURSIVE) ? AT_RECURSIVE : 0));
     if (tree < 0) DIE("open_tree %s (bind source)", source);
     struct stat st;
     if (flags & MOUNT_FLAG_CREATE_AUTO) as_file = fstat(tree, &st) == 0 && !S_ISDIR(st.st_mode);
@@ -431,9 +450,13 @@ static void op_pivot_root(struct cursor *c) {
 
 static void op_mask_path(struct cursor *c) {
   const char *path = next_str(c);
-  int target = open_in_root(path, 0, 0);
+  /* Never through a symlink: one in the rootfs would point the mask elsewhere and leave what the
+   * config meant to hide visible (stricter than runc 1.1, which follows it). */
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS};
+  int target = sys_openat2(rootfd, path, &how);
   if (target < 0) {
     if (errno == ENOENT) return;
+    if (errno == ELOOP) die_err(ELOOP, "%s is, or passes through, a symlink: refusing to mask through it (name the real path)", path);
     DIE("open %s", path);
   }
   struct stat st;
@@ -486,6 +509,83 @@ static void write_file_at(int dfd, const char *path, const char *content) {
   close(fd);
 }
 
+/* ---- cgroup v2 device program ------------------------------------------------------------ */
+/* The runtime compiles linux.resources.devices to a BPF_PROG_TYPE_CGROUP_DEVICE program
+ * (src/cgroups/device-filter.ts); here it is loaded and attached, replacing the programs attached
+ * directly to the cgroup: with one, atomically (BPF_F_REPLACE); with several, the new one first
+ * and the old ones detached after, so there is never a moment without rules. */
+static long sys_bpf(int cmd, union bpf_attr *a) { return syscall(SYS_bpf, cmd, a, sizeof *a); }
+
+static void op_device_program(struct cursor *c) {
+  const char *dir = next_str(c);
+  uint32_t len;
+  const char *insns = next_raw(c, &len);
+  uint64_t optional = next_u64(c);
+  int cfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cfd < 0) DIE("open cgroup %s", dir);
+  static char log[16384];
+  union bpf_attr a;
+  for (int attempt = 0;; attempt++) {
+    memset(&a, 0, sizeof a);
+    a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    a.insn_cnt = len / sizeof(struct bpf_insn);
+    a.insns = (uint64_t)(uintptr_t)insns;
+    a.license = (uint64_t)(uintptr_t) "Apache-2.0";
+    strncpy(a.prog_name, "berth_devices", sizeof a.prog_name - 1);
+    if (attempt) {
+      a.log_level = 1;
+      a.log_size = sizeof log;
+      a.log_buf = (uint64_t)(uintptr_t)log;
+    }
+    int pfd = (int)sys_bpf(BPF_PROG_LOAD, &a);
+    if (pfd >= 0) {
+      uint32_t ids[64];
+      memset(&a, 0, sizeof a);
+      a.query.target_fd = (uint32_t)cfd;
+      a.query.attach_type = BPF_CGROUP_DEVICE;
+      a.query.prog_ids = (uint64_t)(uintptr_t)ids;
+      a.query.prog_cnt = 64;
+      if (sys_bpf(BPF_PROG_QUERY, &a) < 0) DIE("bpf(BPF_PROG_QUERY) %s", dir);
+      uint32_t n = a.query.prog_cnt < 64 ? a.query.prog_cnt : 64;
+      int old[64];
+      for (uint32_t i = 0; i < n; i++) {
+        memset(&a, 0, sizeof a);
+        a.prog_id = ids[i];
+        old[i] = (int)sys_bpf(BPF_PROG_GET_FD_BY_ID, &a);
+        if (old[i] < 0) DIE("bpf(BPF_PROG_GET_FD_BY_ID) %u", ids[i]);
+      }
+      memset(&a, 0, sizeof a);
+      a.target_fd = (uint32_t)cfd;
+      a.attach_bpf_fd = (uint32_t)pfd;
+      a.attach_type = BPF_CGROUP_DEVICE;
+      a.attach_flags = BPF_F_ALLOW_MULTI | (n == 1 ? BPF_F_REPLACE : 0);
+      if (n == 1) a.replace_bpf_fd = (uint32_t)old[0];
+      if (sys_bpf(BPF_PROG_ATTACH, &a) < 0) DIE("bpf(BPF_PROG_ATTACH) %s", dir);
+      for (uint32_t i = 0; i < n; i++) {
+        if (n > 1) {
+          memset(&a, 0, sizeof a);
+          a.target_fd = (uint32_t)cfd;
+          a.attach_bpf_fd = (uint32_t)old[i];
+          a.attach_type = BPF_CGROUP_DEVICE;
+          if (sys_bpf(BPF_PROG_DETACH, &a) < 0) DIE("bpf(BPF_PROG_DETACH) %s", dir);
+        }
+        close(old[i]);
+      }
+      close(pfd); /* the attachment holds its own reference */
+      break;
+    }
+    if (errno == EPERM && optional) break; /* rules that allow every device lose nothing */
+    if (errno == EPERM) DIE("bpf(BPF_PROG_LOAD) of the device program (needs CAP_BPF or CAP_SYS_ADMIN)");
+    if (attempt) {
+      size_t l = strnlen(log, sizeof log);
+      while (l > 0 && log[l - 1] == '\n') log[--l] = '\0';
+      const char *tail = l > 300 ? log + l - 300 : log;
+      DIE("bpf(BPF_PROG_LOAD) of the device program: %s", tail);
+    }
+  }
+  close(cfd);
+}
+
 /* ---- hooks ------------------------------------------------------------------------------ */
 static void op_hook(struct cursor *c) {
   const char *path = next_str(c);
@@ -520,7 +620,7 @@ static void op_hook(struct cursor *c) {
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR) DIE("wait hook %s", path);
   if (pfd >= 0) close(pfd);
-  if (WIFSIGNALED(st)) die_err(ECANCELED, "hook %s killed by signal %d", path, WTERMSIG(st));
+  if (WIFSIGNALED(st)) die_err(ECANCELED, "error running hook %s: killed by signal %d (%s)", path, WTERMSIG(st), strsignal(WTERMSIG(st)));
   if (WEXITSTATUS(st) != 0) die_err(ECANCELED, "hook %s exited with status %d", path, WEXITSTATUS(st));
   free(args);
   free(env);
@@ -751,7 +851,7 @@ static void op_exec(struct cursor *c) {
 
 /* ---- terminals ------------------------------------------------------------------------- */
 static void op_console_create(struct cursor *c) {
-  uint64_t rows = next_u64(c), cols = next_u64(c), bind_console = next_u64(c);
+  uint64_t rows = next_u64(c), cols = next_u64(c), bind_console = next_u64(c), uid = next_u64(c);
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) DIE("open /dev/ptmx (is devpts mounted at /dev/pts?)");
   int unlock = 0;
@@ -761,6 +861,8 @@ static void op_console_create(struct cursor *c) {
   if (slave < 0) DIE("open the pty slave (TIOCGPTPEER)");
   unsigned int n;
   if (ioctl(master, TIOCGPTN, &n) < 0) DIE("TIOCGPTN");
+  /* The terminal is the process's (its group stays devpts' gid=5, tty), as runc leaves it. */
+  if (uid != 0 && fchown(slave, (uid_t)uid, (gid_t)-1) < 0) DIE("give the terminal to uid %llu", (unsigned long long)uid);
   char name[64];
   snprintf(name, sizeof name, "/dev/pts/%u", n);
   if (rows && cols) {
@@ -946,10 +1048,32 @@ static void run_op(uint32_t code, struct cursor *c) {
   }
   case OP_CLONE: {
     uint64_t flags = next_u64(c);
+    const char *cgroup = next_str(c);
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) DIE("socketpair");
-    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    pid_t pid = -1;
+    int moved = 0;
+    if (*cgroup) {
+      /* Born in its cgroup: no migration, so none of the global lock's RCU grace periods that a
+       * write to cgroup.procs waits for (milliseconds per container on cgroup2). */
+      int cfd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (cfd < 0) DIE("open cgroup %s", cgroup);
+      struct clone_args ca = {.flags = flags | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cfd};
+      pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+      moved = pid >= 0;
+      if (pid < 0 && errno != ENOSYS && errno != EINVAL && errno != E2BIG && errno != EOPNOTSUPP && errno != EBUSY) DIE("clone3 into cgroup %s", cgroup);
+      if (pid != 0) close(cfd);
+    }
+    if (pid < 0) pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid < 0) DIE("clone");
+    if (pid > 0 && *cgroup && !moved) {
+      /* clone3 refused (an old kernel, a cgroup it cannot start tasks in): move the child. */
+      char procs[PATH_MAX], num[16];
+      snprintf(procs, sizeof procs, "%s/cgroup.procs", cgroup);
+      snprintf(num, sizeof num, "%d", (int)pid);
+      child_pid = pid;
+      write_file_at(AT_FDCWD, procs, num);
+    }
     if (pid == 0) {
       is_child = 1;
       sync_fd = sp[1];
@@ -1015,6 +1139,17 @@ static void run_op(uint32_t code, struct cursor *c) {
      * single-threaded, so moving this thread moves the process. */
     write_file_at(AT_FDCWD, next_str(c), "0");
     break;
+  case OP_PREOPEN_BIND: {
+    const char *source = next_str(c);
+    int rec = next_u64(c) != 0;
+    if (npreopen == MAX_PREOPEN) die_err(E2BIG, "more than %d bind mounts in a user namespace", MAX_PREOPEN);
+    int fd = sys_open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
+    if (fd < 0) DIE("open_tree %s (bind source)", source);
+    preopen[npreopen].source = source;
+    preopen[npreopen].recursive = rec;
+    preopen[npreopen++].fd = fd;
+    break;
+  }
   case OP_BECOME_NS_ROOT:
     /* Our host uid 0 is not mapped in the new namespace: take its uid 0 (mapped by the parent). */
     if (setresgid(0, 0, 0) < 0) DIE("setresgid(0) in the user namespace");
@@ -1024,6 +1159,7 @@ static void run_op(uint32_t code, struct cursor *c) {
   case OP_HOOK:
   case OP_CHILD_HOOK: op_hook(c); break;
   case OP_FINISH: finish(next_u64(c)); break;
+  case OP_DEVICE_PROGRAM: op_device_program(c); break;
   case OP_CONSOLE_PAIR: {
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) DIE("socketpair for the console");

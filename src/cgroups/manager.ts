@@ -17,7 +17,7 @@ import {
 import type { LinuxResources } from "./resources.ts";
 import type { CgroupStats } from "./stats.ts";
 import { V1Manager } from "./v1.ts";
-import { V2Manager } from "./v2.ts";
+import { V2Manager, type DeviceProgramSetter } from "./v2.ts";
 
 export type { CgroupLayout } from "./paths.ts";
 
@@ -43,6 +43,10 @@ export interface CgroupManager {
   create(resources?: LinuxResources): void;
   /** cgroup.procs files the init pid must be written to (berth-init does that itself). */
   procsFiles(): string[];
+  /** v1: the hierarchies' `tasks` files (not the hybrid host's unified directory). */
+  tasksFiles?(): string[];
+  /** v1 on a hybrid host: the container's directory in the cgroup2 hierarchy. */
+  unifiedDir?(): string | undefined;
   /** Move a process in (TypeScript-side joins, e.g. exec). */
   addProcess(pid: number): void;
   /** PIDs in the container's cgroup and its descendants. */
@@ -79,6 +83,11 @@ export interface OpenCgroupOptions {
   paths?: Record<string, string>;
   /** The host's cgroup mounts, when the caller has read them already (one read per command). */
   host?: HostCgroups;
+  /**
+   * v2: what puts the compiled device program on the cgroup (default: bpf.ts, through bun:ffi).
+   * The runtime's create hands it to berth-init instead, which loads it with bpf(2) directly.
+   */
+  setDevices?: DeviceProgramSetter;
 }
 
 /** Shared result of reading the host's cgroup mounts, for drivers. */
@@ -104,8 +113,21 @@ export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
     const mount = host.mounts.find((m) => m.fsType === "cgroup2" && m.mountPoint === "/sys/fs/cgroup")
       ?? host.mounts.find((m) => m.fsType === "cgroup2");
     if (!mount) throw failedPrecondition("no cgroup2 file system is mounted; cannot use the cgroup v2 driver");
-    return V2Manager.resolve(host.layout, mount, host.self, normalizeCgroupsPath(opts.cgroupsPath, opts.id), cfs);
+    return V2Manager.resolve(host.layout, mount, host.self, normalizeCgroupsPath(opts.cgroupsPath, opts.id), cfs, ...(opts.setDevices ? [opts.setDevices] : []));
   }
   if (opts.paths) return V1Manager.fromPaths(host.layout, opts.paths, host.mounts, cfs);
   return V1Manager.resolve(host.layout, host.mounts, host.self, normalizeCgroupsPath(opts.cgroupsPath, opts.id), cfs);
+}
+
+/**
+ * How the init gets into its cgroup: cloned straight into the cgroup2 directory (v2, or the hybrid
+ * host's unified one), v1 hierarchies joined by the child itself through `tasks` (or by the parent
+ * writing cgroup.procs when a user namespace takes the child's rights on host files).
+ */
+export function cgroupPlacement(cg: CgroupManager | undefined): { cgroupProcs: string[]; cgroupTasks?: string[]; cgroupInto?: string } {
+  if (!cg) return { cgroupProcs: [] };
+  if (cg.driver === "v2") return { cgroupProcs: [], cgroupInto: cg.procsFiles()[0]!.replace(/\/cgroup\.procs$/, "") };
+  const into = cg.unifiedDir?.();
+  const tasks = cg.tasksFiles?.() ?? [];
+  return { cgroupProcs: tasks.map((t) => t.replace(/\/tasks$/, "/cgroup.procs")), cgroupTasks: tasks, ...(into ? { cgroupInto: into } : {}) };
 }

@@ -75,6 +75,10 @@ export class V1Manager implements CgroupManager {
       hs.push({ controllers: m.controllers, mountPoint: m.mountPoint, dir: resolveDir(m, target, self.v1.get(first)) });
     }
     if (hs.length === 0) throw failedPrecondition("no cgroup v1 hierarchy is mounted");
+    // Hybrid: the container also gets its directory in the cgroup2 hierarchy (key "", as runc's
+    // cgroup_paths), which holds no controllers but is what systemd and BPF programs look at.
+    const unified = layout === "hybrid" ? mounts.find((m) => m.fsType === "cgroup2") : undefined;
+    if (unified) hs.push({ controllers: [""], mountPoint: unified.mountPoint, dir: resolveDir(unified, target, self.unified) });
     return new V1Manager(layout, hs, cfs);
   }
 
@@ -86,7 +90,7 @@ export class V1Manager implements CgroupManager {
         h.controllers.push(c);
         continue;
       }
-      const m = mounts.find((x) => x.controllers.includes(c));
+      const m = mounts.find((x) => (c === "" ? x.fsType === "cgroup2" : x.controllers.includes(c)));
       byDir.set(dir, { controllers: [c], mountPoint: m?.mountPoint ?? posix.dirname(dir), dir });
     }
     return new V1Manager(layout, [...byDir.values()], cfs);
@@ -109,6 +113,9 @@ export class V1Manager implements CgroupManager {
         this.files.mkdirChain(chain, PATH_FIELD);
         if (h.controllers.includes("cpuset")) this.initCpuset(this.files.created.slice(before), h.dir);
       }
+      // A process put into a frozen cgroup stops at once: berth-init would never report back.
+      if (this.freezerState() !== "THAWED")
+        throw failedPrecondition(`cannot create a container in ${this.dirOf("freezer")}: the cgroup is frozen (freezer.state ${this.freezerState()}); thaw it or use another ${PATH_FIELD}`, PATH_FIELD);
       this.apply(resources, false);
     } catch (e) {
       this.files.undoCreated();
@@ -396,6 +403,16 @@ export class V1Manager implements CgroupManager {
 
   procsFiles(): string[] {
     return this.hierarchies.map((h) => posix.join(h.dir, "cgroup.procs"));
+  }
+
+  /** The v1 hierarchies' `tasks` files (a single thread writing "0" moves itself, no global lock). */
+  tasksFiles(): string[] {
+    return this.hierarchies.filter((h) => h.controllers[0] !== "").map((h) => posix.join(h.dir, "tasks"));
+  }
+
+  /** The hybrid host's cgroup2 directory, which clone3(CLONE_INTO_CGROUP) can place a child in. */
+  unifiedDir(): string | undefined {
+    return this.dirOf("");
   }
 
   addProcess(pid: number): void {

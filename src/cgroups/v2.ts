@@ -135,6 +135,9 @@ export class V2Manager implements CgroupManager {
         this.enableControllers(posix.dirname(dir), need);
         this.files.mkdirChain([dir], PATH_FIELD);
       }
+      // A process put into a frozen cgroup stops at once: berth-init would never report back.
+      if (this.freezerState() !== "THAWED")
+        throw failedPrecondition(`cannot create a container in ${this.dir}: the cgroup is frozen (cgroup.freeze 1); thaw it or use another ${PATH_FIELD}`, PATH_FIELD);
       this.apply(resources, false);
     } catch (e) {
       this.files.undoCreated();

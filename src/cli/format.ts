@@ -66,19 +66,26 @@ export function containerStatus(c: { status: string; exitCode?: number; startedA
 }
 
 /**
- * The subset of Go templates `--format` needs here: `{{.A.B}}` (a field path), `{{json .A}}`,
- * `{{json .}}`; "json" alone means one JSON document per item.
+ * A docker --format template run on one value: Go's text/template with docker's functions
+ * (src/cli/template), `\t` and `\n` as tab and newline, "json" alone meaning the value as one
+ * JSON document. Kept synchronous for callers that render row by row; the engine is loaded on
+ * the first call only (require), so commands that print no template never load it. A template
+ * that does not parse or fails on `v` throws a FormatError with Go's message (exit status 1).
  */
 export function renderTemplate(tpl: string, v: unknown): string {
   if (tpl === "json") return JSON.stringify(v);
-  const text = tpl.replace(/\\n/g, "\n").replace(/\\t/g, "\t");
-  return text.replace(/\{\{\s*(json\s+)?\.([A-Za-z0-9_.]*)\s*\}\}/g, (_, json: string | undefined, path: string) => {
-    let cur: unknown = v;
-    for (const k of path.split(".").filter(Boolean)) cur = cur !== null && typeof cur === "object" ? (cur as Record<string, unknown>)[k] : undefined;
-    if (json) return JSON.stringify(cur ?? null);
-    if (cur === undefined || cur === null) return "<no value>";
-    if (Array.isArray(cur)) return `[${cur.join(" ")}]`;
-    if (typeof cur === "object") return `map[${Object.entries(cur).map(([k, x]) => `${k}:${String(x)}`).join(" ")}]`;
-    return String(cur);
-  });
+  const { ListFormat } = require("./formatter.ts") as typeof import("./formatter.ts");
+  return ListFormat.plain(tpl).one(v);
+}
+
+/**
+ * docker's list output for `format` (`table …`, `table`, `json`, or a template) over `rows`,
+ * with the header names of docker's context (`{ Name: "NAME", CPUPerc: "CPU %" }`) and the
+ * default table used for `table` alone. Throws a FormatError as renderTemplate.
+ */
+export function formatRows(format: string, rows: Record<string, unknown>[], spec: { header: Record<string, string>; defaultTable: string; typeName: string }): string {
+  const { ListFormat } = require("./formatter.ts") as typeof import("./formatter.ts");
+  const f = ListFormat.parse(format, spec);
+  for (const r of rows) f.add(r);
+  return f.render();
 }

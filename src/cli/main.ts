@@ -43,7 +43,9 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   ps: ["List containers", () => import("./commands/ps.ts")],
   inspect: ["Return low-level information on images and containers", () => import("./commands/inspect.ts")],
   container: ["Manage containers (the verbs above as subcommands)", () => import("./commands/container.ts")],
+  image: ["Manage images (the verbs below as subcommands, and history, prune)", () => import("./commands/image.ts")],
   images: ["List images", () => import("./commands/images.ts")],
+  history: ["Show the history of an image", () => import("./commands/history.ts")],
   pull: ["Download an image from a registry", () => import("./commands/pull.ts")],
   push: ["Upload an image to a registry", () => import("./commands/push.ts")],
   tag: ["Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", () => import("./commands/tag.ts")],
@@ -54,6 +56,10 @@ const VERBS: Record<string, [summary: string, load: () => Promise<{ default: Com
   network: ["Manage networks (create, ls, inspect, rm, prune)", () => import("./commands/network.ts")],
   volume: ["Manage volumes", () => import("./commands/volume.ts")],
   events: ["Get real time events from the engine", () => import("./commands/events.ts")],
+  content: ["Manage the content store (ls, get, rm), as ctr content", () => import("./commands/content.ts")],
+  snapshots: ["Look at snapshots (ls, tree, usage), as ctr snapshots", () => import("./commands/snapshots.ts")],
+  leases: ["Look at leases (ls), as ctr leases", () => import("./commands/leases.ts")],
+  tasks: ["Look at tasks: containers with a live process (ls), as ctr tasks", () => import("./commands/tasks.ts")],
   system: ["Manage berth (prune, df, events, info)", () => import("./commands/system.ts")],
   info: ["Display system-wide information", () => import("./commands/info.ts")],
   version: ["Show the berth version information", () => import("./commands/version.ts")],
@@ -142,6 +148,9 @@ export async function main(argv: string[]): Promise<number> {
     if ((e as { code?: string }).code === "EPIPE") return 141;
     if (e instanceof UsageError) status = 125;
     if (e instanceof BerthError) {
+      // An error that carries docker's own exit status for it (a --format template: 64 or 1).
+      const own = (e as { exitStatus?: unknown }).exitStatus;
+      if (typeof own === "number") status = own;
       process.stderr.write(`berth: ${e.message}\n`);
       if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
       return status;

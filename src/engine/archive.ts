@@ -3,15 +3,20 @@
 // archive (manifest.json naming each image's config and layers by their paths in blobs/, as
 // docker 25+ writes it). `load` and `import` read OCI layouts (directories or tars) and docker
 // archives of both generations (the older one: <id>.json configs and <id>/layer.tar layers).
+import { existsSync, fstatSync, lstatSync, mkdirSync, rmdirSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, join, posix } from "node:path";
 import type { Descriptor } from "../content/types.ts";
 import { parseDigest } from "../content/digest.ts";
 import { writeBytes } from "../content/write-blob.ts";
 import { MediaType, isIndexType, isManifestType } from "../image/media-types.ts";
 import { readTar } from "../image/tar-reader.ts";
 import { formatReference, parseReference } from "../distribution/reference.ts";
-import { invalidArgument, isBerthError, notFound } from "../sys/errdefs.ts";
+import { failedPrecondition, invalidArgument, isBerthError, notFound } from "../sys/errdefs.ts";
+import { AT_FDCWD, O, RESOLVE, closeFd, openat2 } from "../sys/openat2.ts";
+import { mountAll, mountOne, unmount } from "../snapshots/mount.ts";
+import { archiveTree, extractTar, locate, resolveLogical, type Located } from "./rooted-fs.ts";
+import type { Container } from "./containers.ts";
 import type { Engine } from "./engine.ts";
 import { familiarName, readImage, type ResolvedImage } from "./images.ts";
 import type { TarWriter } from "../image/tar-writer.ts";
@@ -246,4 +251,226 @@ export async function loadSource(e: Engine, src: Source, opts: { name?: string; 
 export function repoFromPath(path: string): string | undefined {
   const b = basename(path.replace(/\/+$/, "")).replace(/\.(tar|oci)$/, "").toLowerCase();
   return validName(`localhost/${b}`) ? `localhost/${b}` : undefined;
+}
+
+// ---- container archives (berth cp; the Docker API's /containers/{id}/archive) ---------------
+// A running container's files are reached through /proc/<pid>/root, the root its processes
+// see: its volumes, bind mounts and tmpfs mounts included. A stopped one's snapshot is mounted
+// (with its volumes and bind mounts on top, as docker mounts them for cp) on a scratch mount
+// point under <root>/tmp named after this process, so a killed berth's mount is collected by
+// the next (collectDeadOwners); the container's lock is held meanwhile, so it cannot start.
+// Every path is resolved by the kernel inside that root (rooted-fs.ts).
+
+/** docker's ContainerPathStat (the X-Docker-Container-Path-Stat header, base64 JSON). */
+export interface PathStat {
+  name: string;
+  size: number;
+  /** Go's os.FileMode: permission bits, setuid/setgid/sticky and type bits. */
+  mode: number;
+  mtime: Date;
+  /** Where a symlink leads inside the container (absolute), else "". */
+  linkTarget: string;
+}
+
+/** A node:fs Stats → Go's os.FileMode bits. */
+export function goFileMode(st: Stats): number {
+  let m = st.mode & 0o777;
+  if (st.mode & 0o4000) m |= 1 << 23;
+  if (st.mode & 0o2000) m |= 1 << 22;
+  if (st.mode & 0o1000) m |= 1 << 20;
+  if (st.isDirectory()) m |= 1 << 31;
+  else if (st.isSymbolicLink()) m |= 1 << 27;
+  else if (st.isFIFO()) m |= 1 << 25;
+  else if (st.isSocket()) m |= 1 << 24;
+  else if (st.isCharacterDevice()) m |= (1 << 26) | (1 << 21);
+  else if (st.isBlockDevice()) m |= 1 << 26;
+  return m >>> 0;
+}
+
+/** The header value docker sends on HEAD/GET archive. */
+export function pathStatHeader(s: PathStat): string {
+  const mtime = s.mtime.toISOString().replace(/\.(\d+)Z$/, (_, f: string) => (/^0+$/.test(f) ? "Z" : `.${f.replace(/0+$/, "")}Z`));
+  return Buffer.from(JSON.stringify({ name: s.name, size: s.size, mode: s.mode, mtime, linkTarget: s.linkTarget })).toString("base64");
+}
+
+const code = (err: unknown) => (err as { code?: string }).code;
+/** "/a/b/." keeps its "/." and "/a/b/" its "/": they mean "the directory's contents" and "follow". */
+const absPath = (p: string) => {
+  const n = posix.normalize(`/${p}`);
+  return p.endsWith("/.") ? `${n.replace(/\/$/, "")}/.`.replace(/^\/\/\./, "/.") : p.endsWith("/") && n !== "/" ? `${n.replace(/\/$/, "")}/` : n;
+};
+const followsLast = (p: string) => p.endsWith("/") || p.endsWith("/.");
+const couldNotFind = (path: string, ref: string) => notFound(`Could not find the file ${path} in container ${ref}`, "path");
+
+/** Run `fn` with an fd of the container's root (its processes' view, or its mounted snapshot). */
+export async function withContainerRoot<T>(e: Engine, ref: string, fn: (rootFd: number, c: Container) => Promise<T> | T): Promise<T> {
+  const { getContainer } = await import("./containers.ts");
+  const c = await getContainer(e, ref);
+  // A restarting container's snapshot is still mounted by its monitor (a second overlay mount of
+  // one upper directory is refused), and it has no process to enter: wait for it to run.
+  if (c.state === "restarting" || ((c.state === "running" || c.state === "paused") && !(c.pid > 0))) {
+    throw failedPrecondition(`container ${ref} is restarting: copy its files once it runs again`, "container");
+  }
+  if (c.state === "running" || c.state === "paused") {
+    let fd: number;
+    try {
+      fd = openat2(AT_FDCWD, `/proc/${c.pid}/root`, O.PATH | O.DIRECTORY, 0);
+    } catch (err) {
+      throw failedPrecondition(`container ${ref} stopped while its files were being opened: try again`, "container");
+    }
+    try {
+      // Still the same process after the open: the fd is its root, not a reused pid's.
+      const now = await getContainer(e, c.id);
+      if (now.pid !== c.pid || (now.state !== "running" && now.state !== "paused")) {
+        throw failedPrecondition(`container ${ref} stopped while its files were being opened: try again`, "container");
+      }
+      return await fn(fd, c);
+    } finally {
+      closeFd(fd);
+    }
+  }
+  // What a killed cp left mounted (its scratch mount point names its dead pid) goes first.
+  const { collectDeadOwners } = await import("./gc.ts");
+  collectDeadOwners(e);
+  const lock = await e.locks.acquire(c.id, "copy its files");
+  const dir = join(e.tmp, `apply-${process.pid}-cp-${c.id.slice(0, 12)}-${Math.random().toString(36).slice(2, 8)}`);
+  const mounted: string[] = [];
+  let fd = -1;
+  try {
+    const { getContainer: again } = await import("./containers.ts");
+    const fresh = await again(e, c.id);
+    if (fresh.state === "running" || fresh.state === "paused") {
+      lock.release();
+      return await withContainerRoot(e, ref, fn); // it was started meanwhile
+    }
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const sn = await e.snapshotter();
+    mountAll(await sn.mounts(c.snapshotKey), dir);
+    mounted.push(dir);
+    // Volumes and bind mounts over the snapshot, shortest target first (docker's order).
+    const { resolveInRoot } = await import("../image/resolve-in-root.ts");
+    const binds: { source: string; target: string; readOnly: boolean }[] = [];
+    const ro = (target: string) => (c.spec.mounts ?? []).some((m) => m.readOnly && posix.normalize(m.target) === target);
+    for (const m of c.spec.mounts ?? []) if (m.type === "bind" && m.source) binds.push({ source: m.source, target: posix.normalize(m.target), readOnly: m.readOnly ?? false });
+    for (const v of c.resolved.volumes ?? []) {
+      const rec = v.name ? e.volumes.find(v.name) : undefined;
+      if (rec) binds.push({ source: rec.mountpoint, target: v.target, readOnly: ro(v.target) });
+    }
+    binds.sort((a, b) => a.target.length - b.target.length);
+    for (const b of binds) {
+      if (!existsSync(b.source)) continue;
+      const isDir = statSync(b.source).isDirectory();
+      const parent = resolveInRoot(dir, posix.dirname(b.target), { create: true });
+      if (!parent) continue;
+      const at = join(parent, posix.basename(b.target));
+      if (!existsSync(at)) {
+        if (isDir) mkdirSync(at, { mode: 0o755 });
+        else writeFileSync(at, "", { flag: "wx" });
+      }
+      if (lstatSync(at).isSymbolicLink()) continue; // never mount through a link
+      // Read-only as in the container: the kernel then refuses a write that a link led there.
+      mountOne({ type: "bind", source: b.source, options: b.readOnly ? ["rbind", "ro"] : ["rbind"] }, at);
+      mounted.push(at);
+    }
+    fd = openat2(AT_FDCWD, dir, O.PATH | O.DIRECTORY, 0);
+    return await fn(fd, c);
+  } finally {
+    if (fd >= 0) closeFd(fd);
+    let unmounted = true;
+    for (const m of mounted.reverse()) {
+      try {
+        unmount(m, { detach: true });
+      } catch {
+        unmounted = false;
+      }
+    }
+    // Never a recursive remove here: a mount that failed to go would take the container's files
+    // (or a volume's) with it. An empty mount point is all there is to remove.
+    if (unmounted) {
+      try {
+        rmdirSync(dir);
+      } catch {}
+    }
+    lock.release();
+  }
+}
+
+function statAt(rootFd: number, path: string, ref: string): { loc: Located; stat: PathStat } {
+  const abs = absPath(path);
+  let loc: Located;
+  try {
+    loc = locate(rootFd, abs, { follow: followsLast(abs) });
+  } catch (err) {
+    if (code(err) === "ENOENT" || code(err) === "ELOOP") throw couldNotFind(path, ref);
+    if (code(err) === "ENOTDIR") throw invalidArgument(`${path} in container ${ref}: not a directory`, "path");
+    throw err;
+  }
+  if (followsLast(abs) && !loc.st.isDirectory()) {
+    closeFd(loc.dirFd);
+    throw invalidArgument(`${path} in container ${ref}: not a directory`, "path");
+  }
+  const name = abs === "/" ? "/" : abs.endsWith("/.") ? "." : posix.basename(abs.replace(/\/$/, ""));
+  const linkTarget = loc.st.isSymbolicLink() ? (resolveLogical(rootFd, abs) ?? "") : "";
+  return { loc, stat: { name, size: loc.st.size, mode: goFileMode(loc.st), mtime: loc.st.mtime, linkTarget } };
+}
+
+/** HEAD /containers/{id}/archive: what `path` names in the container (a final link not followed). */
+export async function statContainerPath(e: Engine, ref: string, path: string): Promise<PathStat> {
+  return withContainerRoot(e, ref, (rootFd) => {
+    const { loc, stat } = statAt(rootFd, path, ref);
+    closeFd(loc.dirFd);
+    return stat;
+  });
+}
+
+/**
+ * GET /containers/{id}/archive: a tar of `path` (a directory with all below it, links kept as
+ * links), its top entry named after the path's last component ("." for "dir/.").
+ */
+export async function getContainerArchive(e: Engine, ref: string, path: string, tar: TarWriter): Promise<PathStat> {
+  return withContainerRoot(e, ref, (rootFd) => {
+    const { loc, stat } = statAt(rootFd, path, ref);
+    try {
+      archiveTree(loc.dirFd, loc.base, loc.st, stat.name === "/" ? "." : stat.name, tar);
+      tar.end();
+    } finally {
+      closeFd(loc.dirFd);
+    }
+    return stat;
+  });
+}
+
+export interface PutArchiveOptions {
+  /** Refuse to replace a directory with a non-directory or the reverse (docker cp always asks this). */
+  noOverwriteDirNonDir?: boolean;
+  /** Keep the archive's owners (cp -a); else every entry is the container's root's. */
+  copyUIDGID?: boolean;
+}
+
+/** PUT /containers/{id}/archive: extract an uncompressed tar into the directory `path`. */
+export async function putContainerArchive(e: Engine, ref: string, path: string, tar: Uint8Array, o: PutArchiveOptions = {}): Promise<{ entries: number }> {
+  return withContainerRoot(e, ref, (rootFd, c) => {
+    const abs = posix.normalize(`/${path}`);
+    // docker's checks: the innermost mount holding the path decides (a read-only volume or bind
+    // refuses; the root refuses when the container's rootfs is read-only).
+    const under = (t: string) => abs === t || abs.startsWith(t === "/" ? "/" : `${t}/`);
+    const holder = (c.spec.mounts ?? []).filter((m) => m.type !== "tmpfs" && under(posix.normalize(m.target))).sort((a, b) => b.target.length - a.target.length)[0];
+    if (holder?.readOnly) throw failedPrecondition(`mounted volume is marked read-only: ${holder.target} in container ${ref}`, "path");
+    if (!holder && c.spec.readOnly && !(c.spec.mounts ?? []).some((m) => m.type === "tmpfs" && under(posix.normalize(m.target)))) {
+      throw failedPrecondition("container rootfs is marked read-only", "path");
+    }
+    let fd: number;
+    try {
+      fd = openat2(rootFd, abs.replace(/^\/+/, ""), O.PATH, RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS);
+    } catch (err) {
+      if (code(err) === "ENOENT" || code(err) === "ENOTDIR" || code(err) === "ELOOP") throw couldNotFind(path, ref);
+      throw err;
+    }
+    try {
+      if (!fstatSync(fd).isDirectory()) throw invalidArgument(`extraction point is not a directory: ${path} in container ${ref}`, "path");
+      return extractTar(fd, tar, { noOverwriteDirNonDir: o.noOverwriteDirNonDir ?? false, owner: o.copyUIDGID ? "archive" : { uid: 0, gid: 0 } });
+    } finally {
+      closeFd(fd);
+    }
+  });
 }

@@ -16,6 +16,7 @@ import type { ImageConfigFile } from "../image/config-to-spec.ts";
 import { checkContainerName, type ContainerRecord, type ContainerUpdate } from "../metadata/containers.ts";
 import { applyLayers } from "../snapshots/apply-layers.ts";
 import { mountAll, unmountAll } from "../snapshots/mount.ts";
+import { volatileOverlays } from "../snapshots/overlay.ts";
 import { ATTACH, AttachClient, type AttachHandlers } from "../monitor/attach.ts";
 import { findBinary, monitorAlive, readMonitorEvents, readStatus, spawnMonitor, type MonitorStatus } from "../monitor/monitor.ts";
 import type { Engine } from "./engine.ts";
@@ -214,7 +215,12 @@ export async function reconcile(e: Engine, c: Container): Promise<Container> {
     importMonitorEvents(e, c, dir);
     const u: ContainerUpdate = {};
     if (st.pid !== c.pid && st.pid > 0) u.pid = st.pid;
-    if (st.restartCount !== c.restartCount) u.restartCount = st.restartCount;
+    if (st.restartCount !== c.restartCount) {
+      u.restartCount = st.restartCount;
+      // docker: a restarted container's health check starts over (its log is kept).
+      const h = c.health as { status: string; failingStreak: number } | undefined;
+      if (h) u.health = { ...h, status: "starting", failingStreak: 0 };
+    }
     const state = st.state === "restarting" ? "restarting" : c.state === "paused" ? "paused" : "running";
     if (state !== c.state) u.state = state;
     if (st.state === "running" && st.startedAt && (!c.startedAt || Date.parse(st.startedAt) > c.startedAt.getTime() + 1)) u.startedAt = new Date(Date.parse(st.startedAt));
@@ -407,7 +413,8 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
   let created = false;
   try {
     const cfg = JSON.parse(new TextDecoder().decode(await e.content.read(c.imageId))) as ImageConfigFile;
-    const mounts = await sn.mounts(c.snapshotKey);
+    // A --rm container's writable layer is removed at its exit: no sync of it, ever.
+    const mounts = spec.autoRemove ? volatileOverlays(await sn.mounts(c.snapshotKey)) : await sn.mounts(c.snapshotKey);
     timed("engine", "mount", `mount ${mounts.map((m) => m.type).join("+")} on ${rootfs}`, () => mountAll(mounts, rootfs));
     mounted = true;
 

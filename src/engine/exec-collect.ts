@@ -58,11 +58,13 @@ export async function collectContainerExecs(e: Engine, containerId: string): Pro
   } catch {
     return;
   }
+  // Until each monitor is gone: it records the exit, then runs its exit command (which records
+  // it too, or finds it recorded) unless an attached client does the cleanup.
   const deadline = Date.now() + 3000;
   for (const rec of running) {
     for (;;) {
       const st = readStatus(e.execDir(rec.id));
-      if (!st || st.state === "exited" || !monitorAlive(st) || Date.now() > deadline) break;
+      if (!st || !monitorAlive(st) || Date.now() > deadline) break;
       await Bun.sleep(20);
     }
     collectExec(e, { ...rec, pid: rec.pid || 1 });

@@ -10,11 +10,18 @@
 // killed `berth exec` leaves neither a process nor a session without its exit. The monitor
 // starts berth-init with the exec plan the engine computed (the runtime library's exec with
 // `launchVia`), as it does for a container's init: no berth-runtime process per exec.
+//
+// The fronts' calls: the Docker API's POST /containers/{id}/exec → createExec; POST
+// /exec/{id}/start → startExec (with `attach` bound to the hijacked connection unless Detach,
+// then finishExec); GET /exec/{id}/json → inspectExec (docker/exec-json.ts shapes it); POST
+// /exec/{id}/resize → resizeExec. CRI's ExecSync: createExec + startExec with handlers that
+// collect the output, finishExec, and killExec at its timeout (as health.ts does).
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { conflict, failedPrecondition, invalidArgument, isBerthError } from "../sys/errdefs.ts";
 import { boundingCapabilities } from "../sys/capabilities.ts";
+import { processAlive } from "../sys/proc.ts";
 import { timed } from "../explain/channel.ts";
 import { resolveUser } from "../image/config-to-spec.ts";
 import { ATTACH, AttachClient, type AttachHandlers } from "../monitor/attach.ts";
@@ -44,6 +51,9 @@ export interface ExecSpec {
   stdin?: boolean;
   /** As given (docker's DetachKeys); the front applies them. */
   detachKeys?: string;
+  /** Whether the front means to attach these streams (docker's AttachStdout/AttachStderr; inspect shows them). */
+  attachStdout?: boolean;
+  attachStderr?: boolean;
 }
 
 export type Exec = ExecRecord<ExecSpec>;
@@ -146,16 +156,9 @@ function execProcess(e: Engine, c: Container, spec: ExecSpec): Process {
   return proc;
 }
 
-/** Wait (bounded) until a process that is not our child has exited. */
+/** Wait (bounded) until a process that is not our child has exited (a zombie counts as gone). */
 async function gone(pid: number, ms: number): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await Bun.sleep(10);
-  }
+  for (const end = Date.now() + ms; Date.now() < end && processAlive(pid, 0); ) await Bun.sleep(10);
 }
 
 /** The runtime's socket path for the pty master: the monitor's console.sock, by a short path. */
@@ -186,13 +189,18 @@ export async function startExec(e: Engine, ref: string, o: ExecStartOptions = {}
   const c = await getContainer(e, rec.containerId);
   if (rec.state !== "created") throw conflict(`exec ${rec.id} has already been started`, "exec");
   checkRunning(c);
+  if (!e.execs.markRunning(rec.id)) throw conflict(`exec ${rec.id} has already been started`, "exec");
   let proc: Process;
   try {
     proc = execProcess(e, c, spec);
+    // The terminal has its size before the process runs (berth-init sets it on the pty).
+    if (spec.tty && o.size) proc.consoleSize = { height: o.size.rows, width: o.size.cols };
   } catch (err) {
-    throw isBerthError(err, "NotFound") ? invalidArgument(`exec failed: ${err.message}`, "user") : err;
+    // As runc's exec: a user the image does not know, a bad working directory: 126.
+    const failure = new StartError(`exec failed: ${isBerthError(err) ? err.message : String(err)}`, 126, isBerthError(err) ? err.field : "exec");
+    if (e.execs.markExited(rec.id, failure.exitCode)) execEvent(e, "exec_die", rec, { exitCode: String(failure.exitCode) });
+    throw failure;
   }
-  if (!e.execs.markRunning(rec.id)) throw conflict(`exec ${rec.id} has already been started`, "exec");
   const dir = e.execDir(rec.id);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -217,7 +225,6 @@ export async function startExec(e: Engine, ref: string, o: ExecStartOptions = {}
       ...(spec.tty ? { consoleSocket: consoleSocketPath(dir, monitor.pid) } : {}),
     });
     monitor.started(started.pid, undefined);
-    if (o.size && client) client.resize(o.size.rows, o.size.cols);
     e.execs.setPid(rec.id, started.pid);
     execEvent(e, `exec_start: ${spec.cmd.join(" ")}`, rec);
     return { exec: e.execs.get(rec.id) as Exec, pid: started.pid, ...(client ? { attach: client } : {}) };
@@ -234,11 +241,24 @@ export async function startExec(e: Engine, ref: string, o: ExecStartOptions = {}
 }
 
 /**
- * An attached session's end: waits for the exit (its record comes after the last output),
- * records it, emits exec_die, releases the monitor. Returns how it ended.
+ * A session's end: waits for the exit (its record comes after the last output), records it,
+ * emits exec_die, and (attached) releases the monitor. A detached session is waited on through
+ * its monitor, whose exit command records it. Returns how it ended.
  */
 export async function finishExec(e: Engine, s: ExecSession, exit?: MonitorStatus): Promise<ExecExit> {
   const client = s.attach;
+  if (!client && !exit) {
+    // A detached session: wait on its monitor (which stays in charge of the cleanup).
+    try {
+      const watcher = await AttachClient.connect(e.execDir(s.exec.id), 0);
+      const st = await watcher.exit;
+      watcher.close();
+      return { exitCode: st?.exitCode ?? inspectExec(e, s.exec.id).exitCode ?? 255 };
+    } catch {
+      const r = inspectExec(e, s.exec.id);
+      return { exitCode: r.exitCode ?? 255 };
+    }
+  }
   const st = exit ?? (client ? await client.exit : undefined);
   let code: number;
   let error: string | undefined;

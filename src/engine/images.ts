@@ -114,3 +114,37 @@ export async function namesOf(e: Engine, id: string): Promise<string[]> {
   }
   return out;
 }
+
+export interface HistoryEntry {
+  /** The image's ID for the newest entry, "" for the others (docker's "<missing>"). */
+  id: string;
+  created?: Date;
+  createdBy: string;
+  comment: string;
+  emptyLayer: boolean;
+  /** Bytes the entry's layer takes unpacked (its snapshot's own usage), else its compressed size. */
+  size: number;
+}
+
+/** docker history: the config's history, newest first, each non-empty entry with its layer's size. */
+export async function imageHistory(e: Engine, ref: string): Promise<HistoryEntry[]> {
+  const img = await mustFindImage(e, ref);
+  const hist = (img.configDoc.history ?? []) as { created?: string; created_by?: string; comment?: string; empty_layer?: boolean }[];
+  const { chainIDs } = await import("../snapshots/apply-layers.ts");
+  const chains = chainIDs(img.configDoc.rootfs?.diff_ids ?? []);
+  const sn = await e.snapshotter();
+  const out: HistoryEntry[] = [];
+  let layer = 0;
+  for (const h of hist) {
+    let size = 0;
+    if (!h.empty_layer) {
+      const chain = chains[layer];
+      size = chain ? await sn.usage(chain).then((u) => u.size).catch(() => img.layers[layer]?.size ?? 0) : 0;
+      layer++;
+    }
+    out.push({ id: "", ...(h.created ? { created: new Date(h.created) } : {}), createdBy: h.created_by ?? "", comment: h.comment ?? "", emptyLayer: h.empty_layer === true, size });
+  }
+  out.reverse();
+  if (out[0]) out[0].id = img.id;
+  return out;
+}

@@ -1,23 +1,42 @@
-// A streaming tar writer (POSIX ustar; pax headers for long names) for `berth save`: files are
-// copied from disk in chunks, so an archive of large layers never sits in memory.
+// A streaming tar writer (POSIX ustar; pax headers for long names) for `berth save` and `berth
+// cp`: files are copied from disk in chunks, so an archive of large layers never sits in memory.
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 
 const enc = new TextEncoder();
 const BLOCK = 512;
 
-function header(name: string, size: number, type: "0" | "5" | "x", mode: number, mtime: number): Uint8Array {
+/** One entry's header fields (tar(5) ustar); `type` is the typeflag. */
+export interface TarHeader {
+  name: string;
+  type: "0" | "1" | "2" | "3" | "4" | "5" | "6";
+  mode: number;
+  uid?: number;
+  gid?: number;
+  /** Seconds since the epoch. */
+  mtime?: number;
+  size?: number;
+  /** Symlink text or hardlink target. */
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+}
+
+function header(name: string, size: number, type: string, mode: number, mtime: number, extra: { uid?: number; gid?: number; linkname?: string; devmajor?: number; devminor?: number } = {}): Uint8Array {
   const h = new Uint8Array(BLOCK);
   const put = (off: number, len: number, s: string) => h.set(enc.encode(s).subarray(0, len), off);
   const oct = (off: number, len: number, v: number) => put(off, len, `${v.toString(8).padStart(len - 1, "0")}\0`);
   put(0, 100, name);
   oct(100, 8, mode);
-  oct(108, 8, 0);
-  oct(116, 8, 0);
+  oct(108, 8, extra.uid ?? 0);
+  oct(116, 8, extra.gid ?? 0);
   oct(124, 12, size);
   oct(136, 12, mtime);
   put(156, 1, type);
+  if (extra.linkname) put(157, 100, extra.linkname);
   put(257, 6, "ustar\0");
   put(263, 2, "00");
+  if (extra.devmajor !== undefined) oct(329, 8, extra.devmajor);
+  if (extra.devminor !== undefined) oct(337, 8, extra.devminor);
   h.fill(0x20, 148, 156);
   let sum = 0;
   for (const b of h) sum += b;
@@ -86,6 +105,52 @@ export class TarWriter {
       }
     } finally {
       closeSync(fd);
+    }
+    this.pad(size);
+  }
+
+  /**
+   * Any entry, with its own mode, owner, mtime and link target (pax records for names, link
+   * targets and ids that ustar cannot hold). A regular file's data is read from `fd` (size bytes).
+   */
+  entry(h: TarHeader, fd?: number): void {
+    const size = h.type === "0" ? (h.size ?? 0) : 0;
+    const mtime = Math.max(0, Math.floor(h.mtime ?? this.mtime));
+    const records: string[] = [];
+    if (enc.encode(h.name).length > 100) records.push(`path=${h.name}`);
+    if (h.linkname && enc.encode(h.linkname).length > 100) records.push(`linkpath=${h.linkname}`);
+    if ((h.uid ?? 0) > 0o7777777) records.push(`uid=${h.uid}`);
+    if ((h.gid ?? 0) > 0o7777777) records.push(`gid=${h.gid}`);
+    if (size > 0o77777777777) records.push(`size=${size}`);
+    if (records.length) {
+      const rec = (s: string) => {
+        let n = enc.encode(s).length + 3;
+        while (enc.encode(`${n} ${s}\n`).length !== n) n = enc.encode(`${n} ${s}\n`).length;
+        return `${n} ${s}\n`;
+      };
+      const pax = enc.encode(records.map(rec).join(""));
+      this.write(header("././@PaxHeader", pax.length, "x", 0o644, mtime));
+      this.write(pax);
+      this.pad(pax.length);
+    }
+    const cap = (v: number | undefined) => Math.min(v ?? 0, 0o7777777);
+    this.write(header(h.name, Math.min(size, 0o77777777777), h.type, h.mode & 0o7777, mtime, {
+      uid: cap(h.uid), gid: cap(h.gid), ...(h.linkname ? { linkname: h.linkname } : {}),
+      ...(h.type === "3" || h.type === "4" ? { devmajor: h.devmajor ?? 0, devminor: h.devminor ?? 0 } : {}),
+    }));
+    if (size === 0) return;
+    if (fd === undefined) throw new Error(`tar entry ${h.name}: no data for ${size} bytes`);
+    const buf = new Uint8Array(Math.min(1 << 20, size));
+    let left = size;
+    while (left > 0) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, left), null);
+      // A file that shrank while being read: pad with zeros so the archive stays well-formed.
+      if (n <= 0) {
+        this.write(new Uint8Array(left));
+        break;
+      }
+      this.write(buf.subarray(0, n));
+      left -= n;
     }
     this.pad(size);
   }

@@ -16,6 +16,7 @@ import { DEFAULT_CNI_PATH, execPlugin, findPlugin } from "./cni/exec.ts";
 import { containerSide, CNI_VERSION, type CapabilityArgs, type CniResult, type NetworkConfList } from "./cni/types.ts";
 import { applyDnsOverrides, formatHostname, formatHosts, formatResolvConf, hostResolvConf, type DnsConfig, type DnsOverrides, type ExtraHost } from "./etc-files.ts";
 import { HostStateFile } from "./host-state.ts";
+import { NetworkRules, type RulesNetwork } from "./network-rules.ts";
 import { dockerInspect, type DockerNetwork } from "./inspect.ts";
 import { addedRules, iptablesSave, masqueradeChain, natChainExists, removeMasquerade } from "./iptables.ts";
 import { bridgePorts, deleteLink, LINK_NAME, linkExists, renameLink } from "./links.ts";
@@ -42,7 +43,11 @@ export interface NetworkManagerOptions {
   defaultBridge?: string;
   /** Pools new networks take a subnet from when none is given (default: docker's). */
   pools?: string[];
-  /** The firewall plugin's admin chain (default BERTH-ADMIN). */
+  /**
+   * The prefix of berth's iptables chains on this host (default BERTH-ADMIN: chains
+   * BERTH-ADMIN-NAT and BERTH-ADMIN-FWD, network-rules.ts); also the firewall plugin's admin
+   * chain that container setups of older berth versions made, removed with the last network.
+   */
   adminChain?: string;
   aardvark?: { binary?: string; port?: number; forward?: boolean };
 }
@@ -116,6 +121,8 @@ export const hostVethName = (containerId: string, ifName: string): string =>
 
 const stripPrefix = (cidr: string): string => cidr.split("/")[0]!;
 
+const rulesNetwork = (n: NetworkRecord): RulesNetwork => ({ id: n.id, name: n.name, bridge: n.bridge!, subnet: n.subnets[0]!.subnet, internal: n.internal });
+
 export class NetworkManager {
   readonly store: NetworkStore;
   readonly cache: CniCache;
@@ -124,6 +131,7 @@ export class NetworkManager {
   readonly adminChain: string;
   readonly aardvark: Aardvark;
   private readonly hostState: HostStateFile;
+  readonly rules: NetworkRules;
 
   constructor(readonly o: NetworkManagerOptions) {
     this.store = new NetworkStore(o.db);
@@ -132,6 +140,7 @@ export class NetworkManager {
     this.cniPath = o.cniPath ?? DEFAULT_CNI_PATH;
     this.adminChain = o.adminChain ?? DEFAULT_ADMIN_CHAIN;
     this.hostState = new HostStateFile(join(o.root, "networks", "host-state.json"));
+    this.rules = new NetworkRules({ prefix: this.adminChain, markerDir: join(o.runroot, "networks", "rules"), lockPath: join(o.root, "networks", "rules.lock") });
     this.aardvark = new Aardvark({ dir: join(o.runroot, "networks", "aardvark-dns"), ...(o.aardvark ?? {}) });
   }
 
@@ -257,6 +266,7 @@ export class NetworkManager {
     }
     const t0 = performance.now();
     if (n.bridge && (await deleteLink(n.bridge))) emit("bridge", `ip link del ${n.bridge} (the bridge plugin never deletes bridges)`, performance.now() - t0);
+    if (n.bridge) for (const rule of await this.rules.remove(rulesNetwork(n))) emit("iptables", `removed the network's rule ${rule}`);
     rmSync(join(this.ipamDir, n.name), { recursive: true, force: true });
     if (n.dns) {
       const { ready, action } = this.aardvark.apply(n.name, undefined);
@@ -283,6 +293,7 @@ export class NetworkManager {
     const live = this.store.list().some((n) => n.bridge && linkExists(n.bridge));
     if (live) return;
     if (this.aardvark.networks().length === 0) await this.aardvark.stop();
+    for (const step of await this.rules.removeChains()) emit("iptables", step);
     for (const step of await this.hostState.deactivate()) emit("host", step);
   }
 
@@ -348,8 +359,8 @@ export class NetworkManager {
     return out;
   }
 
-  private checkPlugins(): void {
-    const types = pluginTypes(bridgeConfList({ name: "x", bridge: "x", subnets: [], internal: false }, { ipamDir: "", adminChain: "" }));
+  private checkPlugins(ports: boolean): void {
+    const types = pluginTypes(bridgeConfList({ name: "x", bridge: "x", subnets: [], internal: false }, { ipamDir: "", ports }));
     for (const t of types) findPlugin(t, this.cniPath);
   }
 
@@ -405,7 +416,7 @@ export class NetworkManager {
     if (!mountPoints().has(c.netnsPath)) throw notFound(`network namespace ${c.netnsPath} does not exist (create it first: createNetns)`, "netns");
     const resolved = this.resolveAttach(attachments);
     if (ports.length && !resolved.length) throw invalidArgument(`-p needs a bridge network; published ports do nothing on network mode none or host`, "-p");
-    this.checkPlugins();
+    this.checkPlugins(ports.length > 0);
     const held = await this.heldPorts(ports);
     let bound: PortMapping[] = [];
     this.store.immediate(() => {
@@ -481,8 +492,21 @@ export class NetworkManager {
   private async addNetwork(c: ContainerRef, net: NetworkRecord, ifName: string, caps: CapabilityArgs, timings: Timing[]): Promise<{ net: NetworkRecord; ifName: string; result: CniResult; hostVeth: string }> {
     const list: NetworkConfList = bridgeConfList(
       { name: net.name, bridge: net.bridge!, subnets: net.subnets, internal: net.internal, ...(net.options.mtu || net.options["com.docker.network.driver.mtu"] ? { mtu: Number(net.options.mtu ?? net.options["com.docker.network.driver.mtu"]) } : {}) },
-      { ipamDir: this.ipamDir, adminChain: this.adminChain },
+      { ipamDir: this.ipamDir, ports: (caps.portMappings?.length ?? 0) > 0 },
     );
+    // The network's masquerade and FORWARD rules, once per network and boot (network-rules.ts).
+    const tr = performance.now();
+    // A bridge that is not there (first container since the network was made, or someone
+    // deleted it) re-reads the rule set whatever the marker says.
+    const rules = await this.rules.ensure(rulesNetwork(net), { force: !linkExists(net.bridge!) });
+    timings.push({ step: "network rules", ms: performance.now() - tr });
+    if (rules.cached) emit("iptables", `rules of network ${net.name} (${net.internal ? "FORWARD drops: internal" : "masquerade, FORWARD accepts"}) in place: verified earlier this boot, no iptables call`);
+    else if (!rules.added.length) emit("iptables", `rules of network ${net.name} verified: all in place`, performance.now() - tr);
+    else {
+      for (const rule of rules.added) emit("iptables", `rules of network ${net.name}: ${rule}`);
+      emit("iptables", `rules of network ${net.name}: iptables-save, then ${rules.added.length} line(s) in one iptables-restore --noflush (once per network and boot)`, performance.now() - tr);
+    }
+    if (!list.plugins.some((p) => p.type === "portmap")) emit("cni", `portmap not run: no published ports`);
     const entry: CacheEntry = {
       kind: "berth-cni-cache-v1", containerId: c.id, networkId: net.id, networkName: net.name, ifName, netns: c.netnsPath,
       confList: list, capabilityArgs: caps, started: 0, complete: false, createdAt: new Date().toISOString(),
@@ -496,7 +520,10 @@ export class NetworkManager {
       this.cache.write(entry);
       const bridgeExisted = type === "bridge" ? linkExists(net.bridge!) : false;
       // Only for --explain: the rule set before and after shows what the plugin added, as it is.
-      const before = explain.enabled ? await iptablesSave() : "";
+      // (Not around the bridge plugin, which adds no rule with ipMasq off: two iptables-save
+      // execs would only inflate the times --explain shows.)
+      const watchRules = explain.enabled && (type !== "bridge" || (list.plugins[i] as { ipMasq?: boolean }).ipMasq === true);
+      const before = watchRules ? await iptablesSave() : "";
       const { result, ms } = await execPlugin({ command: "ADD", plugin: type, containerId: c.id, netns: c.netnsPath, ifName, network: net.name, config: pluginStdin(list, i, caps, prev) }, this.cniPath);
       let res = result!;
       timings.push({ step: `cni ${type} ADD`, ms });
@@ -513,7 +540,7 @@ export class NetworkManager {
       prev = res;
       entry.result = res;
       this.cache.write(entry);
-      if (explain.enabled) this.explainPlugin(type, net, ifName, c.netnsPath, res, bridgeExisted, ms, addedRules(before, await iptablesSave()), caps);
+      if (explain.enabled) this.explainPlugin(type, net, ifName, c.netnsPath, res, bridgeExisted, ms, watchRules ? addedRules(before, await iptablesSave()) : [], caps);
     }
     entry.complete = true;
     this.cache.write(entry);
@@ -641,6 +668,16 @@ export class NetworkManager {
         timings.push({ step: `cni ${type} CHECK`, ms });
         emit("cni", `${type} CHECK on network ${e.networkName}: as set up`, ms);
       }
+      // The network's own rules (berth's, not a plugin's): read back, whatever the marker says.
+      const net = this.store.byId(e.networkId);
+      if (net?.bridge) {
+        const missing = await this.rules.missing(rulesNetwork(net));
+        if (missing.length) {
+          this.rules.forget(rulesNetwork(net));
+          throw failedPrecondition(`the iptables rules of network ${net.name} are not all in place (missing ${missing.join("; ")}); the next container set up on it restores them`, "iptables");
+        }
+        emit("iptables", `rules of network ${net.name} CHECK: in place`);
+      }
     }
     return { timings };
   }
@@ -650,7 +687,7 @@ export class NetworkManager {
     const timings: Timing[] = [];
     if (!mountPoints().has(c.netnsPath)) throw notFound(`network namespace ${c.netnsPath} does not exist`, "netns");
     const [r] = this.resolveAttach([attachment]);
-    this.checkPlugins();
+    this.checkPlugins(false);
     let ifName = "";
     this.store.immediate(() => {
       const have = this.store.attachmentsOf(c.id);

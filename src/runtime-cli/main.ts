@@ -46,7 +46,8 @@ function makeLogger(g: Globals): Logger {
         // An unwritable log must not hide the error itself; stderr still gets it.
       }
     }
-    if (level === "error" || level === "warning" || (level === "debug" && !g.log)) process.stderr.write(`berth-runtime: ${level === "error" ? "" : level + ": "}${msg}\n`);
+    if (level === "debug" && !g.log) process.stderr.write(`time="${new Date().toISOString()}" level=debug msg=${JSON.stringify(msg)}\n`); // logrus text, as runc
+    else if (level === "error" || level === "warning") process.stderr.write(`berth-runtime: ${level === "error" ? "" : level + ": "}${msg}\n`);
   };
 }
 
@@ -96,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     const cmd = await loadCommand(verb);
     if (!cmd) {
       // runc (urfave/cli) exits 3 for a command it does not know; callers may rely on it.
-      log("error", `unknown command "${verb}": see \`berth-runtime help\``);
+      log("error", `No help topic for '${verb}': there is no such command (see \`berth-runtime help\`)`);
       return 3;
     }
     // --debug records every kernel step in the log (containerd keeps the runtime's log.json).

@@ -5,10 +5,11 @@ import { constants as fsc } from "node:fs";
 import { dirname, join } from "node:path";
 import { BerthError, failedPrecondition, invalidArgument } from "../sys/errdefs.ts";
 import { explain } from "../explain/channel.ts";
-import { openCgroupManager, readHostCgroups, type CgroupManager, type HostCgroups } from "../cgroups/manager.ts";
+import type { DeviceProgramSetter } from "../cgroups/v2.ts";
+import { cgroupPlacement, openCgroupManager, readHostCgroups, type CgroupManager, type HostCgroups } from "../cgroups/manager.ts";
 import type { HookConfig, RuntimeConfig } from "./config.ts";
 import type { CgroupHierarchy } from "./plan/build.ts";
-import { frozen, processAlive, processStartTime, publicState, StateStore, writeAtomic, type SavedState, type Status } from "./state.ts";
+import { checkPidFile, frozen, processAlive, processStartTime, publicState, StateStore, writeAtomic, type SavedState, type Status } from "./state.ts";
 import { runHooks } from "./hooks.ts";
 import type { State } from "./spec/types.ts";
 import type { LaunchStdio } from "./launch.ts";
@@ -38,6 +39,8 @@ export interface CreateOptions {
   /** The container's fds 0, 1, 2 (launch()'s `stdio`); default: the caller's own. */
   stdio?: readonly [LaunchStdio, LaunchStdio, LaunchStdio];
   explain?: boolean;
+  /** Told what runc would warn about (a cgroup that already has processes). */
+  onWarning?: (msg: string) => void;
   /** berth-init is started by the caller's monitor with the peer of this socket (see launch()). */
   launchVia?: { sock: number };
 }
@@ -71,8 +74,19 @@ export async function create(o: CreateOptions): Promise<Created> {
   let pid = 0;
   try {
     const host = readHostCgroups({});
-    cgroup = timed("create the cgroup and apply limits", () => createCgroup(config, id, host));
+    let existed = false;
+    let deviceProgram: { dir: string; insns: Uint8Array; optional: boolean } | undefined;
+    // v2 device rules are compiled here and loaded by berth-init (bpf(2) from C: no bun:ffi on the
+    // start path); all-allow rules the kernel refuses cost nothing (as the manager's own warning).
+    const optional = (config.resources.devices ?? []).every((d) => d.allow);
+    const setDevices = (dir: string, insns: Uint8Array) => void (deviceProgram = { dir, insns, optional });
+    cgroup = timed("create the cgroup and apply limits", () => createCgroup(config, id, host, (dirs) => (existed = dirs.some((d) => existsSync(d))), setDevices));
     const cg = cgroup;
+    if (cg && existed && o.onWarning) {
+      // runc's warning: whatever is in there already shares the limits, and `delete` kills it.
+      const n = cg.processes().length;
+      if (n > 0) o.onWarning(`container's cgroup is not empty: ${n} process(es) found`);
+    }
     const created = new Date().toISOString();
     const hookState: State = { ociVersion: OCI_VERSION, id, status: "creating", bundle: o.bundle, ...(Object.keys(config.annotations).length ? { annotations: config.annotations } : {}) };
     const json = JSON.stringify({ ...hookState, pid: 0 });
@@ -84,8 +98,8 @@ export async function create(o: CreateOptions): Promise<Created> {
       ...(seccomp ? { seccomp: { bpf: seccomp.bpf, flags: seccomp.flags } } : {}),
       mode,
       fifoPath: store.fifo(id),
-      cgroupProcs: cg?.procsFiles() ?? [],
-      ...(cg?.driver === "v1" ? { cgroupTasks: cg.procsFiles().map((f) => join(dirname(f), "tasks")) } : {}),
+      ...cgroupPlacement(cg),
+      ...(deviceProgram ? { deviceProgram } : {}),
       cgroupHierarchies: cg ? hierarchies(cg, host) : [],
       rootless: ROOTLESS,
       noPivot: o.noPivot ?? false,
@@ -96,6 +110,7 @@ export async function create(o: CreateOptions): Promise<Created> {
     });
     // Recorded before the process exists: if this runtime dies mid-create (killed, OOM), a
     // `delete --force` still finds the cgroup — and with it every process already in it.
+    if (o.pidFile) checkPidFile(o.pidFile);
     const record = (pid: number, timeline?: [number, number][]): SavedState => ({
       ociVersion: OCI_VERSION, id, pid, pidStart: pid > 0 ? processStartTime(pid) : 0, bundle: o.bundle,
       rootfs: config.rootfs, created, owner: "", annotations: { ...config.annotations },
@@ -258,8 +273,10 @@ function hasLimits(r: RuntimeConfig["resources"]): boolean {
  * The container's cgroup. Rootless, without a cgroup delegated to us, a container without limits
  * runs in our own cgroup (as runc does); one with limits fails with the reason.
  */
-function createCgroup(config: RuntimeConfig, id: string, host: HostCgroups): CgroupManager | undefined {
-  const cg = openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id, host });
+/** `before` sees the cgroup's directories before they are made (to warn only about reused ones). */
+function createCgroup(config: RuntimeConfig, id: string, host: HostCgroups, before?: (dirs: string[]) => void, setDevices?: DeviceProgramSetter): CgroupManager | undefined {
+  const cg = openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id, host, ...(setDevices ? { setDevices } : {}) });
+  before?.([...new Set(Object.values(cg.paths))]);
   try {
     cg.create(ROOTLESS ? { ...config.resources, devices: [] } : config.resources);
     return cg;

@@ -1,13 +1,14 @@
 // `exec`: run another process in a running container, joining its namespaces and cgroup, with
 // the same security setup as its init (runtime-spec has no exec; this is runc's behaviour).
-import { dirname, join } from "node:path";
-import { failedPrecondition } from "../sys/errdefs.ts";
+import { existsSync } from "node:fs";
+import { join, posix } from "node:path";
+import { failedPrecondition, invalidArgument } from "../sys/errdefs.ts";
 import { explain } from "../explain/channel.ts";
 import { openCgroupManager, type CgroupManager } from "../cgroups/manager.ts";
 import { processConfig } from "./config.ts";
 import { buildExecPlan } from "./plan/build.ts";
 import { forwardSignals, launch } from "./launch.ts";
-import { frozen, StateStore, writeAtomic } from "./state.ts";
+import { checkPidFile, frozen, StateStore, writeAtomic } from "./state.ts";
 import type { NamespaceType, Process } from "./spec/types.ts";
 
 export interface ExecOptions {
@@ -18,6 +19,10 @@ export interface ExecOptions {
   pidFile?: string;
   preserveFds?: number;
   consoleSocket?: string;
+  /** runc's --ignore-paused: exec into a paused container (the process starts frozen). */
+  ignorePaused?: boolean;
+  /** runc's --cgroup: "sub" (every hierarchy) or "ctrl[,ctrl]:sub", inside the container's cgroup. */
+  cgroups?: readonly string[];
   /** berth-init is started by the caller's berth-monitor (it holds the stdio and reaps): see launch(). */
   launchVia?: { sock: number };
 }
@@ -26,6 +31,30 @@ export interface ExecOptions {
 export interface ExecStarted {
   pid: number;
 }
+
+/**
+ * Where --cgroup puts the process: each hierarchy's directory, or a sub-cgroup of it. A path that
+ * leaves the container's cgroup is refused (runc: "is not a sub cgroup path"), and so is one that
+ * does not exist (the kernel's ENOENT otherwise).
+ */
+export function execCgroupDirs(paths: Readonly<Record<string, string>>, specs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = { ...paths };
+  for (const spec of specs) {
+    const colon = spec.indexOf(":");
+    const sub = colon >= 0 ? spec.slice(colon + 1) : spec;
+    const ctrls = colon >= 0 ? spec.slice(0, colon).split(",") : Object.keys(paths);
+    for (const c of ctrls) {
+      const base = paths[c];
+      if (base === undefined) throw invalidArgument(`exec --cgroup ${spec}: the container has no cgroup for controller "${c}" (it has ${Object.keys(paths).filter(Boolean).join(", ") || "only the unified hierarchy"})`, "--cgroup");
+      const dir = posix.join(base, sub);
+      if (dir !== base && !dir.startsWith(base + "/")) throw invalidArgument(`exec --cgroup ${spec}: ${sub} is not a sub cgroup path of the container's cgroup ${base}`, "--cgroup");
+      if (!existsSync(dir)) throw invalidArgument(`exec --cgroup ${spec}: ${dir} does not exist: create the sub-cgroup first`, "--cgroup");
+      out[c] = dir;
+    }
+  }
+  return out;
+}
+
 
 /** Runs the process; returns its exit status (foreground) or 0 once it runs (detach). */
 export async function exec(o: ExecOptions): Promise<number> {
@@ -49,12 +78,16 @@ export async function execProcess(o: ExecOptions): Promise<ExecStarted & { code:
   const status = store.status(s, () => frozen(() => cg));
   if (status === "stopped") throw failedPrecondition(`cannot exec in container "${o.id}": it has stopped`, "container-id");
   if (status === "creating") throw failedPrecondition(`cannot exec in container "${o.id}": it is still being created`, "container-id");
-  if (status === "paused") throw failedPrecondition(`cannot exec in container "${o.id}": it is paused (resume it first)`, "container-id");
+  if (status === "paused" && !o.ignorePaused) throw failedPrecondition(`cannot exec in container "${o.id}": it is paused (resume it first, or use --ignore-paused)`, "container-id");
+  if (o.pidFile) checkPidFile(o.pidFile);
   if (!s.spec) throw failedPrecondition(`container "${o.id}" was created by an older berth-runtime without its config; exec is not possible`, "container-id");
   const proc = processConfig(o.process);
   if (!cg) throw cgError;
-  // v1: a single thread writing "0" to tasks moves itself without the global lock.
-  const cgroupJoin = cg.driver === "v1" ? cg.procsFiles().map((f) => join(dirname(f), "tasks")) : cg.procsFiles();
+  // Cloned into the cgroup2 directory (v2; hybrid's unified), v1 hierarchies joined by the child
+  // through `tasks` (a single thread writing "0" moves itself without the global lock).
+  const dirs = o.cgroups?.length ? execCgroupDirs(cg.paths, o.cgroups) : cg.paths;
+  const into = cg.driver === "v2" ? dirs[""] : cg.unifiedDir?.() !== undefined ? dirs[""] : undefined;
+  const cgroupJoin = [...new Set(Object.entries(dirs).filter(([c]) => c !== "").map(([, d]) => join(d, "tasks")))];
   const namespaces = (s.spec.linux?.namespaces ?? []).map((n) => n.type as NamespaceType);
   const profile = s.spec.linux?.seccomp;
   const seccomp = profile ? (await import("../seccomp/cache.ts")).compileSeccompCached(profile, join(o.root, ".seccomp-cache")) : undefined;
@@ -68,7 +101,7 @@ export async function execProcess(o: ExecOptions): Promise<ExecStarted & { code:
       }
     : undefined;
   const steps = buildExecPlan(proc, {
-    initPid: s.pid, namespaces, cgroupJoin, foreground: !(o.detach || o.launchVia), preserveFds: o.preserveFds ?? 0,
+    initPid: s.pid, namespaces, cgroupJoin, ...(into ? { cgroupInto: into } : {}), foreground: !(o.detach || o.launchVia), preserveFds: o.preserveFds ?? 0,
     waitCallerExit: o.detach === true && !o.launchVia,
     ...(o.consoleSocket ? { consoleSocket: o.consoleSocket } : {}),
     ...(seccomp ? { seccomp: { bpf: seccomp.bpf, flags: seccomp.flags } } : {}),

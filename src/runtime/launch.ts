@@ -107,12 +107,16 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
   const timeline: [number, number][] = [];
   let pid = 0;
   let ready = false;
+  let forked = false;
   let buf = new Uint8Array(0);
   const reader = Bun.file(sock).stream().getReader();
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
+      if (done) {
+        if (ready) return { pid, helper, timeline };
+        break;
+      }
       const joined = new Uint8Array(buf.length + value.length);
       joined.set(buf);
       joined.set(value, buf.length);
@@ -126,7 +130,11 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
         const s = steps[index];
         switch (kind) {
           case REPORT.PID:
-            pid = val;
+            // An exec's intermediate child reports the process's pid (FORK_GRANDCHILD) while the
+            // parent may still be about to report the intermediate's own (CLONE): the former wins
+            // whatever the order they arrive in.
+            if (!forked) pid = val;
+            if (s?.op.name === "FORK_GRANDCHILD") forked = true;
             break;
           case REPORT.STEP:
             timeline.push([index, val / 1000]);

@@ -1,7 +1,7 @@
 // The runtime's state directory: <root>/<id>/state.json (plus exec.fifo between create and start).
 // state.json is written atomically (temp file + rename); the status is derived from the process
 // (alive? same start time? fifo still there?) each time, never stored, so it cannot go stale.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { BerthError, alreadyExists, invalidArgument, notFound } from "../sys/errdefs.ts";
 import type { HookConfig } from "./config.ts";
@@ -98,6 +98,18 @@ export class StateStore {
 }
 
 /** Write a file whole or not at all: a temp file beside it, then rename (state.json, pid files). */
+/**
+ * A --pid-file's directory must exist before the process is started: found missing afterwards,
+ * the process would be left running with no one knowing its pid.
+ */
+export function checkPidFile(file: string): void {
+  let ok = false;
+  try {
+    ok = statSync(dirname(file)).isDirectory();
+  } catch {}
+  if (!ok) throw invalidArgument(`--pid-file ${file}: the directory ${dirname(file)} does not exist: create it first`, "--pid-file");
+}
+
 export function writeAtomic(file: string, content: string): void {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   writeFileSync(tmp, content);

@@ -16,7 +16,7 @@ import { availableParallelism } from "node:os";
 import { BerthError } from "../sys/errdefs.ts";
 import { errnoMessage, errnoName } from "../sys/errno.ts";
 import { explain } from "../explain/channel.ts";
-import { openCgroupManager, type CgroupManager } from "../cgroups/manager.ts";
+import { cgroupPlacement, openCgroupManager, type CgroupManager } from "../cgroups/manager.ts";
 import { buildConfig } from "../runtime/config.ts";
 import { buildPlan } from "../runtime/plan/build.ts";
 import { launch, StepError, type Launched, type LaunchStdio } from "../runtime/launch.ts";
@@ -95,13 +95,13 @@ async function launchAndWatch(
   const at = head.indexOf('"pid":0') + 6;
   const plan = buildPlan(config, {
     mode: "foreground",
-    cgroupProcs: cg.procsFiles(),
-    ...(cg.driver === "v1" ? { cgroupTasks: cg.procsFiles().map((f) => f.replace(/cgroup\.procs$/, "tasks")) } : {}),
+    ...cgroupPlacement(cg),
     cgroupHierarchies: [], // the run mounts no cgroup file system
     preserveFds: 2,
     hookState: [head.slice(0, at), head.slice(at + 1)],
     seccomp: { bpf: filter.compiled.bpf, flags: filter.compiled.flags },
     hostHasKcore: s.hostHasKcore,
+    loopbackDown: true, // a judged run gets no network, not even 127.0.0.1
   });
   const steps = withRootfsSteps(plan, rootfsSteps(template, r.lowers, r.tmpfsBytes));
 

@@ -7,6 +7,8 @@ import { dlopen, FFIType, toArrayBuffer } from "bun:ffi";
 function open() {
   return dlopen("libc.so.6", {
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    // syscall(2) for calls glibc 2.36 has no wrapper for (openat2: src/sys/openat2.ts).
+    syscall: { args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
     __errno_location: { args: [], returns: FFIType.ptr },
   }).symbols;
 }

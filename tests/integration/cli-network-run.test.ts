@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Cli, BERTH } from "./cli-helpers.ts";
 import { BUN, hex, must, randomSubnet, run } from "./network-helpers.ts";
 import { hostVethName } from "../../src/network/manager.ts";
-import { linkExists } from "../../src/network/links.ts";
+import { bridgePorts, linkExists } from "../../src/network/links.ts";
 import { mountPoints } from "../../src/network/netns.ts";
 
 const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync("/usr/lib/cni/bridge");
@@ -83,22 +83,10 @@ async function hostSnapshot(): Promise<Record<string, string[]>> {
     containers: (await cli.ok(["ps", "-a", "-q", "--no-trunc"])).split("\n").filter(Boolean).sort(),
     netns: existsSync(netnsDir) ? readdirSync(netnsDir).sort() : [],
     leases: (existsSync(ipam) ? readdirSync(ipam) : []).flatMap((n) => readdirSync(join(ipam, n)).filter((f) => /^\d/.test(f)).map((f) => `${n}/${f}`)).sort(),
-    veths: await ourVeths(),
+    // Veths on this root's bridges (other berth roots on this shared host have btv* links too).
+    veths: [...bridges].filter(linkExists).flatMap((b) => bridgePorts(b)).sort(),
     networks: (await cli.ok(["network", "ls", "-q", "--no-trunc"])).split("\n").filter(Boolean).sort(),
   };
-}
-
-/** The veths on this root's bridges (other roots on this machine make and remove their own at any time). */
-async function ourVeths(): Promise<string[]> {
-  const ids = (await cli.ok(["network", "ls", "-q", "--no-trunc"])).split("\n").filter(Boolean);
-  const docs = JSON.parse(await cli.ok(["network", "inspect", ...ids])) as { Options: Record<string, string> }[];
-  const bridges = docs.map((d) => d.Options["com.docker.network.bridge.name"]).filter((b): b is string => !!b);
-  const links = (await must(["ip", "-o", "link", "show"])).split("\n");
-  return links
-    .filter((l) => bridges.some((b) => l.includes(` master ${b} `)))
-    .map((l) => l.split(":")[1]?.trim().split("@")[0] ?? "")
-    .filter((n) => n.startsWith("btv"))
-    .sort();
 }
 
 interface NetView {
@@ -148,10 +136,11 @@ async function httpd(args: string[], port: number, body: string): Promise<string
 
 /**
  * busybox wget in a new container on `network`, bounded by busybox timeout (busybox 1.35's own
- * `wget -T` crashes here).
+ * `wget -T` crashes here) under a shell: busybox timeout execs the command in its own process
+ * and kills it from a child, and as the container's PID 1 wget would ignore that SIGTERM.
  */
 const wgetFrom = (network: string, url: string, extra: string[] = []) =>
-  cli.run(["run", "--rm", "--network", network, ...extra, "busybox", "timeout", "5", "wget", "-q", "-O", "-", url]);
+  cli.run(["run", "--rm", "--network", network, ...extra, "busybox", "sh", "-c", `timeout 5 wget -q -O - ${url}; exit $?`]);
 
 async function rmAndCheck(...refs: string[]): Promise<void> {
   const ids = await Promise.all(refs.map(idOf));
@@ -265,7 +254,34 @@ describe.if(ready)("berth run on bridge networks", () => {
     expect(blocked.stdout).toBe("");
     // ...while inside it the gateway answers.
     expect((await cli.run(["run", "--rm", "--network", internal.name, "busybox", "ping", "-c", "1", "-W", "3", internal.gateway])).code).toBe(0);
+    // Nor does a published port of another network let it out: the host's DNAT would forward
+    // it to the other bridge (where the user network's container gets through).
+    const srv = await httpd(["-p", "80"], 80, "published");
+    const hostPort = Number((await cli.ok(["port", srv, "80/tcp"])).trim().split(":").pop());
+    expect((await wgetFrom(user.name, `http://${user.gateway}:${hostPort}/`)).stdout).toBe("published");
+    const escaped = await wgetFrom(internal.name, `http://${internal.gateway}:${hostPort}/`);
+    expect({ code: escaped.code === 0, out: escaped.stdout }).toEqual({ code: false, out: "" });
+    await rmAndCheck(srv);
     await cli.ok(["network", "rm", user.name, internal.name]);
+  });
+
+  test("runs at once on new networks: distinct addresses, each network's rules written once", async () => {
+    const nets = [await userNetwork(), await userNetwork()];
+    // Four first setups at once, two per network: both networks' rules are missing at the start.
+    const ids = (await Promise.all([0, 1, 2, 3].map((i) => cli.ok(["run", "-d", "--network", nets[i % 2]!.name, "busybox", "sleep", "600"])))).map((x) => x.trim());
+    const ips = await Promise.all(ids.map((id, i) => netOf(id, nets[i % 2]!.name).then((n) => n.ip)));
+    expect(new Set(ips).size).toBe(4);
+    const save = await must(["iptables-save"]);
+    for (const n of nets) {
+      const [doc] = JSON.parse(await cli.ok(["network", "inspect", n.name])) as { Id: string }[];
+      const mine = save.split("\n").filter((l) => l.includes(`"berth network ${doc!.Id.slice(0, 12)} `));
+      // One masquerade rule and three FORWARD accepts, not duplicated by the racing setups.
+      expect(mine.filter((l) => l.includes("MASQUERADE"))).toHaveLength(1);
+      expect(mine.filter((l) => l.endsWith("-j ACCEPT"))).toHaveLength(3);
+    }
+    expect(save.split("\n").filter((l) => l.startsWith("-A FORWARD ") && l.endsWith(`-j BT-ADMIN-${rootHash}-FWD`))).toHaveLength(1);
+    await rmAndCheck(...ids);
+    await cli.ok(["network", "rm", ...nets.map((n) => n.name)]);
   });
 
   test("--network container:<id> shares the other container's network namespace", async () => {
@@ -282,30 +298,40 @@ describe.if(ready)("berth run on bridge networks", () => {
   });
 
   test("a SIGKILLed `berth run` in the middle of its network setup: the next networking command releases what it left", async () => {
-    const ipam = join(cli.root, "networks", "ipam", "bridge");
-    const leases = () => (existsSync(ipam) ? readdirSync(ipam).filter((f) => /^\d/.test(f)) : []);
-    const before = new Set(leases());
-    const p = Bun.spawn(cli.argv(["run", "--rm", "busybox", "sleep", "600"]), { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-    // host-local writes the lease inside the bridge plugin's ADD; the rest of the setup (veth
-    // address, routes, masquerade, portmap, firewall) takes tens of milliseconds more.
-    let lease: string | undefined;
-    const deadline = Date.now() + 20_000;
-    while (!lease && Date.now() < deadline) {
-      lease = leases().find((f) => !before.has(f));
-      if (!lease) await Bun.sleep(1);
+    // A plugin directory whose bridge runs the real plugin and then holds its stdout open (the
+    // caller waits for it): the kill lands after the bridge ADD (lease, veth, netns, cache
+    // written) and before the container exists.
+    const dir = mkdtempSync("/tmp/bt-cni-slow-");
+    const pidFile = join(dir, "held.pid");
+    const bridge = `bt0${rootHash}`;
+    const portsBefore = linkExists(bridge) ? bridgePorts(bridge).length : 0;
+    try {
+      for (const p of readdirSync("/usr/lib/cni")) if (p !== "bridge") symlinkSync(join("/usr/lib/cni", p), join(dir, p));
+      writeFileSync(join(dir, "bridge"), `#!/bin/sh\n/usr/lib/cni/bridge; s=$?\n[ "$CNI_COMMAND" = ADD ] && echo $$ > ${pidFile} && exec sleep 60\nexit $s\n`, { mode: 0o755 });
+      const p = Bun.spawn(cli.argv(["run", "--rm", "busybox", "sleep", "600"]), { stdin: "ignore", stdout: "ignore", stderr: "ignore", env: { ...process.env, BERTH_CNI_PATH: dir } });
+      for (let i = 0; i < 1000 && !existsSync(pidFile); i++) await Bun.sleep(10);
+      p.kill("SIGKILL");
+      await p.exited;
+      const held = Number(readFileSync(pidFile, "utf8"));
+      process.kill(held, "SIGKILL");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    p.kill("SIGKILL");
-    await p.exited;
-    expect(lease).toBeDefined();
-    const id = readFileSync(join(ipam, lease!), "utf8").split(/\s/)[0]!;
-    expect(id).toMatch(/^[0-9a-f]{64}$/);
-    // The kill left things behind (the lease at least; the container never ran).
-    expect((await leftoversOf(id)).length).toBeGreaterThan(0);
-    expect((await cli.ok(["inspect", "-f", "{{.State.Status}}", id])).trim()).not.toBe("running");
+    const ids = (await cli.ok(["ps", "-a", "-q", "--no-trunc", "--filter", "status=created"])).split("\n").filter(Boolean);
+    expect(ids).toHaveLength(1);
+    const id = ids[0]!;
+    // The kill left real things behind.
+    const left = await leftoversOf(id);
+    expect(left).toContain(`netns mount ${join(cli.runroot, "netns", id)}`);
+    expect(left.some((l) => l.startsWith("lease bridge/"))).toBe(true);
+    // The veth is still under the plugin's name (berth renames it after the ADD returns).
+    expect(bridgePorts(bridge)).toHaveLength(portsBefore + 1);
+    expect(left).toContain(`cni cache ${join(cli.root, "networks", "cni-cache", id)}`);
     // One later command that touches networking (the next run on a bridge) collects them.
     await cli.ok(["run", "--rm", "busybox", "true"]);
     expect(await leftoversOf(id)).toEqual([]);
-    await cli.run(["rm", "-f", id]);
+    expect(bridgePorts(bridge)).toHaveLength(portsBefore);
+    await cli.ok(["rm", "-f", id]);
     expect(await leftoversOf(id)).toEqual([]);
   });
 });
@@ -341,11 +367,11 @@ describe.if(ready)("bad input: a clear error naming it, exit 125, nothing create
   test("a missing plugin binary names the plugin and the package; nothing is created", async () => {
     const dir = mkdtempSync("/tmp/bt-cni-");
     try {
-      for (const p of readdirSync("/usr/lib/cni")) if (p !== "firewall") symlinkSync(join("/usr/lib/cni", p), join(dir, p));
+      for (const p of readdirSync("/usr/lib/cni")) if (p !== "host-local") symlinkSync(join("/usr/lib/cni", p), join(dir, p));
       const before = await hostSnapshot();
       const r = await cli.run(["run", "--rm", "busybox", "true"], { env: { BERTH_CNI_PATH: dir } });
       expect(r.code).toBe(125);
-      expect(r.stderr).toContain(`CNI plugin "firewall" is not installed: no executable firewall in ${dir}; install the Debian package containernetworking-plugins`);
+      expect(r.stderr).toContain(`CNI plugin "host-local" is not installed: no executable host-local in ${dir}; install the Debian package containernetworking-plugins`);
       expect(await hostSnapshot()).toEqual(before);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -371,18 +397,18 @@ describe.if(ready)("--explain shows the seed's steps (seed 002: bridge, veth pai
       veth: `veth pair btv[0-9a-f]{12} \\(host, port of ${bridge}, hairpin on\\) <-> eth0 \\(in ${cli.runroot}/netns/[0-9a-f]{64}, mac [0-9a-f:]{17}\\)`,
       address: `${addr!.replace(/\./g, "\\.")} on eth0 \\(host-local IPAM`,
       route: `default via \\d+\\.\\d+\\.\\d+\\.1 dev eth0`,
-      masquerade: `bridge: nat: .*-j MASQUERADE`,
-      portmap: `portmap`,
-      firewall: `firewall ADD on network bridge${ms}`,
-      "firewall rules": `firewall: filter: -A CNI-FORWARD -s ${addr!.split("/")[0]!.replace(/\./g, "\\.")}/32 -j ACCEPT`,
+      // The network's masquerade and FORWARD rules: added with its first container, verified
+      // (without an iptables call) for the later ones of this boot.
+      "iptables rules": `(rules of network bridge: iptables-save, then \\d+ line\\(s\\) in one iptables-restore --noflush .*${ms}|rules of network bridge \\(masquerade, FORWARD accepts\\) in place: verified earlier this boot)`,
+      portmap: `portmap not run: no published ports`,
       done: `setup of [0-9a-f]{12} done: ${addr!.replace(/\./g, "\\.")} on bridge${ms}`,
       "bridge DEL": `bridge DEL on network bridge .*${ms}`,
       "netns released": `umount .*; unlink: network namespace released${ms}`,
     };
     for (const [what, re] of Object.entries(expected)) expect({ what, line: find(re) }).toEqual({ what, line: expect.any(String) });
     // In the seed's order: namespace, bridge, veth, address, route, then the container runs.
-    const order = ["netns", "bridge", "veth", "address", "route", "done", "bridge DEL"].map((k) => lines.indexOf(find(expected[k]!)!));
+    const order = ["netns", "iptables rules", "bridge", "veth", "address", "route", "done", "bridge DEL"].map((k) => lines.indexOf(find(expected[k]!)!));
     expect(order).toEqual([...order].sort((x, y) => x - y));
-    expect(r.stderr.indexOf("setup of")).toBeLessThan(r.stderr.indexOf("clone("));
+    expect(r.stderr.indexOf("setup of")).toBeLessThan(r.stderr.search(/clone3?\(/));
   });
 });

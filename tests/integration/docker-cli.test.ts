@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { BERTH } from "./cli-helpers.ts";
 import { Berthd, DOCKER } from "./berthd-harness.ts";
+import { startRegistry } from "./registry-harness.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync("/bin/busybox") && DOCKER !== "";
 let d: Berthd;
@@ -140,5 +143,183 @@ describe.if(ready)("docker CLI against berthd", () => {
     expect((await d.dockerOk(["rm", "c2"])).trim()).toBe("c2");
     const gone = await d.docker(["rm", "-f", "c2"]);
     expect(gone.code).toBe(0); // rm -f of a missing container prints the error but succeeds, as docker
+  });
+
+  test("pull/push against a local registry, tag, rmi, save/load, history; search and build are refused", async () => {
+    const reg = await startRegistry();
+    try {
+      const pulled = await d.dockerOk(["pull", "busybox"]);
+      expect(pulled).toContain("Status:");
+      const ref = `${reg.host}/t/bb:1`;
+      await d.dockerOk(["tag", "busybox", ref]);
+      const pushed = await d.dockerOk(["push", ref]);
+      expect(pushed).toMatch(/Pushed/);
+      expect(pushed).toMatch(/1: digest: sha256:[0-9a-f]{64} size: \d+/);
+      expect((await d.dockerOk(["rmi", ref])).trim()).toBe(`Untagged: ${ref}`);
+      const p = await d.dockerOk(["pull", ref]);
+      expect(p).toContain(`Status: Downloaded newer image for ${ref}`);
+      expect((await d.dockerOk(["run", "--rm", ref, "echo", "from-registry"])).trim()).toBe("from-registry");
+      // A missing image: 404 before any stream, so `run` tries the pull and exits 125 with the registry's reason.
+      const missing = await d.docker(["run", "--rm", `${reg.host}/t/nothing:1`, "true"]);
+      expect(missing.code).toBe(125);
+      expect(missing.stderr).toContain("manifest unknown");
+      const tar = join(d.cli.dir, "bb.tar");
+      await d.dockerOk(["save", "-o", tar, ref]);
+      await d.dockerOk(["rmi", ref]);
+      expect(await d.dockerOk(["load", "-i", tar])).toContain(`Loaded image: ${ref}`);
+      expect((await d.dockerOk(["images", "--format", "{{.Repository}}:{{.Tag}}"])).split("\n").sort().filter(Boolean)).toEqual([`${reg.host}/t/bb:1`, "busybox:latest"]);
+      expect(await d.dockerOk(["history", "busybox"])).toContain("IMAGE");
+      await d.dockerOk(["rmi", ref]);
+      const search = await d.docker(["search", "foo"]);
+      expect(search.code).toBe(1);
+      expect(search.stderr).toContain("not supported by berth yet");
+      const ctx = join(d.cli.dir, "ctx");
+      mkdirSync(ctx);
+      writeFileSync(join(ctx, "Dockerfile"), "FROM busybox\n");
+      const build = await d.docker(["build", ctx], { timeoutMs: 30_000 });
+      expect(build.code).not.toBe(0);
+    } finally {
+      await reg.stop();
+    }
+  });
+
+  test("a named volume keeps data across containers; a user network resolves names; -p reaches a server", async () => {
+    expect((await d.dockerOk(["volume", "create", "v1"])).trim()).toBe("v1");
+    await d.dockerOk(["run", "--rm", "-v", "v1:/data", "busybox", "sh", "-c", "echo keep > /data/f"]);
+    expect((await d.dockerOk(["run", "--rm", "-v", "v1:/data", "busybox", "cat", "/data/f"])).trim()).toBe("keep");
+    expect((await d.dockerOk(["volume", "ls", "-q"])).trim()).toBe("v1");
+    expect((await d.dockerOk(["volume", "rm", "v1"])).trim()).toBe("v1");
+    const gone = await d.docker(["volume", "inspect", "v1"]);
+    expect(gone.code).toBe(1);
+
+    await d.dockerOk(["network", "create", "btn1"]);
+    await d.dockerOk(["run", "-d", "--name", "a1", "--network", "btn1", "busybox", "sleep", "60"]);
+    const ping = await d.docker(["run", "--rm", "--network", "btn1", "busybox", "ping", "-c1", "-W3", "a1"]);
+    expect(ping.code).toBe(0);
+    expect(ping.stdout).toContain("1 packets received");
+    await d.dockerOk(["rm", "-f", "a1"]);
+    await d.dockerOk(["network", "rm", "btn1"]);
+
+    await d.dockerOk(["run", "-d", "--name", "srv", "-p", "127.0.0.1::8080", "busybox", "sh", "-c", "echo hello-http > /tmp/i; exec httpd -f -p 8080 -h /tmp"]);
+    const port = (await d.dockerOk(["port", "srv", "8080"])).trim();
+    expect(port).toMatch(/^127\.0\.0\.1:\d+$/);
+    let body = "";
+    for (let i = 0; i < 50 && body === ""; i++) {
+      body = await fetch(`http://${port}/i`).then((r) => r.text()).catch(() => "");
+      if (!body) await Bun.sleep(100);
+    }
+    expect(body).toBe("hello-http\n");
+    await d.dockerOk(["rm", "-f", "srv"]);
+  });
+
+  test("top, pause/unpause, diff, events --since/--until, system df, system prune -f", async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    await d.dockerOk(["run", "-d", "--name", "t1", "busybox", "sleep", "60"]);
+    expect(await d.dockerOk(["top", "t1"])).toContain("sleep 60");
+    await d.dockerOk(["pause", "t1"]);
+    expect((await d.dockerOk(["ps", "--format", "{{.Status}}"])).trim()).toMatch(/\(Paused\)$/);
+    await d.dockerOk(["unpause", "t1"]);
+    await d.dockerOk(["rm", "-f", "t1"]);
+    await d.dockerOk(["run", "--name", "d1", "busybox", "sh", "-c", "echo x > /newfile; mkdir /tmp/dd"]);
+    expect((await d.dockerOk(["diff", "d1"])).trim().split("\n")).toEqual(["A /newfile", "C /tmp", "A /tmp/dd"]);
+    const until = Math.ceil(Date.now() / 1000) + 1;
+    await Bun.sleep(1100);
+    const ev = await d.dockerOk(["events", "--since", String(since), "--until", String(until), "--filter", "container=d1", "--format", "{{.Action}}"]);
+    expect(ev.trim().split("\n")).toEqual(["create", "start", "die"]);
+    expect(await d.dockerOk(["system", "df"])).toMatch(/Containers\s+1\s+0/);
+    const pr = await d.dockerOk(["system", "prune", "-f"]);
+    expect(pr).toContain("Total reclaimed space");
+    expect(await d.dockerOk(["ps", "-aq"])).toBe("");
+  });
+
+  test("exec: output, exit codes, piped stdin, -d, -it through a pty, not found, stopped container; stats --no-stream", async () => {
+    await d.dockerOk(["run", "-d", "--name", "x1", "busybox", "sleep", "60"]);
+    expect(await d.docker(["exec", "x1", "echo", "x"])).toEqual({ code: 0, stdout: "x\n", stderr: "" });
+    expect((await d.docker(["exec", "x1", "sh", "-c", "exit 4"])).code).toBe(4);
+    expect((await d.docker(["exec", "-i", "x1", "cat"], { stdin: "in\n" })).stdout).toBe("in\n");
+    const nf = await d.docker(["exec", "x1", "nosuch"]);
+    expect(nf.code).toBe(127);
+    expect(nf.stdout + nf.stderr).toContain("executable file not found");
+    await d.dockerOk(["exec", "-d", "x1", "sh", "-c", "echo detached > /tmp/d"]);
+    let got = "";
+    for (let i = 0; i < 50 && got === ""; i++) {
+      got = (await d.docker(["exec", "x1", "cat", "/tmp/d"])).stdout;
+      if (!got) await Bun.sleep(50);
+    }
+    expect(got).toBe("detached\n");
+    const p = Bun.spawn(["script", "-qec", "stty rows 30 cols 100; docker exec -it x1 sh", "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: d.env() });
+    let out = "";
+    const reading = (async () => {
+      const dec = new TextDecoder();
+      for await (const ch of p.stdout) out += dec.decode(ch);
+    })();
+    for (let i = 0; i < 200 && !out.includes("# "); i++) await Bun.sleep(50);
+    p.stdin.write("stty size; echo $((6*7))\r");
+    for (let i = 0; i < 200 && !out.includes("42"); i++) await Bun.sleep(50);
+    p.stdin.write("exit 5\r");
+    p.stdin.end();
+    expect(await p.exited).toBe(5);
+    await reading;
+    expect(out).toContain("30 100");
+    const st = await d.dockerOk(["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}"]);
+    expect(st.trim()).toMatch(/^x1 [1-9]\d*$/); // the sleep, and an exec session that is still ending
+    await d.dockerOk(["stop", "-t", "0", "x1"]);
+    const stopped = await d.docker(["exec", "x1", "true"]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain("is not running");
+    await d.dockerOk(["rm", "x1"]);
+  });
+
+  test("the typed stop record: OOMKilled and the oom event; --stop-signal; a pinned DOCKER_API_VERSION", async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const r = await d.docker(["run", "--name", "oomer", "-m", "8m", "--memory-swap", "8m", "--network", "none", "busybox", "sh", "-c", "a=$(head -c 40000000 /dev/zero | tr '\\0' a); echo survived"]);
+    expect(r.code).toBe(137);
+    expect(r.stdout).toBe("");
+    expect((await d.dockerOk(["inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "oomer"])).trim()).toBe("true 137");
+    const ev = await d.dockerOk(["events", "--since", String(since), "--until", String(Math.ceil(Date.now() / 1000) + 1), "--filter", "container=oomer", "--filter", "event=oom", "--format", "{{.Action}}"]);
+    expect(ev.trim()).toBe("oom");
+    await d.dockerOk(["rm", "oomer"]);
+    // The stop signal a container asked for is what stop sends (its trap answers, well before the timeout).
+    await d.dockerOk(["run", "-d", "--name", "sig", "--stop-signal", "USR1", "busybox", "sh", "-c", "trap 'echo got-usr1; exit 0' USR1; while true; do sleep 0.1; done"]);
+    expect((await d.dockerOk(["inspect", "-f", "{{.Config.StopSignal}}", "sig"])).trim()).toBe("SIGUSR1");
+    await d.dockerOk(["stop", "-t", "10", "sig"]);
+    expect((await d.dockerOk(["logs", "sig"])).trim()).toBe("got-usr1");
+    expect((await d.dockerOk(["inspect", "-f", "{{.State.ExitCode}}", "sig"])).trim()).toBe("0");
+    await d.dockerOk(["rm", "sig"]);
+    const pinned = Bun.spawn([DOCKER, "ps", "-a", "-q"], { stdout: "pipe", stderr: "pipe", env: { ...d.env(), DOCKER_API_VERSION: "1.41" } });
+    expect(await pinned.exited).toBe(0);
+  });
+
+  test("cp both ways, a file and a directory, into a running and out of a stopped container", async () => {
+    const host = join(d.cli.dir, "cp");
+    mkdirSync(join(host, "tree", "sub"), { recursive: true });
+    writeFileSync(join(host, "in.txt"), "hello-in\n");
+    writeFileSync(join(host, "tree", "sub", "f"), "deep\n");
+    await d.dockerOk(["run", "-d", "--name", "cp1", "busybox", "sleep", "60"]);
+    await d.dockerOk(["cp", join(host, "in.txt"), "cp1:/tmp/"]);
+    await d.dockerOk(["cp", join(host, "tree"), "cp1:/tmp/tree2"]);
+    expect((await d.dockerOk(["exec", "cp1", "cat", "/tmp/in.txt", "/tmp/tree2/sub/f"]))).toBe("hello-in\ndeep\n");
+    await d.dockerOk(["cp", "cp1:/etc/hostname", join(host, "hostname")]);
+    expect((await Bun.file(join(host, "hostname")).text()).trim()).toMatch(/^[0-9a-f]{12}$/);
+    await d.dockerOk(["stop", "-t", "0", "cp1"]);
+    await d.dockerOk(["cp", "cp1:/tmp/tree2", join(host, "back")]);
+    expect(await Bun.file(join(host, "back", "sub", "f")).text()).toBe("deep\n");
+    const missing = await d.docker(["cp", "cp1:/nope", join(host, "x")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("Could not find the file /nope in container cp1");
+    await d.dockerOk(["rm", "cp1"]);
+  });
+
+  test("a slow reader of docker run and docker exec still gets every byte (more than the monitor buffers for it)", async () => {
+    const slow = async (cmd: string) => {
+      const p = Bun.spawn(["sh", "-c", `${cmd} | (sleep 2; wc -c)`], { stdout: "pipe", stderr: "pipe", env: d.env() });
+      const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+      expect(code).toBe(0);
+      return out.trim();
+    };
+    expect(await slow(`${DOCKER} run --rm --network none busybox head -c 24000000 /dev/zero`)).toBe("24000000");
+    await d.dockerOk(["run", "-d", "--name", "big", "--network", "none", "busybox", "sleep", "60"]);
+    expect(await slow(`${DOCKER} exec big head -c 24000000 /dev/zero`)).toBe("24000000");
+    await d.dockerOk(["rm", "-f", "big"]);
   });
 });

@@ -126,9 +126,14 @@ describe.if(ready)("bridge networks through the CNI plugins", () => {
     expect(blocked.stdout).toBe("");
     // ...but the internal network works inside: its gateway answers on the bridge.
     expect((await h.exec(y.c, ["ping", "-c", "1", "-W", "3", internal.subnets[0]!.gateway])).code).toBe(0);
-    const rules = await Bun.spawn(["iptables-save", "-t", "nat"], { stdout: "pipe" }).stdout.text();
-    expect(rules).toContain(x.c.id);
-    expect(rules).not.toContain(y.c.id);
+    // Masquerade is the network's rule (one for its subnet), none for the internal one, which
+    // drops what would be forwarded out of its bridge instead.
+    const rules = await Bun.spawn(["iptables-save"], { stdout: "pipe" }).stdout.text();
+    const lines = (id: string) => rules.split("\n").filter((l) => l.includes(`"berth network ${id.slice(0, 12)} `));
+    expect(lines(net.id).filter((l) => l.includes("MASQUERADE"))).toEqual([expect.stringContaining(`-s ${net.subnets[0]!.subnet} `)]);
+    expect(lines(internal.id).filter((l) => l.includes("MASQUERADE"))).toEqual([]);
+    expect(lines(internal.id).filter((l) => l.endsWith("-j DROP"))).toHaveLength(2);
+    expect(rules).not.toContain(x.c.id);
     await down(x.c, x.r);
     await down(y.c, y.r);
   });
@@ -230,13 +235,16 @@ describe.if(ready)("bridge networks through the CNI plugins", () => {
     expect(find("veth", new RegExp(`^veth pair ${x.r.interfaces[0]!.hostVeth} \\(host, port of ${net.bridge}, hairpin on\\) <-> eth0 \\(in ${x.c.netnsPath}, mac ${x.r.interfaces[0]!.mac}\\)`))).toBeDefined();
     expect(find("address", new RegExp(`^${x.r.ips[0]!.address.replace(/\./g, "\\.")} on eth0`))).toBeDefined();
     expect(find("route", new RegExp(`^default via ${net.subnets[0]!.gateway} dev eth0`))).toBeDefined();
-    expect(find("iptables", /^bridge: nat: -A POSTROUTING -s .* -j CNI-/)).toBeDefined();
-    expect(find("iptables", /MASQUERADE/)).toBeDefined();
+    // The network's own rules, added with its first container (later ones find them verified).
+    expect(find("iptables", new RegExp(`^rules of network ${net.name}: nat: -A ${h.adminChain}-NAT -s ${net.subnets[0]!.subnet} .*-j MASQUERADE`))).toBeDefined();
+    expect(find("iptables", new RegExp(`^rules of network ${net.name}: iptables-save, then \\d+ line\\(s\\) in one iptables-restore`))?.ms).toBeGreaterThan(0);
+    expect(find("iptables", new RegExp(`^rules of network ${net.name}: filter: -A ${h.adminChain}-FWD -i ${net.bridge} .*-j ACCEPT`))).toBeDefined();
     expect(find("cni", new RegExp(`^portmap ADD: 127\\.0\\.0\\.1:${hostPort} -> ${ip}:80/tcp`))?.ms).toBeGreaterThan(0);
     expect(find("iptables", new RegExp(`^portmap: nat: .*DNAT --to-destination ${ip}:80`))).toBeDefined();
-    expect(find("iptables", new RegExp(`^firewall: filter: -A CNI-FORWARD -s ${ip}/32 -j ACCEPT`))).toBeDefined();
+
     expect(find("dns", /^started aardvark-dns|^SIGHUP to aardvark-dns/)).toBeDefined();
-    for (const p of ["firewall", "portmap", "bridge"]) expect(find("cni", new RegExp(`^${p} DEL on network`))?.ms).toBeGreaterThan(0);
+    expect(find("cni", /firewall/)).toBeUndefined();
+    for (const p of ["portmap", "bridge"]) expect(find("cni", new RegExp(`^${p} DEL on network`))?.ms).toBeGreaterThan(0);
     expect(find("netns", /^umount .*; unlink/)).toBeDefined();
     expect(await h.leftoversOf(x!.c.id, x!.r.interfaces.map((i) => i.hostVeth))).toEqual([]);
   });
@@ -251,6 +259,30 @@ describe.if(ready)("bridge networks through the CNI plugins", () => {
     expect(e?.message).toMatch(new RegExp(`^CNI plugin "bridge" CHECK failed on network "${net.name}": `));
     await down(x.c, x.r);
     await expect(h.m.check(x.c.id)).rejects.toThrow(/has no network set up/);
+  });
+
+  test("the network's rules: verified once per boot; a rule deleted behind berth's back is named by CHECK and restored by the next setup", async () => {
+    const net = h.network();
+    const rn = { id: net.id, name: net.name, bridge: net.bridge!, subnet: net.subnets[0]!.subnet, internal: false };
+    const a = await up(net.name);
+    expect(h.m.rules.verified(rn)).toBe(true);
+    expect(await h.m.rules.missing(rn)).toEqual([]);
+    const save = await Bun.spawn(["iptables-save", "-t", "nat"], { stdout: "pipe" }).stdout.text();
+    const masq = save.split("\n").find((l) => l.includes(`"berth network ${net.id.slice(0, 12)} `) && l.includes("MASQUERADE"))!;
+    expect(masq).toBeDefined();
+    expect((await Bun.spawn(["sh", "-c", `iptables -w -t nat -D ${masq.slice(3)}`]).exited)).toBe(0);
+    await expect(h.m.check(a.c.id)).rejects.toThrow(new RegExp(`iptables rules of network ${net.name} are not all in place \\(missing nat: 1 of the network's 1 rule`));
+    expect(h.m.rules.verified(rn)).toBe(false);
+    const b = await up(net.name);
+    expect(await h.m.rules.missing(rn)).toEqual([]);
+    await h.m.check(a.c.id);
+    await down(a.c, a.r);
+    await down(b.c, b.r);
+    // network rm removes them, and the last network berth's chains.
+    await h.m.remove(net.name);
+    const after = await Bun.spawn(["iptables-save"], { stdout: "pipe" }).stdout.text();
+    expect(after).not.toContain(`"berth network ${net.id.slice(0, 12)} `);
+    expect(h.m.rules.verified(rn)).toBe(false);
   });
 
   test("teardown is idempotent and network rm removes the bridge; the last network restores the host", async () => {

@@ -38,7 +38,7 @@ describe.if(ready)("berth network", () => {
     // docker's pre-defined networks are there too.
     expect(await names()).toEqual(["bridge", "host", name, "none"].sort());
     const rows = (await cli.ok(["network", "ls", "--format", "json", "--filter", `name=${name}`])).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
-    expect(rows).toEqual([{ CreatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \+0000 UTC$/), Driver: "bridge", ID: id.slice(0, 12), IPv6: "false", Internal: "false", Labels: "team=a", Name: name, Scope: "local" }]);
+    expect(rows).toEqual([{ CreatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \+0000 UTC$/), Driver: "bridge", ID: id.slice(0, 12), IPv4: "true", IPv6: "false", Internal: "false", Labels: "team=a", Name: name, Scope: "local" }]);
     expect((await cli.ok(["network", "ls", "-q", "--no-trunc", "--filter", "label=team=a"])).trim()).toBe(id);
     expect(await cli.ok(["network", "rm", name])).toBe(`${name}\n`);
     expect(await names()).toEqual(["bridge", "host", "none"]);

@@ -621,7 +621,7 @@ describe("--explain", () => {
     const b = h.bundle((s) => (s.process!.args = ["true"]));
     const r = await h.rt(["--explain", "run", "--bundle", b, "explained"]);
     expect(r.code).toBe(0);
-    for (const needle of ["clone(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID|CLONE_NEWNET|SIGCHLD)", 'mount("proc", "/proc", "proc")', "pivot_root(", 'sethostname("runc")', "/tasks", "cgroup-mkdir", "phase: create the cgroup"])
+    for (const needle of ["clone3(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID|CLONE_NEWNET|CLONE_INTO_CGROUP", 'mount("proc", "/proc", "proc")', "pivot_root(", 'sethostname("runc")', "/tasks", "cgroup-mkdir", "phase: create the cgroup"])
       expect(r.stderr).toContain(needle);
     expect(r.stderr).toMatch(/pivot_root\(.*\) \d+\.\d{3} ms/);
   });

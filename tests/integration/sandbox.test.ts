@@ -103,12 +103,12 @@ describe("the judge attacks", () => {
     expect(out(next)).toMatch(/No such file[\s\S]*No such file[\s\S]*\b0\n$/);
   });
 
-  test("a network connect is refused: the run has no interface but its own lo", async () => {
+  test("a network connect is refused: the run has no interface but a down lo", async () => {
     const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {}, open(s) { accepted++; s.end(); } } });
     let accepted = 0;
     try {
       const r = await attack(["connect", "127.0.0.1", String(server.port)]);
-      expect([r.status, out(r)]).toEqual(["ok", "connect ECONNREFUSED\n"]); // 127.0.0.1 is the run's own lo
+      expect([r.status, out(r)]).toEqual(["ok", "connect ENETUNREACH\n"]); // lo stays down (plan option loopbackDown)
       const links = await sandbox.run({ rootfs: BUSYBOX_ROOTFS, argv: ["sh", "-c", "ls /sys/class/net 2>/dev/null; cat /proc/net/dev | tail -n +3 | cut -d: -f1"] });
       expect(out(links).trim()).toBe("lo");
       expect(accepted).toBe(0);

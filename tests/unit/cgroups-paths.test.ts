@@ -133,7 +133,11 @@ describe("openCgroupManager (no file system writes)", () => {
     expect(m.paths.cpu).toBe("/sys/fs/cgroup/cpu/c1");
     expect(m.paths["name=systemd"]).toBe("/sys/fs/cgroup/systemd/c1");
     expect(m.procsFiles()).toContain("/sys/fs/cgroup/memory/process_api/abc/c1/cgroup.procs");
-    expect(m.procsFiles()).toHaveLength(9);
+    // …and its directory in the cgroup2 hierarchy, key "" as in runc's cgroup_paths.
+    expect(m.paths[""]).toMatch(/^\/sys\/fs\/cgroup\/unified\/.*c1$/);
+    expect(m.procsFiles()).toHaveLength(10);
+    expect(m.tasksFiles!()).toHaveLength(9);
+    expect(m.unifiedDir!()).toBe(m.paths[""]);
   });
   test("v1 host: co-mounted cpu,cpuacct share one directory; absolute path under the mount", () => {
     const rel = openCgroupManager({ id: "c1", cgroupsPath: "berth/c1", mountinfo: V1_MOUNTINFO, procSelfCgroup: V1_SELF });

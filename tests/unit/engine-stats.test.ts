@@ -1,7 +1,8 @@
 // The stats math as docker's CLI does it, the columns' text, and the Docker API's stats JSON.
 import { describe, expect, test } from "bun:test";
 import { memoryWithoutCache, parseNetDev, parseProcStat, statsFigures, type StatsSample } from "../../src/engine/stats.ts";
-import { bytesSize, goG, humanSize3, statsRow } from "../../src/cli/stats-view.ts";
+import { statsRow } from "../../src/cli/stats-view.ts";
+import { bytesSize, goG, humanSize3, humanSize4 } from "../../src/cli/units.ts";
 import { goTime, statsJson } from "../../src/docker/stats-json.ts";
 
 const sample = (o: Partial<StatsSample> & { totalNs: number; systemNs: number; read?: Date }): StatsSample => ({
@@ -68,6 +69,7 @@ describe("the columns' text", () => {
   test("go-units sizes", () => {
     expect([bytesSize(0), bytesSize(1536), bytesSize(1.5 * 1024 ** 3), bytesSize(23.54 * 1024 ** 3)]).toEqual(["0B", "1.5KiB", "1.5GiB", "23.54GiB"]);
     expect([humanSize3(0), humanSize3(656), humanSize3(1234), humanSize3(4_261_234)]).toEqual(["0B", "656B", "1.23kB", "4.26MB"]);
+    expect([humanSize4(1639), humanSize4(1_027_000), humanSize4(999_960)]).toEqual(["1.639kB", "1.027MB", "1000kB"]);
   });
   test("a row as docker's StatsEntry", () => {
     const pre = sample({ totalNs: 0, systemNs: 0 });

@@ -12,17 +12,17 @@ import { isBerthError } from "../../src/sys/errdefs.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
-const O = { ipamDir: "/var/lib/berth/networks/ipam", adminChain: "BERTH-ADMIN" };
+const O = { ipamDir: "/var/lib/berth/networks/ipam", ports: true };
 
 describe("CNI config lists", () => {
-  test("a user network: bridge with host-local, default route and masquerade; portmap; firewall with berth's admin chain", () => {
+  test("a user network: bridge with host-local and the default route (masquerade is the network's rule, not the plugin's); portmap for published ports", () => {
     const l = bridgeConfList({ name: "web", bridge: "bt-0123456789ab", subnets: [{ subnet: "10.89.0.0/24", gateway: "10.89.0.1", ipRange: "10.89.0.128/25" }], internal: false, mtu: 1400 }, O);
     expect(l).toEqual({
       cniVersion: "1.0.0",
       name: "web",
       plugins: [
         {
-          type: "bridge", bridge: "bt-0123456789ab", isGateway: true, ipMasq: true, hairpinMode: true, mtu: 1400,
+          type: "bridge", bridge: "bt-0123456789ab", isGateway: true, ipMasq: false, hairpinMode: true, mtu: 1400,
           capabilities: { ips: true, mac: true },
           ipam: {
             type: "host-local", dataDir: O.ipamDir,
@@ -31,10 +31,12 @@ describe("CNI config lists", () => {
           },
         },
         { type: "portmap", capabilities: { portMappings: true }, snat: true },
-        { type: "firewall", backend: "iptables", iptablesAdminChainName: "BERTH-ADMIN" },
       ],
     });
-    expect(pluginTypes(l)).toEqual(["bridge", "host-local", "portmap", "firewall"]);
+    expect(pluginTypes(l)).toEqual(["bridge", "host-local", "portmap"]);
+    // No published ports: portmap would have nothing to do and is not in the list.
+    const bare = bridgeConfList({ name: "web", bridge: "bt-0123456789ab", subnets: [{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }], internal: false }, { ipamDir: O.ipamDir });
+    expect(pluginTypes(bare)).toEqual(["bridge", "host-local"]);
   });
   test("--internal: no default route, no masquerade", () => {
     const b = bridgeConfList({ name: "in", bridge: "bt-x", subnets: [{ subnet: "10.9.0.0/24", gateway: "10.9.0.1" }], internal: true }, O).plugins[0]!;
@@ -50,7 +52,6 @@ describe("CNI config lists", () => {
     const prev = { cniVersion: "1.0.0", ips: [{ address: "10.9.0.5/24" }] };
     const p = pluginStdin(l, 1, caps, prev);
     expect(p).toMatchObject({ cniVersion: "1.0.0", name: "n", type: "portmap", runtimeConfig: { portMappings: caps.portMappings }, prevResult: prev });
-    expect(pluginStdin(l, 2, caps, prev).runtimeConfig).toBeUndefined();
     expect(pluginStdin(l, 1, { portMappings: [] }, prev).runtimeConfig).toBeUndefined();
   });
   test("the container side of a bridge result", () => {

@@ -7,14 +7,17 @@
 // ATTACH.cleanup), so `wait?condition=removed` answers as soon as --rm removed the container;
 // when berthd is gone the monitor runs the engine's exit command instead, so this is a speed-up,
 // never state that could be lost.
-import type { Duplex } from "node:stream";
+import type { Duplex, Writable } from "node:stream";
 import type { Engine } from "../../engine/engine.ts";
 import { cleanupContainer, getContainer, removeContainer, startContainer, StartError, type StartResult } from "../../engine/containers.ts";
 import { ATTACH, AttachClient } from "../../monitor/attach.ts";
 import { frame } from "./http.ts";
 
 export interface AttachSession {
-  socket: Duplex;
+  /** Where output goes: the hijacked socket, or the body of a plain (not upgraded) reply. */
+  socket: Writable;
+  /** The client's bytes (stdin), on a hijacked connection only. */
+  input?: Duplex;
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
@@ -24,17 +27,37 @@ export interface AttachSession {
   gone: Promise<void>;
 }
 
+export interface EndReport {
+  exitCode: number;
+  error?: string;
+  /** --rm removed it. */
+  removed: boolean;
+}
+
 export function hijackReply(socket: Duplex, tty: boolean): void {
   socket.write(
     `HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.${tty ? "raw" : "multiplexed"}-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
   );
 }
 
-function send(s: AttachSession, stream: 1 | 2, data: Uint8Array): void {
+/**
+ * A slow client: berthd keeps what it has not taken yet (the monitor never blocks the container
+ * and drops a reader 4 MiB behind, so pausing our reads early would cut a slow `docker run |
+ * consumer` short). Past this much, berthd's memory comes first: our reads pause until the
+ * client drains, and if it stays behind the monitor drops us (the output ends early; the
+ * container and its logs are untouched).
+ */
+export const CLIENT_BEHIND_MAX = 256 << 20;
+
+function send(s: AttachSession, stream: 1 | 2, data: Uint8Array, client?: () => AttachClient | undefined): void {
   if (s.socket.destroyed || s.socket.writableEnded) return;
   if (stream === 1 ? !s.stdout : !s.stderr) return;
-  // The monitor's socket is read as fast as the container writes; the client's pace is its own.
   s.socket.write(s.tty ? data : frame(stream, data));
+  const c = client?.();
+  if (c && s.socket.writableLength > CLIENT_BEHIND_MAX) {
+    c.pause();
+    s.socket.once("drain", () => c.resume());
+  }
 }
 
 export class ContainerWatch {
@@ -42,6 +65,8 @@ export class ContainerWatch {
   private clients = new Set<AttachClient>();
   /** How the containers this server watched ended, for a `wait` that finds them removed (--rm). */
   private exits = new Map<string, { exitCode: number; error?: string }>();
+  /** `wait` requests told when a container this server watches has ended and been cleaned up. */
+  private enders = new Map<string, Set<(r: EndReport) => void>>();
   constructor(private readonly e: Engine) {}
 
   /** Keep the session until the container starts (or the client goes away). */
@@ -62,14 +87,16 @@ export class ContainerWatch {
     this.pending.delete(c.id);
     const any = (k: "stdin" | "stdout" | "stderr") => sessions.some((s) => s[k]);
     let r: StartResult;
+    let mine: AttachClient | undefined;
+    const self = () => mine;
     try {
       r = await startContainer(this.e, c.id, {
         hostEnv,
         attach: {
           stdout: any("stdout"), stderr: any("stderr"), stdin: any("stdin") && (c.spec.stdin ?? false), takeCleanup: true,
           handlers: {
-            onStdout: (d) => { for (const s of sessions) send(s, 1, d); },
-            onStderr: (d) => { for (const s of sessions) send(s, 2, d); },
+            onStdout: (d) => { for (const s of sessions) send(s, 1, d, self); },
+            onStderr: (d) => { for (const s of sessions) send(s, 2, d, self); },
           },
         },
       });
@@ -88,20 +115,38 @@ export class ContainerWatch {
       return r;
     }
     const client = r.attach!;
+    mine = client;
     this.clients.add(client);
     this.relayStdin(client, sessions);
     void client.exit.then(async (st) => {
       for (const s of sessions) s.socket.end();
       if (st) {
-        this.exits.set(c.id, { exitCode: st.exitCode, ...(st.error ? { error: st.error } : {}) });
+        const exit = { exitCode: st.exitCode, ...(st.error ? { error: st.error } : {}) };
+        this.exits.set(c.id, exit);
         if (this.exits.size > 1000) this.exits.delete(this.exits.keys().next().value!);
-        await cleanupContainer(this.e, c.id).catch(() => {});
+        const after = await cleanupContainer(this.e, c.id).catch(() => null);
         client.done();
+        if (after !== null) this.ended(c.id, { ...exit, removed: after === undefined });
       }
       client.close();
       this.clients.delete(client);
     });
     return r;
+  }
+
+  /** Call `cb` once a container this server starts has ended and its cleanup ran (a `wait`'s fast path). */
+  onEnd(id: string, cb: (r: EndReport) => void): () => void {
+    let set = this.enders.get(id);
+    if (!set) this.enders.set(id, (set = new Set()));
+    set.add(cb);
+    return () => {
+      set!.delete(cb);
+      if (set!.size === 0 && this.enders.get(id) === set) this.enders.delete(id);
+    };
+  }
+
+  private ended(id: string, r: EndReport): void {
+    for (const cb of this.enders.get(id) ?? []) cb(r);
   }
 
   /** The exit the monitor reported to this server, if it watched the container. */
@@ -112,11 +157,12 @@ export class ContainerWatch {
   /** An attach to a container that runs now: straight to its monitor. */
   async attachRunning(id: string, s: AttachSession): Promise<void> {
     const flags = (s.stdout ? ATTACH.stdout : 0) | (s.stderr ? ATTACH.stderr : 0) | (s.stdin ? ATTACH.stdin : 0);
-    let client: AttachClient;
+    let client: AttachClient | undefined;
+    const self = () => client;
     try {
       client = await AttachClient.connect(this.e.containerDir(id), flags, {
-        onStdout: (d) => send(s, 1, d),
-        onStderr: (d) => send(s, 2, d),
+        onStdout: (d) => send(s, 1, d, self),
+        onStderr: (d) => send(s, 2, d, self),
       });
     } catch {
       s.socket.end();
@@ -133,17 +179,18 @@ export class ContainerWatch {
 
   /** Client bytes are raw stdin in both modes; a half-close is the process's EOF. */
   private relayStdin(client: AttachClient, sessions: AttachSession[]): void {
-    const readers = sessions.filter((s) => s.stdin);
+    const readers = sessions.filter((s) => s.stdin && s.input);
     let open = readers.length;
     for (const s of readers) {
-      s.socket.on("data", (d: Buffer) => client.write(new Uint8Array(d)));
+      if (!s.input) continue;
+      s.input.on("data", (d: Buffer) => client.write(new Uint8Array(d)));
       let ended = false;
       const end = () => {
         if (ended) return;
         ended = true;
         if (--open === 0) client.closeStdin();
       };
-      s.socket.once("end", end);
+      s.input.once("end", end);
     }
   }
 

@@ -14,7 +14,9 @@ import { ApiError, badRequest, frame, jsonBody, q, qBool, qFilters, qInt, sendEm
 import { specFromCreateBody, type CreateBody } from "./create-body.ts";
 import { hijackReply, type AttachSession } from "./attach.ts";
 
-/** The built-in busybox is installed on first use, offline, as the berth CLI does. */
+const installing = new WeakMap<Engine, Promise<void>>();
+
+/** The built-in busybox is installed on first use, offline, as the berth CLI does; once at a time. */
 export async function ensureBuiltin(e: Engine, ref: string): Promise<void> {
   let name: string;
   try {
@@ -23,8 +25,15 @@ export async function ensureBuiltin(e: Engine, ref: string): Promise<void> {
     return;
   }
   if (name !== BUILTIN_BUSYBOX_NAME || (await findImage(e, ref))) return;
-  const { installBuiltinBusybox } = await import("../../image/builtin-busybox.ts");
-  await installBuiltinBusybox({ content: e.content, images: e.images });
+  let p = installing.get(e);
+  if (!p) {
+    p = (async () => {
+      const { installBuiltinBusybox } = await import("../../image/builtin-busybox.ts");
+      if (!(await findImage(e, ref))) await installBuiltinBusybox({ content: e.content, images: e.images });
+    })().finally(() => installing.delete(e));
+    installing.set(e, p);
+  }
+  await p;
 }
 
 export async function create(c: Ctx): Promise<void> {
@@ -45,7 +54,8 @@ const RUNNING = new Set(["running", "paused", "restarting"]);
 export async function inspect(c: Ctx): Promise<void> {
   const ctr = await core.getContainer(c.e, c.params.id!);
   const net = RUNNING.has(ctr.state) ? await networkView(c.e, ctr).catch(() => undefined) : undefined;
-  const doc = containerInspect(c.e, ctr, net);
+  const { listExecs } = await import("../../engine/exec.ts");
+  const doc = containerInspect(c.e, ctr, net, listExecs(c.e, ctr.id).filter((x) => x.state !== "exited").map((x) => x.id));
   if (qBool(c, "size")) Object.assign(doc, { SizeRw: 0, SizeRootFs: 0 });
   sendJson(c, 200, doc);
 }
@@ -212,8 +222,22 @@ export async function wait(c: Ctx): Promise<void> {
   if (!["not-running", "next-exit", "removed"].includes(cond)) throw badRequest(`invalid condition: "${cond}" (not-running, next-exit, removed)`);
   const ctr = await core.getContainer(c.e, c.params.id!);
   const res = startStream(c, "application/json");
+  // Two ways to learn of the end: the core's (any container, any process that ran it) and,
+  // for a container this server starts, the moment its cleanup finished (no polling delay).
+  const ac = new AbortController();
+  const onGone = () => ac.abort();
+  c.signal.addEventListener("abort", onGone);
+  let off = () => {};
+  const viaWatch = new Promise<core.WaitResult>((resolve) => {
+    off = c.watch.onEnd(ctr.id, (r) => {
+      if (cond !== "removed" || r.removed) resolve({ exitCode: r.exitCode, ...(r.error ? { error: r.error } : {}) });
+    });
+  });
   try {
-    let r = await core.waitContainer(c.e, ctr.id, cond, c.signal);
+    const viaCore = core.waitContainer(c.e, ctr.id, cond, ac.signal);
+    viaCore.catch(() => {});
+    let r = await Promise.race([viaCore, viaWatch]);
+    ac.abort();
     // An --rm container removed before the core saw its exit: the monitor told us how it ended.
     if (cond === "removed") r = c.watch.exitOf(ctr.id) ?? r;
     res.end(JSON.stringify({ StatusCode: r.exitCode, Error: r.error ? { Message: r.error } : null }));
@@ -223,12 +247,16 @@ export async function wait(c: Ctx): Promise<void> {
       return;
     }
     res.end(JSON.stringify({ StatusCode: -1, Error: { Message: (err as Error).message } }));
+  } finally {
+    off();
+    ac.abort();
+    c.signal.removeEventListener("abort", onGone);
   }
 }
 
-/** docker's since/until: unix seconds with an optional fraction, or RFC 3339; → unix ms. */
+/** docker's since/until: unix seconds with an optional fraction, or RFC 3339; → unix ms ("0" is the epoch). */
 export function timeParam(v: string | undefined, name: string): number | undefined {
-  if (v === undefined || v === "" || v === "0") return undefined;
+  if (v === undefined || v === "") return undefined;
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw badRequest(`invalid value for ${name}: ${JSON.stringify(v)} (unix seconds or RFC 3339)`);
@@ -240,9 +268,12 @@ export async function logs(c: Ctx): Promise<void> {
   const stdout = qBool(c, "stdout"), stderr = qBool(c, "stderr");
   if (!stdout && !stderr) throw badRequest("you must choose at least one stream (stdout=1 or stderr=1)");
   if (ctr.spec.log?.driver === "none") throw badRequest('configured logging driver does not support reading ("none")');
-  const tailText = q(c, "tail") ?? "all";
+  // tail: a count, or all (a negative count, as dockerode sends -1, is all too).
+  let tailText = q(c, "tail") ?? "all";
+  if (/^-\d+$/.test(tailText) || tailText === "") tailText = "all";
   if (tailText !== "all" && !/^\d+$/.test(tailText)) throw badRequest(`invalid value for tail: ${JSON.stringify(tailText)} (a number or all)`);
-  const since = timeParam(q(c, "since"), "since"), until = timeParam(q(c, "until"), "until");
+  // logs: since=0 and until=0 mean no bound.
+  const since = timeParam(q(c, "since"), "since") || undefined, until = timeParam(q(c, "until"), "until") || undefined;
   const follow = qBool(c, "follow"), timestamps = qBool(c, "timestamps");
   const tty = ctr.spec.tty ?? false;
   const res = startStream(c, tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");
@@ -263,26 +294,35 @@ export async function logs(c: Ctx): Promise<void> {
   res.end();
 }
 
+/**
+ * Hijacked (Upgrade: tcp, the docker CLI) or a plain reply whose body is the stream (dockerode
+ * without hijack, as dockerd allows): output framed unless the container has a terminal; stdin
+ * only on a hijacked connection.
+ */
 export async function attach(c: Ctx): Promise<void> {
   const h = c.hijack;
-  if (!h) throw badRequest("attach needs the connection upgraded (Connection: Upgrade, Upgrade: tcp)");
   const ctr = await core.getContainer(c.e, c.params.id!);
   if (!qBool(c, "stream") && !qBool(c, "logs")) throw badRequest("attach needs stream=1 or logs=1");
   const tty = ctr.spec.tty ?? false;
+  const out = h ? h.socket : c.res!;
   const gone = new Promise<void>((r) => {
-    h.socket.once("close", () => r());
-    h.socket.once("error", () => r());
+    out.once("close", () => r());
+    out.once("error", () => r());
   });
-  const s: AttachSession = { socket: h.socket, stdin: qBool(c, "stdin"), stdout: qBool(c, "stdout"), stderr: qBool(c, "stderr"), tty, gone };
-  hijackReply(h.socket, tty);
+  const s: AttachSession = { socket: out, ...(h ? { input: h.socket } : {}), stdin: !!h && qBool(c, "stdin"), stdout: qBool(c, "stdout"), stderr: qBool(c, "stderr"), tty, gone };
+  if (h) hijackReply(h.socket, tty);
+  else {
+    c.res!.writeHead(200, { "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream" });
+    c.res!.flushHeaders();
+  }
   if (qBool(c, "logs")) {
     for await (const x of readLogs(c.e, ctr, { stdout: s.stdout, stderr: s.stderr })) {
       const b = new TextEncoder().encode(x.text);
-      h.socket.write(tty ? b : frame(x.stream === "stdout" ? 1 : 2, b));
+      out.write(tty ? b : frame(x.stream === "stdout" ? 1 : 2, b));
     }
   }
   if (!qBool(c, "stream")) {
-    h.socket.end();
+    out.end();
     return;
   }
   if (RUNNING.has(ctr.state)) await c.watch.attachRunning(ctr.id, s);

@@ -3,9 +3,13 @@
 import type { Ctx } from "./http.ts";
 import * as containers from "./containers.ts";
 import * as images from "./images.ts";
+import * as transfer from "./transfer.ts";
 import * as volumes from "./volumes.ts";
 import * as networks from "./networks.ts";
 import * as system from "./system.ts";
+import * as exec from "./exec.ts";
+import { stats } from "./stats.ts";
+import * as archive from "./archive.ts";
 
 export interface Route {
   method: string;
@@ -22,6 +26,7 @@ export const routes: Route[] = [
   r("GET", "/info", system.info),
   r("GET", "/events", system.events),
   r("GET", "/system/df", system.df),
+  r("POST", "/auth", system.auth),
 
   r("POST", "/containers/create", containers.create),
   r("GET", "/containers/json", containers.list),
@@ -40,9 +45,22 @@ export const routes: Route[] = [
   r("GET", "/containers/:id/top", containers.top),
   r("GET", "/containers/:id/logs", containers.logs),
   r("GET", "/containers/:id/changes", containers.changes),
+  r("GET", "/containers/:id/stats", stats),
+  r("HEAD", "/containers/:id/archive", archive.head),
+  r("GET", "/containers/:id/archive", archive.get),
+  r("PUT", "/containers/:id/archive", archive.put),
+  r("POST", "/containers/:id/exec", exec.create),
+  r("POST", "/exec/:id/start", exec.start),
+  r("POST", "/exec/:id/resize", exec.resize),
+  r("GET", "/exec/:id/json", exec.inspect),
   r("DELETE", "/containers/:id", containers.remove),
 
   r("GET", "/images/json", images.list),
+  r("POST", "/images/create", transfer.create),
+  r("POST", "/images/load", transfer.load),
+  r("GET", "/images/get", transfer.save),
+  r("GET", "/images/:name*/get", transfer.save),
+  r("POST", "/images/:name*/push", transfer.push),
   r("POST", "/images/prune", images.prune),
   r("GET", "/images/search", system.notSupported("searching a registry (docker search)")),
   r("GET", "/images/:name*/json", images.inspect),
@@ -50,7 +68,7 @@ export const routes: Route[] = [
   r("POST", "/images/:name*/tag", images.tag),
   r("DELETE", "/images/:name*", images.remove),
   r("POST", "/build", system.notSupported("building images (docker build)")),
-  r("POST", "/build/prune", system.notSupported("the build cache (docker builder prune)")),
+  r("POST", "/build/prune", system.buildPrune),
 
   r("GET", "/volumes", volumes.list),
   r("POST", "/volumes/create", volumes.create),

@@ -8,7 +8,8 @@ import { dirSize, volumeUsers } from "../../engine/volumes.ts";
 import { eventFilter, eventJson, EVENT_FILTER_KEYS } from "../../docker/event-json.ts";
 import { volumeJson } from "../../docker/volume-json.ts";
 import { readHostCgroups } from "../../cgroups/manager.ts";
-import { ApiError, badRequest, qFilters, q, sendJson, startStream, writeChunk, type Ctx } from "./http.ts";
+import { ApiError, badRequest, jsonBody, qFilters, q, sendJson, startStream, writeChunk, type Ctx } from "./http.ts";
+import { isBerthError } from "../../sys/errdefs.ts";
 import { API_VERSION, MIN_API_VERSION } from "./version.ts";
 import { timeParam } from "./containers.ts";
 
@@ -63,7 +64,7 @@ export async function events(c: Ctx): Promise<void> {
   const f = qFilters(c, EVENT_FILTER_KEYS);
   const match = eventFilter([...f].flatMap(([k, vs]) => vs.map((v) => `${k}=${v}`)));
   const since = timeParam(q(c, "since"), "since");
-  const until = timeParam(q(c, "until"), "until");
+  const until = timeParam(q(c, "until"), "until") || undefined; // 0: no end
   const e = c.e;
   const res = startStream(c, "application/json");
   let after = since !== undefined ? 0 : e.eventLog.lastSeq();
@@ -117,10 +118,29 @@ export async function df(c: Ctx): Promise<void> {
   sendJson(c, 200, out);
 }
 
+/** POST /auth (docker login): berthd checks the credentials against the registry; the CLI keeps them. */
+export async function auth(c: Ctx): Promise<void> {
+  const b = await jsonBody<{ username?: string; password?: string; serveraddress?: string; identitytoken?: string }>(c);
+  if (!b.username || b.password === undefined) throw badRequest("docker login needs a username and a password");
+  const { checkLogin } = await import("../../engine/registry.ts");
+  try {
+    await checkLogin(c.e, b.serveraddress ?? "", { username: b.username, password: b.password });
+  } catch (err) {
+    if (isBerthError(err, "PermissionDenied")) throw new ApiError(401, `login to ${b.serveraddress ?? "the registry"} failed: ${err.message}`);
+    throw err;
+  }
+  sendJson(c, 200, { Status: "Login Succeeded", IdentityToken: "" });
+}
+
 export function notSupported(what: string): (c: Ctx) => Promise<void> {
   return async () => {
     throw new ApiError(501, `${what} is not supported by berth yet`);
   };
+}
+
+/** berth keeps no build cache (it does not build yet): a prune of it frees nothing, truly. */
+export async function buildPrune(c: Ctx): Promise<void> {
+  sendJson(c, 200, { CachesDeleted: null, SpaceReclaimed: 0 });
 }
 
 export async function swarmUnavailable(): Promise<void> {

@@ -1,8 +1,23 @@
 import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
-import { renderTemplate } from "../format.ts";
 import { parseTimestamp } from "../../sys/duration.ts";
 import { eventFilter, eventJson, eventLine, EVENT_FILTER_KEYS } from "../../docker/event-json.ts";
+
+/**
+ * docker's events.Message as a template sees it: Go field names (Status, ID, From, Type, Action,
+ * Actor.ID, Actor.Attributes, Scope, Time, TimeNano); `json` gives the API's JSON names.
+ */
+function eventStruct(goStruct: typeof import("../template/index.ts").goStruct, ev: Parameters<typeof eventLine>[0] | undefined): unknown {
+  const j = ev ? eventJson(ev) : { Type: "", Action: "", Actor: { ID: "", Attributes: {} }, scope: "", time: 0, timeNano: 0 };
+  const actor = j.Actor as { ID: string; Attributes: Record<string, string> };
+  // Nanoseconds since 1970 pass 2^53: exact as a bigint (the record keeps microseconds).
+  const timeNano = ev ? BigInt(ev.time) * 1000n : 0n;
+  return goStruct({
+    Status: (j.status as string | undefined) ?? "", ID: (j.id as string | undefined) ?? "", From: (j.from as string | undefined) ?? "",
+    Type: j.Type, Action: j.Action, Actor: goStruct({ ID: actor.ID, Attributes: actor.Attributes }, "events.Actor"),
+    Scope: j.scope, Time: j.time, TimeNano: timeNano,
+  }, "*events.Message", undefined, { ...j, timeNano });
+}
 
 export default command({
   name: "events",
@@ -26,10 +41,31 @@ export default command({
     }
     const match = eventFilter(filters);
     const fmt = p.flags.format as string | undefined;
+    let format: ((ev: Parameters<typeof eventLine>[0]) => string) | undefined;
+    if (fmt) {
+      const { ValueFormat, FormatError } = await import("../formatter.ts");
+      const { goStruct } = await import("../template/index.ts");
+      const f = ValueFormat.parse(fmt, { prefix: "Error parsing format: " });
+      // docker runs the template once on an empty message, so that {{.badField}} fails up front.
+      try {
+        f.render(eventStruct(goStruct, undefined));
+      } catch (err) {
+        if (err instanceof FormatError) throw new FormatError(`Error parsing format: ${err.message}`, 64);
+        throw err;
+      }
+      format = (ev) => {
+        try {
+          return f.render(eventStruct(goStruct, ev));
+        } catch (err) {
+          // What the template wrote before failing is printed, then the error ends the stream.
+          if (err instanceof FormatError) process.stdout.write(err.partial);
+          throw err;
+        }
+      };
+    }
     const show = (ev: Parameters<typeof eventLine>[0]) => {
       if (!match(ev)) return;
-      if (fmt === "json") process.stdout.write(`${JSON.stringify(eventJson(ev))}\n`);
-      else if (fmt) process.stdout.write(`${renderTemplate(fmt, eventJson(ev))}\n`);
+      if (format) process.stdout.write(`${format(ev)}\n`);
       else process.stdout.write(`${eventLine(ev)}\n`);
     };
     const { listContainers } = await import("../../engine/containers.ts");

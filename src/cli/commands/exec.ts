@@ -34,7 +34,7 @@ export default command({
     const { createExec, startExec, finishExec } = await import("../../engine/exec.ts");
     const { StartError } = await import("../../engine/containers.ts");
     const ex = await createExec(e, ref!, {
-      cmd, env, tty, stdin,
+      cmd, env, tty, stdin, attachStdout: !detach, attachStderr: !detach,
       ...(workdir !== undefined ? { workdir } : {}),
       ...(f.user !== undefined ? { user: f.user as string } : {}),
       ...(f.privileged ? { privileged: true } : {}),

@@ -1,5 +1,5 @@
 import { command, args } from "../command.ts";
-import { ago, humanSize, renderTemplate, shortId, table } from "../format.ts";
+import { ago, humanSize, shortId, table } from "../format.ts";
 import { readImage, repoAndTag, normalizeName } from "../../engine/images.ts";
 
 export default command({
@@ -16,6 +16,19 @@ export default command({
     const [filter] = args(p, this, 0, 1);
     const noTrunc = p.flags["no-trunc"] === true;
     const now = Date.now();
+    const fmt = p.flags.format as string | undefined;
+    const digests = p.flags.digests === true;
+    // docker's ImageContext (cli/command/formatter/image.go): header names and default tables.
+    const listFormat = fmt && !p.flags.quiet
+      ? (await import("../formatter.ts")).ListFormat.parse(fmt, {
+          typeName: "*formatter.ImageContext",
+          defaultTable: `table {{.Repository}}\t{{.Tag}}${digests ? "\t{{.Digest}}" : ""}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}`,
+          header: {
+            ID: "IMAGE ID", Repository: "REPOSITORY", Tag: "TAG", Digest: "DIGEST", CreatedSince: "CREATED", CreatedAt: "CREATED AT",
+            Size: "SIZE", Containers: "CONTAINERS", SharedSize: "SHARED SIZE", UniqueSize: "UNIQUE SIZE",
+          },
+        })
+      : undefined;
     const rows = [];
     for (const rec of e.images.list()) {
       if (filter !== undefined) {
@@ -42,12 +55,11 @@ export default command({
       }
       return 0;
     }
-    const fmt = p.flags.format as string | undefined;
-    if (fmt) {
-      for (const r of rows) process.stdout.write(`${renderTemplate(fmt, r)}\n`);
+    if (listFormat) {
+      for (const r of rows) listFormat.add(r);
+      process.stdout.write(listFormat.render());
       return 0;
     }
-    const digests = p.flags.digests === true;
     process.stdout.write(table(
       ["REPOSITORY", "TAG", ...(digests ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"],
       rows.map((r) => [r.Repository, r.Tag, ...(digests ? [r.Digest] : []), r.ID, r.CreatedSince, r.Size]),

@@ -6,9 +6,11 @@ export default command({
   name: "info",
   usage: "[OPTIONS]",
   summary: "Display system-wide information",
-  flags: { format: { kind: "string", short: "f", help: "json" } },
+  flags: { format: { kind: "string", short: "f", help: "json, or a Go template such as {{.NCPU}}" } },
   async run(p, e) {
     args(p, this, 0);
+    const fmt = p.flags.format as string | undefined;
+    const format = fmt ? (await import("../formatter.ts")).ValueFormat.parse(fmt) : undefined;
     const { listContainers } = await import("../../engine/containers.ts");
     const { readHostCgroups } = await import("../../cgroups/manager.ts");
     const cs = await listContainers(e, { all: true });
@@ -23,8 +25,15 @@ export default command({
       ServerVersion: VERSION, DefaultRuntime: "berth-runtime", Runtimes: { "berth-runtime": { path: "berth-runtime" } },
       SecurityOptions: ["name=seccomp,profile=builtin"],
     };
-    if (p.flags.format === "json") {
-      process.stdout.write(`${JSON.stringify(info)}\n`);
+    if (format) {
+      // docker writes what the template printed, a newline, then the error if it failed.
+      const { FormatError } = await import("../formatter.ts");
+      try {
+        process.stdout.write(`${format.render(info, { struct: "system.Info" })}\n`);
+      } catch (err) {
+        if (err instanceof FormatError) process.stdout.write(`${err.partial}\n`);
+        throw err;
+      }
       return 0;
     }
     const lines = [

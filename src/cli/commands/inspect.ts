@@ -1,5 +1,4 @@
 import { command, args } from "../command.ts";
-import { renderTemplate } from "../format.ts";
 import { isBerthError, notFound, invalidArgument } from "../../sys/errdefs.ts";
 import { findImage, namesOf, familiarName, type ResolvedImage } from "../../engine/images.ts";
 import type { Engine } from "../../engine/engine.ts";
@@ -37,6 +36,9 @@ export default command({
   async run(p, e) {
     const type = p.flags.type as string | undefined;
     if (type !== undefined && type !== "container" && type !== "image") throw invalidArgument(`--type ${type}: use container or image`, "--type");
+    const fmt = p.flags.format as string | undefined;
+    // The template is parsed before any object is looked up (a bad one exits 64, as docker).
+    const inspectFormat = fmt ? (await import("../formatter.ts")).InspectFormat.parse(fmt) : undefined;
     const docs: Record<string, unknown>[] = [];
     let failed = false;
     for (const ref of args(p, this, 1, Infinity)) {
@@ -68,9 +70,12 @@ export default command({
         failed = true;
       }
     }
-    const fmt = p.flags.format as string | undefined;
-    if (fmt) for (const d of docs) process.stdout.write(`${renderTemplate(fmt, d)}\n`);
-    else process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+    if (inspectFormat) {
+      const r = inspectFormat.render(docs);
+      process.stdout.write(r.out);
+      for (const msg of r.errors) process.stderr.write(`berth: ${msg}\n`);
+      if (r.errors.length) failed = true;
+    } else process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
     return failed ? 1 : 0;
   },
 });

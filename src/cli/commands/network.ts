@@ -2,7 +2,7 @@
 // output over the network library (and, for connect/disconnect, the engine's containers).
 import { command, args } from "../command.ts";
 import { parseFlags, UsageError, flagUsage, type FlagTable, type Parsed } from "../flags.ts";
-import { renderTemplate, table } from "../format.ts";
+import { table } from "../format.ts";
 import type { Engine } from "../../engine/engine.ts";
 import type { NetworkManager, NetworkRecord } from "../../network/index.ts";
 
@@ -131,14 +131,25 @@ async function runSub(sub: string, p: Parsed, e: Engine): Promise<number> {
       const { dockerListRow } = await import("../../network/index.ts");
       const m = await manager(e);
       const noTrunc = p.flags["no-trunc"] === true;
+      const fmt = p.flags.format as string | undefined;
+      // docker's networkContext (cli/command/network/formatter.go).
+      const listFormat = fmt && !p.flags.quiet
+        ? (await import("../formatter.ts")).ListFormat.parse(fmt, {
+            typeName: "*network.networkContext",
+            defaultTable: "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+            header: { ID: "NETWORK ID", Name: "NAME", Driver: "DRIVER", Scope: "SCOPE", IPv4: "IPV4", IPv6: "IPV6", Internal: "INTERNAL", Labels: "LABELS", CreatedAt: "CREATED AT" },
+          })
+        : undefined;
       const nets = m.list().filter((n) => matches(n, (p.flags.filter as string[] | undefined) ?? []));
       if (p.flags.quiet) {
         for (const n of nets) out(`${noTrunc ? n.id : n.id.slice(0, 12)}\n`);
         return 0;
       }
-      const fmt = p.flags.format as string | undefined;
-      if (fmt) {
-        for (const n of nets) out(`${renderTemplate(fmt, dockerListRow(n, noTrunc))}\n`);
+      if (listFormat) {
+        const { labelMethod } = await import("../formatter.ts");
+        // docker 28's networkContext has IPv4 (berth's networks always have IPv4).
+        for (const n of nets) listFormat.add({ ...dockerListRow(n, noTrunc), IPv4: "true" }, { Label: labelMethod(n.labels) });
+        out(listFormat.render());
         return 0;
       }
       out(table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"], nets.map((n) => [noTrunc ? n.id : n.id.slice(0, 12), n.name, n.driver, "local"])));
@@ -146,8 +157,9 @@ async function runSub(sub: string, p: Parsed, e: Engine): Promise<number> {
     }
     case "inspect": {
       if (!p.rest.length) throw new UsageError(`"berth network inspect" requires at least 1 argument.\nSee 'berth network inspect --help'.`, "arguments");
-      const m = await manager(e);
       const fmt = p.flags.format as string | undefined;
+      const inspectFormat = fmt ? (await import("../formatter.ts")).InspectFormat.parse(fmt) : undefined;
+      const m = await manager(e);
       const docs = [];
       let failed = false;
       for (const ref of p.rest) {
@@ -158,8 +170,12 @@ async function runSub(sub: string, p: Parsed, e: Engine): Promise<number> {
           failed = true;
         }
       }
-      if (fmt) for (const d of docs) out(`${renderTemplate(fmt, d)}\n`);
-      else out(`${JSON.stringify(docs, null, 4)}\n`);
+      if (inspectFormat) {
+        const r = inspectFormat.render(docs);
+        out(r.out);
+        for (const msg of r.errors) process.stderr.write(`${msg}\n`);
+        if (r.errors.length) return failed ? 125 : 1;
+      } else out(`${JSON.stringify(docs, null, 4)}\n`);
       return failed ? 125 : 0;
     }
     case "rm": {

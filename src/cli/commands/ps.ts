@@ -1,6 +1,6 @@
 import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
-import { ago, quoteCommand, renderTemplate, shortId, table } from "../format.ts";
+import { ago, quoteCommand, shortId, table } from "../format.ts";
 import { commandOf, dockerState, statusText } from "../container-view.ts";
 import type { Container } from "../../engine/containers.ts";
 
@@ -40,6 +40,23 @@ function matcher(filters: string[], all: Container[]): (c: Container) => boolean
   return (c) => checks.every((f) => f(c));
 }
 
+/** docker's ContainerContext: its header names and default table (cli/command/formatter/container.go). */
+async function psFormat(fmt: string) {
+  const { ListFormat, labelMethod } = await import("../formatter.ts");
+  const spec = {
+    typeName: "*formatter.ContainerContext",
+    defaultTable: "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
+    header: {
+      ID: "CONTAINER ID", Names: "NAMES", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT", RunningFor: "CREATED",
+      Ports: "PORTS", State: "STATE", Status: "STATUS", Size: "SIZE", Labels: "LABELS", Mounts: "MOUNTS",
+      LocalVolumes: "LOCAL VOLUMES", Networks: "NETWORKS", Platform: "PLATFORM", HealthStatus: "HEALTH STATUS",
+    },
+  };
+  const empty = Object.fromEntries(Object.keys(spec.header).filter((k) => k !== "Platform" && k !== "HealthStatus").map((k) => [k, ""]));
+  ListFormat.precheck(fmt, empty, spec, { Label: labelMethod({}) });
+  return ListFormat.parse(fmt, spec);
+}
+
 export default command({
   name: "ps",
   usage: "[OPTIONS]",
@@ -57,6 +74,9 @@ export default command({
     args(p, this, 0);
     const now = Date.now();
     const noTrunc = p.flags["no-trunc"] === true;
+    const fmt = p.flags.format as string | undefined;
+    // A bad template fails before anything is listed, as docker's ps (even with -q).
+    const listFormat = fmt ? await psFormat(fmt) : undefined;
     const { listContainers } = await import("../../engine/containers.ts");
     const every = await listContainers(e, { all: true });
     const last = p.flags.latest ? 1 : (p.flags.last as number | undefined);
@@ -65,6 +85,7 @@ export default command({
     let list = every.filter((c) => (p.flags.all || last !== undefined || filters.some((f) => f.startsWith("status=") || f.startsWith("exited=")) ? true : c.state === "running" || c.state === "paused" || c.state === "restarting") && match(c));
     if (last !== undefined && last >= 0) list = list.slice(0, last);
     if (p.flags.quiet) {
+      if (fmt) process.stderr.write((await import("../formatter.ts")).QUIET_FORMAT_WARNING);
       for (const c of list) process.stdout.write(`${noTrunc ? c.id : shortId(c.id)}\n`);
       return 0;
     }
@@ -84,17 +105,12 @@ export default command({
       Mounts: (c.resolved.volumes ?? []).map((v) => v.name.slice(0, 15)).join(","),
       Networks: views[i]?.networks.map((n) => n.name).join(",") ?? c.spec.network?.mode ?? "bridge",
       Size: "",
+      LocalVolumes: String((c.resolved.volumes ?? []).length),
     }));
-    const fmt = p.flags.format as string | undefined;
-    if (fmt && !fmt.startsWith("table")) {
-      for (const r of rows) process.stdout.write(`${renderTemplate(fmt, r)}\n`);
-      return 0;
-    }
-    if (fmt?.startsWith("table") && fmt.trim() !== "table") {
-      const tpl = fmt.replace(/^table\s*/, "");
-      const cols = tpl.split(/\\t|\t/);
-      const head = cols.map((c) => (/\{\{\s*\.(\w+)\s*\}\}/.exec(c)?.[1] ?? c).replace(/^ID$/, "CONTAINER ID").replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase());
-      process.stdout.write(table(head, rows.map((r) => cols.map((c) => renderTemplate(c, r)))));
+    if (listFormat) {
+      const { labelMethod } = await import("../formatter.ts");
+      list.forEach((c, i) => listFormat.add(rows[i]!, { Label: labelMethod(c.labels) }));
+      process.stdout.write(listFormat.render());
       return 0;
     }
     process.stdout.write(table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],

@@ -1,5 +1,5 @@
 import { command } from "../command.ts";
-import { renderTemplate, table } from "../format.ts";
+import { formatRows } from "../format.ts";
 import { DEFAULT_STATS_FORMAT, STATS_HEADERS, statsRow, type StatsRow } from "../stats-view.ts";
 import type { StatsSample } from "../../engine/stats.ts";
 import type { Engine } from "../../engine/engine.ts";
@@ -7,16 +7,9 @@ import type { Engine } from "../../engine/engine.ts";
 /** docker's collector samples each container once a second. */
 const INTERVAL_MS = 1000;
 
+/** docker's statsContext output (cli/command/container/formatter_stats.go) over the Go template engine. */
 function render(fmt: string, rows: StatsRow[]): string {
-  if (fmt === "json") return rows.map((r) => `${JSON.stringify(r)}\n`).join("");
-  if (!fmt.startsWith("table")) return rows.map((r) => `${renderTemplate(fmt, r)}\n`).join("");
-  const tpl = fmt.trim() === "table" ? DEFAULT_STATS_FORMAT.slice("table ".length) : fmt.replace(/^table\s*/, "");
-  const cols = tpl.split(/\\t|\t/);
-  const head = cols.map((c) => {
-    const field = /\{\{\s*\.(\w+)\s*\}\}/.exec(c)?.[1];
-    return field !== undefined ? (STATS_HEADERS[field] ?? field.toUpperCase()) : c;
-  });
-  return table(head, rows.map((r) => cols.map((c) => renderTemplate(c, r))));
+  return formatRows(fmt, rows as unknown as Record<string, unknown>[], { header: STATS_HEADERS, defaultTable: DEFAULT_STATS_FORMAT, typeName: "*container.statsContext" });
 }
 
 async function sample(e: Engine, refs: string[], all: boolean, stream: boolean): Promise<{ ref?: string; s: StatsSample }[]> {
@@ -51,6 +44,8 @@ export default command({
     const noTrunc = p.flags["no-trunc"] === true;
     const stream = p.flags["no-stream"] !== true;
     const fmt = (p.flags.format as string | undefined) ?? DEFAULT_STATS_FORMAT;
+    // A template that does not parse fails before the first sample.
+    render(fmt, []);
     // Fail on a name that is not a container before waiting for the second sample.
     let pre = new Map((await sample(e, refs, all, false)).map((x) => [x.s.id, x.s]));
     const tty = stream && process.stdout.isTTY === true;

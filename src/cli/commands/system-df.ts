@@ -6,22 +6,32 @@ export default command({
   usage: "[OPTIONS]",
   summary: "Show berth disk usage (images, containers, volumes)",
   flags: {
-    format: { kind: "string", help: "json" },
+    format: { kind: "string", help: "json, table, or a Go template such as {{.Type}}\\t{{.Size}}" },
     verbose: { kind: "bool", short: "v", help: "accepted; the summary is printed" },
   },
   async run(p, e) {
     args(p, this, 0);
+    const fmt = p.flags.format as string | undefined;
+    // docker's diskUsageContext rows (cli/command/formatter/disk_usage.go).
+    const listFormat = fmt
+      ? (await import("../formatter.ts")).ListFormat.parse(fmt, {
+          typeName: "*formatter.diskUsageImagesContext",
+          defaultTable: "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
+          header: { Type: "TYPE", TotalCount: "TOTAL", Active: "ACTIVE", Size: "SIZE", Reclaimable: "RECLAIMABLE" },
+        })
+      : undefined;
     const { diskUsage } = await import("../../engine/disk-usage.ts");
     const d = await diskUsage(e);
     const pct = (r: number, t: number) => `${humanSize(r)} (${t > 0 ? Math.round((r / t) * 100) : 0}%)`;
     const rows = [
-      { Type: "Images", TotalCount: d.images.total, Active: d.images.active, Size: humanSize(d.images.size), Reclaimable: pct(d.images.reclaimable, d.images.size) },
-      { Type: "Containers", TotalCount: d.containers.total, Active: d.containers.active, Size: humanSize(d.containers.size), Reclaimable: pct(d.containers.reclaimable, d.containers.size) },
-      { Type: "Local Volumes", TotalCount: d.volumes.total, Active: d.volumes.active, Size: humanSize(d.volumes.size), Reclaimable: pct(d.volumes.reclaimable, d.volumes.size) },
-      { Type: "Build Cache", TotalCount: 0, Active: 0, Size: "0B", Reclaimable: "0B" },
+      { Type: "Images", TotalCount: String(d.images.total), Active: String(d.images.active), Size: humanSize(d.images.size), Reclaimable: pct(d.images.reclaimable, d.images.size) },
+      { Type: "Containers", TotalCount: String(d.containers.total), Active: String(d.containers.active), Size: humanSize(d.containers.size), Reclaimable: pct(d.containers.reclaimable, d.containers.size) },
+      { Type: "Local Volumes", TotalCount: String(d.volumes.total), Active: String(d.volumes.active), Size: humanSize(d.volumes.size), Reclaimable: pct(d.volumes.reclaimable, d.volumes.size) },
+      { Type: "Build Cache", TotalCount: "0", Active: "0", Size: "0B", Reclaimable: "0B" },
     ];
-    if (p.flags.format === "json") {
-      for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+    if (listFormat) {
+      for (const r of rows) listFormat.add(r);
+      process.stdout.write(listFormat.render());
       return 0;
     }
     process.stdout.write(table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], rows.map((r) => [r.Type, String(r.TotalCount), String(r.Active), r.Size, r.Reclaimable])));

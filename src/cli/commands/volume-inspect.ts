@@ -1,5 +1,4 @@
 import { command, args } from "../command.ts";
-import { renderTemplate } from "../format.ts";
 import { forEach } from "../each.ts";
 import { volumeJson } from "../../docker/volume-json.ts";
 
@@ -9,14 +8,20 @@ export default command({
   summary: "Display detailed information on one or more volumes",
   flags: { format: { kind: "string", short: "f", help: "a template" } },
   async run(p, e) {
+    const fmt = p.flags.format as string | undefined;
+    const inspectFormat = fmt ? (await import("../formatter.ts")).InspectFormat.parse(fmt) : undefined;
     const docs: Record<string, unknown>[] = [];
     const code = await forEach(args(p, this, 1, Infinity), async (name) => {
       docs.push(volumeJson(e.volumes.get(name)));
       return undefined;
     });
-    const fmt = p.flags.format as string | undefined;
-    if (fmt) for (const d of docs) process.stdout.write(`${renderTemplate(fmt, d)}\n`);
-    else process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+    if (inspectFormat) {
+      const r = inspectFormat.render(docs);
+      process.stdout.write(r.out);
+      for (const msg of r.errors) process.stderr.write(`berth: ${msg}\n`);
+      return r.errors.length && code === 0 ? 1 : code;
+    }
+    process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
     return code;
   },
 });

@@ -1,6 +1,6 @@
 import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
-import { renderTemplate, table } from "../format.ts";
+import { table } from "../format.ts";
 import { volumeJson } from "../../docker/volume-json.ts";
 
 export default command({
@@ -14,6 +14,18 @@ export default command({
   },
   async run(p, e) {
     args(p, this, 0);
+    const fmt = p.flags.format as string | undefined;
+    // docker's volumeContext (cli/command/formatter/volume.go).
+    const listFormat = fmt && !p.flags.quiet
+      ? (await import("../formatter.ts")).ListFormat.parse(fmt, {
+          typeName: "*formatter.volumeContext",
+          defaultTable: "table {{.Driver}}\t{{.Name}}",
+          header: {
+            ID: "ID", Name: "VOLUME NAME", Group: "GROUP", Driver: "DRIVER", Scope: "SCOPE", Availability: "AVAILABILITY",
+            Mountpoint: "MOUNTPOINT", Labels: "LABELS", Links: "LINKS", Size: "SIZE", Status: "STATUS",
+          },
+        })
+      : undefined;
     const { volumeUsers } = await import("../../engine/volumes.ts");
     let vols = e.volumes.list();
     for (const f of (p.flags.filter as string[] | undefined) ?? []) {
@@ -31,12 +43,18 @@ export default command({
       for (const v of vols) process.stdout.write(`${v.name}\n`);
       return 0;
     }
-    const fmt = p.flags.format as string | undefined;
-    if (fmt) {
+    if (listFormat) {
+      const { labelMethod } = await import("../formatter.ts");
       for (const v of vols) {
         const j = volumeJson(v);
-        process.stdout.write(`${renderTemplate(fmt, { ...j, Labels: Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(",") })}\n`);
+        const labels = j.Labels as Record<string, string>;
+        listFormat.add({
+          Name: j.Name, Driver: j.Driver, Scope: j.Scope, Mountpoint: j.Mountpoint,
+          Labels: Object.entries(labels).map(([k, x]) => `${k}=${x}`).join(","),
+          Links: "N/A", Size: "N/A", Group: "", Availability: "N/A", Status: "",
+        }, { Label: labelMethod(labels) });
       }
+      process.stdout.write(listFormat.render());
       return 0;
     }
     process.stdout.write(table(["DRIVER", "VOLUME NAME"], vols.map((v) => [v.driver, v.name])));

@@ -1,10 +1,15 @@
-// A berth network record → the CNI network configuration list that realises it, as data (what
-// podman 4's CNI backend writes to /etc/cni/net.d, held in memory and cached per container):
+// A berth network record → the CNI network configuration list that realises it for one
+// container, as data (the shape of what podman 4's CNI backend writes to /etc/cni/net.d, held in
+// memory and cached per container):
 //   bridge   the Linux bridge, a veth pair into the netns, the address from host-local IPAM, the
-//            default route (not on --internal networks), masquerade for egress (ipMasq)
-//   portmap  published ports (DNAT, with SNAT for localhost and hairpin traffic)
-//   firewall FORWARD accept rules for the container's address, with an admin chain named for berth
+//            default route (not on --internal networks)
+//   portmap  published ports (DNAT, with SNAT for localhost and hairpin traffic) — only in the
+//            list of a container that publishes ports: with none, the plugin has nothing to do
 // and the capability arguments (CONVENTIONS.md) injected as runtimeConfig, as libcni does.
+// Masquerade and the FORWARD rules are per network, not per container (network-rules.ts says
+// why): the bridge plugin runs with ipMasq off and the firewall plugin is not in the list.
+// Lists cached by an older berth (ipMasq on, firewall in the list) are still torn down as they
+// were set up: DEL runs the cached list.
 import { formatIPv4, lastOf, parseCidr, firstHost } from "../cidr.ts";
 import { CNI_VERSION, type CapabilityArgs, type NetworkConfList, type PluginConf } from "./types.ts";
 
@@ -25,8 +30,8 @@ export interface BridgeNetwork {
 export interface ConfListOptions {
   /** host-local's lease directory (one subdirectory per network name). */
   ipamDir: string;
-  /** The firewall plugin's admin chain (the chain an admin adds override rules to). */
-  adminChain: string;
+  /** The container publishes ports: portmap is in the list. */
+  ports?: boolean;
 }
 
 export function bridgeConfList(n: BridgeNetwork, o: ConfListOptions): NetworkConfList {
@@ -43,7 +48,7 @@ export function bridgeConfList(n: BridgeNetwork, o: ConfListOptions): NetworkCon
     type: "bridge",
     bridge: n.bridge,
     isGateway: true,
-    ipMasq: !n.internal,
+    ipMasq: false,
     hairpinMode: true,
     ...(n.mtu ? { mtu: n.mtu } : {}),
     capabilities: { ips: true, mac: true },
@@ -57,11 +62,7 @@ export function bridgeConfList(n: BridgeNetwork, o: ConfListOptions): NetworkCon
   return {
     cniVersion: CNI_VERSION,
     name: n.name,
-    plugins: [
-      bridge,
-      { type: "portmap", capabilities: { portMappings: true }, snat: true },
-      { type: "firewall", backend: "iptables", iptablesAdminChainName: o.adminChain },
-    ],
+    plugins: [bridge, ...(o.ports ? [{ type: "portmap", capabilities: { portMappings: true }, snat: true }] : [])],
   };
 }
 

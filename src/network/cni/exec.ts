@@ -85,10 +85,14 @@ export async function execPlugin(call: PluginCall, cniPath: readonly string[]): 
       CNI_IFNAME: call.ifName,
       CNI_PATH: cniPath.join(":"),
     },
-    stdin: new TextEncoder().encode(JSON.stringify(call.config)),
+    // A pipe, not the bytes: Bun puts given stdin bytes in a memfd that stays open until a GC,
+    // and a daemon (berthd) running many plugins between GCs ran out of descriptors that way.
+    stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",
   });
+  proc.stdin.write(JSON.stringify(call.config));
+  void proc.stdin.end();
   // A plugin that hangs (an iptables lock held forever) must not hang the engine.
   const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
   const [out, err, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);

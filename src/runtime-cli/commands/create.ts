@@ -11,11 +11,12 @@ export const createFlags = {
   "preserve-fds": { kind: "int", help: "pass this many extra fds (from 3 on) into the container" },
 } as const;
 
-export default command("create", "create a container, stopped before it runs its program", "<container-id>", createFlags, async (p, g) => {
+export default command("create", "create a container, stopped before it runs its program", "<container-id>", createFlags, async (p, g, log) => {
   const id = containerId(p, "create");
   await create({
     root: g.root, id, bundle: resolve((p.flags.bundle as string) ?? "."), mode: "create",
     ...(p.flags["pid-file"] ? { pidFile: resolve(p.flags["pid-file"] as string) } : {}),
+    onWarning: (m) => log("warning", m),
     noPivot: p.flags["no-pivot"] === true, preserveFds: (p.flags["preserve-fds"] as number) ?? 0, explain: g.explain,
     ...(p.flags["console-socket"] ? { consoleSocket: resolve(p.flags["console-socket"] as string) } : {}),
   });

@@ -3,6 +3,8 @@ import { resolve } from "node:path";
 import { invalidArgument } from "../../sys/errdefs.ts";
 import { StateStore } from "../../runtime/state.ts";
 import type { Process } from "../../runtime/spec/types.ts";
+import type { Parsed } from "../args.ts";
+import type { Globals } from "../main.ts";
 import { command, containerId } from "./command.ts";
 
 export default command("exec", "run another process in a running container", "<container-id> <command> [args...]", {
@@ -20,9 +22,19 @@ export default command("exec", "run another process in a running container", "<c
   "preserve-fds": { kind: "int", help: "pass this many extra fds (from 3 on) into the process" },
   "process-label": { kind: "string", help: "SELinux label (ignored: SELinux is not supported)" },
   apparmor: { kind: "string", help: "AppArmor profile (ignored: AppArmor is not supported)" },
-  "ignore-paused": { kind: "bool", help: "accepted for runc compatibility" },
-  cgroup: { kind: "list", help: "accepted for runc compatibility; the process joins the container's cgroup" },
-}, async (p, g) => {
+  "ignore-paused": { kind: "bool", help: "exec even if the container is paused (the process starts frozen)" },
+  cgroup: { kind: "list", help: "run in a sub-cgroup of the container's: PATH, or CONTROLLER[,CONTROLLER]:PATH (repeatable)" },
+}, async (p, g, log) => {
+  // runc's exec exits 255 when the process could not be started (its own status otherwise).
+  try {
+    return await execVerb(p, g);
+  } catch (e) {
+    log("error", e instanceof Error ? e.message : String(e));
+    return 255;
+  }
+}, true);
+
+async function execVerb(p: Parsed, g: Globals): Promise<number> {
   const id = containerId(p, "exec", Infinity);
   const args = p.rest.slice(1);
   let proc: Process;
@@ -33,6 +45,10 @@ export default command("exec", "run another process in a running container", "<c
     } catch (e) {
       throw invalidArgument(`exec: cannot read --process ${file}: ${(e as Error).message}`, "--process");
     }
+    // runc decodes into Go structs, where a missing field is its zero value: accept the same.
+    if (proc === null || typeof proc !== "object" || Array.isArray(proc)) throw invalidArgument(`exec: --process ${file} must hold a JSON object (a runtime-spec Process)`, "--process");
+    proc.user = { ...proc.user, uid: proc.user?.uid ?? 0, gid: proc.user?.gid ?? 0 };
+    proc.env ??= [];
   } else {
     // As runc: start from the container's own process and apply the flags.
     const base = new StateStore(g.root).load(id).spec?.process;
@@ -67,5 +83,7 @@ export default command("exec", "run another process in a running container", "<c
     ...(p.flags["pid-file"] ? { pidFile: resolve(p.flags["pid-file"] as string) } : {}),
     preserveFds: (p.flags["preserve-fds"] as number) ?? 0,
     ...(p.flags["console-socket"] ? { consoleSocket: resolve(p.flags["console-socket"] as string) } : {}),
+    ignorePaused: p.flags["ignore-paused"] === true,
+    cgroups: (p.flags.cgroup as string[] | undefined) ?? [],
   });
-}, true);
+}

@@ -8,7 +8,12 @@ import type { Command } from "./command.ts";
 const missing = (name: string, why: string): Command => ({
   summary: `(not supported yet) ${why}`,
   help: () => `berth-runtime ${name}: not supported yet — ${why}`,
-  run: async () => {
+  run: async (argv) => {
+    // -h works on every verb, as runc's: a caller probing for the verb's flags gets its help.
+    if (argv.some((a) => a === "-h" || a === "--help" || a === "-help")) {
+      console.log(`berth-runtime ${name}: not supported yet — ${why}`);
+      return 0;
+    }
     throw notImplemented(`${name} is not supported by this berth-runtime yet: ${why}`, name);
   },
 });

@@ -38,6 +38,10 @@ export interface PlanOptions {
   readonly cgroupProcs: readonly string[];
   /** v1 `tasks` files the child can join by itself (faster); used when there is no new user namespace. */
   readonly cgroupTasks?: readonly string[];
+  /** A cgroup2 directory the child is cloned into (clone3 CLONE_INTO_CGROUP): v2, or hybrid's unified. */
+  readonly cgroupInto?: string;
+  /** cgroup v2 device rules, compiled: berth-init loads and attaches them before the clone. */
+  readonly deviceProgram?: { readonly dir: string; readonly insns: Uint8Array; readonly optional: boolean };
   readonly cgroupHierarchies: readonly CgroupHierarchy[];
   readonly noPivot?: boolean;
   readonly preserveFds?: number;
@@ -49,6 +53,8 @@ export interface PlanOptions {
   readonly rootless?: boolean;
   /** --console-socket for process.terminal; without one a foreground run makes berth-init the console. */
   readonly consoleSocket?: string;
+  /** Leave lo down in a new network namespace (the sandbox: no network at all, not even loopback). */
+  readonly loopbackDown?: boolean;
   /** Whether /proc/kcore exists on the host (runc links /dev/core to it then). */
   readonly hostHasKcore?: boolean;
 }
@@ -141,10 +147,16 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
     s.push(step("UNSHARE", [CLONE.NEWTIME], "unshare(CLONE_NEWTIME)", "linux.namespaces"));
     if (c.timeOffsets) s.push(step("WRITE_SELF", ["timens_offsets", c.timeOffsets], `write /proc/self/timens_offsets ${q(c.timeOffsets.trim())}`, "linux.timeOffsets"));
   }
+  if (o.deviceProgram) {
+    const d = o.deviceProgram;
+    s.push(step("DEVICE_PROGRAM", [d.dir, d.insns, d.optional ? 1 : 0], `bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, ${d.insns.length / 8} insns); bpf(BPF_PROG_ATTACH, ${q(d.dir)}, BPF_CGROUP_DEVICE)`, "linux.resources.devices"));
+  }
   if (o.mode === "create") s.push(step("MKFIFO", [o.fifoPath!, 0o600], `mkfifo(${q(o.fifoPath)}, 0600) — the exec fifo \`start\` opens`));
   const term = terminalSteps(c.process, o.consoleSocket, o.mode === "foreground", true);
   s.push(...term.beforeClone);
-  s.push(step("CLONE", [cloneFlags], `clone(${cloneFlagNames(cloneFlags)}|SIGCHLD)`, "linux.namespaces"));
+  s.push(o.cgroupInto
+    ? step("CLONE", [cloneFlags, o.cgroupInto], `clone3(${cloneFlagNames(cloneFlags)}|CLONE_INTO_CGROUP, cgroup=${q(o.cgroupInto)})`, "linux.namespaces")
+    : step("CLONE", [cloneFlags, ""], `clone(${cloneFlagNames(cloneFlags)}|SIGCHLD)`, "linux.namespaces"));
 
   // ---- parent, after clone ----
   if (newNs & CLONE.NEWUSER) {
@@ -162,12 +174,20 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   // ---- child ----
   s.push(step("WAIT_PARENT", [], "wait for the parent (id maps, cgroup)"));
   if (childJoins) for (const f of o.cgroupTasks!) s.push(step("JOIN_CGROUP", [f], `write 0 > ${f}`, "linux.cgroupsPath"));
+  if (newNs & CLONE.NEWUSER) {
+    // As runc: bind sources are opened, and the console socket connected, with the runtime's
+    // credentials — the user namespace's root may not reach them (a 0700 directory of host root).
+    for (const m of c.mounts) if (m.bind && m.type !== "cgroup" && m.type !== "cgroup2")
+      s.push(step("PREOPEN_BIND", [m.source, m.recursive ? 1 : 0], `open_tree(${q(m.source)}, OPEN_TREE_CLONE) — with the host's credentials`, m.field));
+    s.push(...term.connect);
+    if (o.mode === "create") s.push(step("OPEN_EXEC_FIFO", [o.fifoPath!], `open(${q(o.fifoPath)}, O_RDWR) — kept for the wait before exec; with the host's credentials`));
+  }
   if (newNs & CLONE.NEWUSER) s.push(step("BECOME_NS_ROOT", [], "setresuid(0, 0, 0) — root of the new user namespace", "linux.uidMappings"));
   // A new network namespace starts with lo down; runc brings it up (so does every engine).
-  if (newNs & CLONE.NEWNET) s.push(step("LOOPBACK_UP", [], "ioctl(SIOCSIFFLAGS, lo, IFF_UP) — 127.0.0.1 and ::1 in the new network namespace", "linux.namespaces"));
+  if (newNs & CLONE.NEWNET && !o.loopbackDown) s.push(step("LOOPBACK_UP", [], "ioctl(SIOCSIFFLAGS, lo, IFF_UP) — 127.0.0.1 and ::1 in the new network namespace", "linux.namespaces"));
   if (newNs & CLONE.NEWCGROUP) s.push(step("CHILD_UNSHARE", [CLONE.NEWCGROUP], "unshare(CLONE_NEWCGROUP) — after joining the cgroup, so it is the namespace's root", "linux.namespaces"));
   if (newNs & CLONE.NEWNS) s.push(step("MOUNT_ROOT_PROPAGATION", [MS.SLAVE | MS.REC], `mount(NULL, "/", NULL, MS_SLAVE|MS_REC) — container mounts stay out of the host`));
-  s.push(...term.connect);
+  if (!(newNs & CLONE.NEWUSER)) s.push(...term.connect);
   s.push(step("OPEN_ROOTFS", [c.rootfs], `open(${q(c.rootfs)})`, "root.path"));
   s.push(step("BIND_ROOTFS", [], `mount(${q(c.rootfs)}, ${q(c.rootfs)}, MS_BIND|MS_REC) — pivot_root needs a mount point`, "root.path"));
   // A read-only /dev (runc's rule): mounted writable so the mounts, devices and links under it can
@@ -188,7 +208,7 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
     if (c.mounts.some((m) => m.destination === "/dev/pts")) links.push(["pts/ptmx", "/dev/ptmx"]);
     for (const [target, path] of links) s.push(step("SYMLINK", [target, path], `symlink(${q(target)}, ${q(path)})`));
   }
-  if (o.mode === "create") s.push(step("OPEN_EXEC_FIFO", [o.fifoPath!], `open(${q(o.fifoPath)}, O_RDWR) — kept for the wait before exec`));
+  if (o.mode === "create" && !(newNs & CLONE.NEWUSER)) s.push(step("OPEN_EXEC_FIFO", [o.fifoPath!], `open(${q(o.fifoPath)}, O_RDWR) — kept for the wait before exec`));
 
   const parentHooks = [...c.hooks.prestart, ...c.hooks.createRuntime];
   if (parentHooks.length > 0) {
@@ -223,8 +243,9 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   s.push(...processSteps(p));
   s.push(step("READY", [], "report created"));
   if (o.mode === "create") s.push(step("WAIT_START", [], "read(exec fifo) — blocks until `berth-runtime start`"));
-  for (const h of c.hooks.startContainer) s.push(hookStep("CHILD_HOOK", h, o));
+  // startContainer hooks run as the container's process would: under its seccomp filter (runc).
   if (seccomp.load && p.noNewPrivileges) s.push(seccomp.load);
+  for (const h of c.hooks.startContainer) s.push(hookStep("CHILD_HOOK", h, o));
   s.push(step("EXEC", [p.args, p.env], `execve(${q(p.args[0])}, ${q(p.args)})`, "process.args"));
   s.push(step("FINISH", [o.mode === "foreground" ? 1 : 0], o.mode === "foreground" ? "wait for the container and exit with its status" : "exit once the child is ready"));
   return s;
@@ -247,7 +268,7 @@ function terminalSteps(p: ProcessConfig, socket: string | undefined, foreground:
   return {
     beforeClone: socket ? [] : [step("CONSOLE_PAIR", [], "socketpair() — berth-init is the console", "process.terminal")],
     connect: socket ? [step("CONSOLE_CONNECT", [socket], `connect(${q(socket)}) — the console socket`, "--console-socket")] : [],
-    create: [step("CONSOLE_CREATE", [rows, cols, init ? 1 : 0], `open("/dev/ptmx"); send the master (SCM_RIGHTS); setsid(); ioctl(TIOCSCTTY)${init ? "; bind the slave on /dev/console" : ""}`, "process.terminal")],
+    create: [step("CONSOLE_CREATE", [rows, cols, init ? 1 : 0, p.uid], `open("/dev/ptmx"); send the master (SCM_RIGHTS); setsid(); ioctl(TIOCSCTTY)${init ? "; bind the slave on /dev/console" : ""}`, "process.terminal")],
   };
 }
 
@@ -332,6 +353,8 @@ export interface ExecPlanOptions {
   readonly namespaces: readonly NamespaceType[];
   /** Files that move the process into the container's cgroup: v1 `tasks` or v2 `cgroup.procs`. */
   readonly cgroupJoin: readonly string[];
+  /** A cgroup2 directory the intermediate child is cloned into (clone3 CLONE_INTO_CGROUP). */
+  readonly cgroupInto?: string;
   readonly foreground: boolean;
   readonly preserveFds?: number;
   readonly seccomp?: CompiledFilter;
@@ -362,7 +385,9 @@ export function buildExecPlan(p: ProcessConfig, o: ExecPlanOptions): PlanStep[] 
   const seccomp = seccompSteps(o.seccomp, o.seccompListener);
   s.push(...seccomp.connect);
   s.push(...term.beforeClone);
-  s.push(step("CLONE", [0], "fork() — the intermediate child"));
+  s.push(o.cgroupInto
+    ? step("CLONE", [0, o.cgroupInto], `clone3(CLONE_INTO_CGROUP, cgroup=${q(o.cgroupInto)}) — the intermediate child`)
+    : step("CLONE", [0, ""], "fork() — the intermediate child"));
   s.push(step("WAIT_CHILD", [], "wait for the grandchild's pid"));
   s.push(step("FINISH", [o.foreground ? 1 : 0], o.foreground ? "wait for the process and exit with its status" : "exit once the process is ready"));
   for (const f of o.cgroupJoin) s.push(step("JOIN_CGROUP", [f], `write 0 > ${f}`));
