@@ -43,11 +43,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <net/if.h>
 #include <linux/mount.h>
 #include <linux/sched.h>
+#include <linux/close_range.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -505,6 +507,83 @@ static void write_file_at(int dfd, const char *path, const char *content) {
   size_t len = strlen(content);
   if (write(fd, content, len) != (ssize_t)len) DIE("write %s", path);
   close(fd);
+}
+
+/* ---- cgroup v2 device program ------------------------------------------------------------ */
+/* The runtime compiles linux.resources.devices to a BPF_PROG_TYPE_CGROUP_DEVICE program
+ * (src/cgroups/device-filter.ts); here it is loaded and attached, replacing the programs attached
+ * directly to the cgroup: with one, atomically (BPF_F_REPLACE); with several, the new one first
+ * and the old ones detached after, so there is never a moment without rules. */
+static long sys_bpf(int cmd, union bpf_attr *a) { return syscall(SYS_bpf, cmd, a, sizeof *a); }
+
+static void op_device_program(struct cursor *c) {
+  const char *dir = next_str(c);
+  uint32_t len;
+  const char *insns = next_raw(c, &len);
+  uint64_t optional = next_u64(c);
+  int cfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cfd < 0) DIE("open cgroup %s", dir);
+  static char log[16384];
+  union bpf_attr a;
+  for (int attempt = 0;; attempt++) {
+    memset(&a, 0, sizeof a);
+    a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    a.insn_cnt = len / sizeof(struct bpf_insn);
+    a.insns = (uint64_t)(uintptr_t)insns;
+    a.license = (uint64_t)(uintptr_t) "Apache-2.0";
+    strncpy(a.prog_name, "berth_devices", sizeof a.prog_name - 1);
+    if (attempt) {
+      a.log_level = 1;
+      a.log_size = sizeof log;
+      a.log_buf = (uint64_t)(uintptr_t)log;
+    }
+    int pfd = (int)sys_bpf(BPF_PROG_LOAD, &a);
+    if (pfd >= 0) {
+      uint32_t ids[64];
+      memset(&a, 0, sizeof a);
+      a.query.target_fd = (uint32_t)cfd;
+      a.query.attach_type = BPF_CGROUP_DEVICE;
+      a.query.prog_ids = (uint64_t)(uintptr_t)ids;
+      a.query.prog_cnt = 64;
+      if (sys_bpf(BPF_PROG_QUERY, &a) < 0) DIE("bpf(BPF_PROG_QUERY) %s", dir);
+      uint32_t n = a.query.prog_cnt < 64 ? a.query.prog_cnt : 64;
+      int old[64];
+      for (uint32_t i = 0; i < n; i++) {
+        memset(&a, 0, sizeof a);
+        a.prog_id = ids[i];
+        old[i] = (int)sys_bpf(BPF_PROG_GET_FD_BY_ID, &a);
+        if (old[i] < 0) DIE("bpf(BPF_PROG_GET_FD_BY_ID) %u", ids[i]);
+      }
+      memset(&a, 0, sizeof a);
+      a.target_fd = (uint32_t)cfd;
+      a.attach_bpf_fd = (uint32_t)pfd;
+      a.attach_type = BPF_CGROUP_DEVICE;
+      a.attach_flags = BPF_F_ALLOW_MULTI | (n == 1 ? BPF_F_REPLACE : 0);
+      if (n == 1) a.replace_bpf_fd = (uint32_t)old[0];
+      if (sys_bpf(BPF_PROG_ATTACH, &a) < 0) DIE("bpf(BPF_PROG_ATTACH) %s", dir);
+      for (uint32_t i = 0; i < n; i++) {
+        if (n > 1) {
+          memset(&a, 0, sizeof a);
+          a.target_fd = (uint32_t)cfd;
+          a.attach_bpf_fd = (uint32_t)old[i];
+          a.attach_type = BPF_CGROUP_DEVICE;
+          if (sys_bpf(BPF_PROG_DETACH, &a) < 0) DIE("bpf(BPF_PROG_DETACH) %s", dir);
+        }
+        close(old[i]);
+      }
+      close(pfd); /* the attachment holds its own reference */
+      break;
+    }
+    if (errno == EPERM && optional) break; /* rules that allow every device lose nothing */
+    if (errno == EPERM) DIE("bpf(BPF_PROG_LOAD) of the device program (needs CAP_BPF or CAP_SYS_ADMIN)");
+    if (attempt) {
+      size_t l = strnlen(log, sizeof log);
+      while (l > 0 && log[l - 1] == '\n') log[--l] = '\0';
+      const char *tail = l > 300 ? log + l - 300 : log;
+      DIE("bpf(BPF_PROG_LOAD) of the device program: %s", tail);
+    }
+  }
+  close(cfd);
 }
 
 /* ---- hooks ------------------------------------------------------------------------------ */
@@ -1080,6 +1159,7 @@ static void run_op(uint32_t code, struct cursor *c) {
   case OP_HOOK:
   case OP_CHILD_HOOK: op_hook(c); break;
   case OP_FINISH: finish(next_u64(c)); break;
+  case OP_DEVICE_PROGRAM: op_device_program(c); break;
   case OP_CONSOLE_PAIR: {
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) DIE("socketpair for the console");

@@ -17,7 +17,7 @@ import {
 import type { LinuxResources } from "./resources.ts";
 import type { CgroupStats } from "./stats.ts";
 import { V1Manager } from "./v1.ts";
-import { V2Manager } from "./v2.ts";
+import { V2Manager, type DeviceProgramSetter } from "./v2.ts";
 
 export type { CgroupLayout } from "./paths.ts";
 
@@ -83,6 +83,11 @@ export interface OpenCgroupOptions {
   paths?: Record<string, string>;
   /** The host's cgroup mounts, when the caller has read them already (one read per command). */
   host?: HostCgroups;
+  /**
+   * v2: what puts the compiled device program on the cgroup (default: bpf.ts, through bun:ffi).
+   * The runtime's create hands it to berth-init instead, which loads it with bpf(2) directly.
+   */
+  setDevices?: DeviceProgramSetter;
 }
 
 /** Shared result of reading the host's cgroup mounts, for drivers. */
@@ -108,7 +113,7 @@ export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
     const mount = host.mounts.find((m) => m.fsType === "cgroup2" && m.mountPoint === "/sys/fs/cgroup")
       ?? host.mounts.find((m) => m.fsType === "cgroup2");
     if (!mount) throw failedPrecondition("no cgroup2 file system is mounted; cannot use the cgroup v2 driver");
-    return V2Manager.resolve(host.layout, mount, host.self, normalizeCgroupsPath(opts.cgroupsPath, opts.id), cfs);
+    return V2Manager.resolve(host.layout, mount, host.self, normalizeCgroupsPath(opts.cgroupsPath, opts.id), cfs, ...(opts.setDevices ? [opts.setDevices] : []));
   }
   if (opts.paths) return V1Manager.fromPaths(host.layout, opts.paths, host.mounts, cfs);
   return V1Manager.resolve(host.layout, host.mounts, host.self, normalizeCgroupsPath(opts.cgroupsPath, opts.id), cfs);

@@ -238,5 +238,5 @@ export class ValueFormat {
   }
 }
 
-/** docker's `WARNING: Ignoring custom format, because both --format and --quiet are set.` */
+/** docker ps's `WARNING: …` when both --format and --quiet are given (images, volume ls and network ls just print IDs). */
 export const QUIET_FORMAT_WARNING = "WARNING: Ignoring custom format, because both --format and --quiet are set.\n";

@@ -1,6 +1,6 @@
 // berthd: the engine core served to other programs. It opens one Engine and starts each front
-// on its own socket — the Docker Engine API (src/api/docker) today; the CRI (src/api/cri) is one
-// more entry in FRONTS. It holds no container state: the containers' monitors and the engine's
+// on its own socket: the Docker Engine API (src/api/docker), and with --cri-socket the CRI
+// (src/api/cri), one entry each in FRONTS. It holds no container state: the containers' monitors and the engine's
 // records are the truth, so a berthd killed with -9 loses nothing and the next one carries on.
 // SIGTERM/SIGINT: stop accepting, let requests in flight finish, leave the containers running.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";

@@ -349,11 +349,12 @@ export async function withContainerRoot<T>(e: Engine, ref: string, fn: (rootFd: 
     mounted.push(dir);
     // Volumes and bind mounts over the snapshot, shortest target first (docker's order).
     const { resolveInRoot } = await import("../image/resolve-in-root.ts");
-    const binds: { source: string; target: string }[] = [];
-    for (const m of c.spec.mounts ?? []) if (m.type === "bind" && m.source) binds.push({ source: m.source, target: posix.normalize(m.target) });
+    const binds: { source: string; target: string; readOnly: boolean }[] = [];
+    const ro = (target: string) => (c.spec.mounts ?? []).some((m) => m.readOnly && posix.normalize(m.target) === target);
+    for (const m of c.spec.mounts ?? []) if (m.type === "bind" && m.source) binds.push({ source: m.source, target: posix.normalize(m.target), readOnly: m.readOnly ?? false });
     for (const v of c.resolved.volumes ?? []) {
       const rec = v.name ? e.volumes.find(v.name) : undefined;
-      if (rec) binds.push({ source: rec.mountpoint, target: v.target });
+      if (rec) binds.push({ source: rec.mountpoint, target: v.target, readOnly: ro(v.target) });
     }
     binds.sort((a, b) => a.target.length - b.target.length);
     for (const b of binds) {
@@ -367,7 +368,8 @@ export async function withContainerRoot<T>(e: Engine, ref: string, fn: (rootFd: 
         else writeFileSync(at, "", { flag: "wx" });
       }
       if (lstatSync(at).isSymbolicLink()) continue; // never mount through a link
-      mountOne({ type: "bind", source: b.source, options: ["rbind"] }, at);
+      // Read-only as in the container: the kernel then refuses a write that a link led there.
+      mountOne({ type: "bind", source: b.source, options: b.readOnly ? ["rbind", "ro"] : ["rbind"] }, at);
       mounted.push(at);
     }
     fd = openat2(AT_FDCWD, dir, O.PATH | O.DIRECTORY, 0);
@@ -449,9 +451,13 @@ export interface PutArchiveOptions {
 export async function putContainerArchive(e: Engine, ref: string, path: string, tar: Uint8Array, o: PutArchiveOptions = {}): Promise<{ entries: number }> {
   return withContainerRoot(e, ref, (rootFd, c) => {
     const abs = posix.normalize(`/${path}`);
-    if (c.spec.readOnly) {
-      const writable = (c.spec.mounts ?? []).filter((m) => !m.readOnly).map((m) => posix.normalize(m.target));
-      if (!writable.some((t) => abs === t || abs.startsWith(`${t}/`))) throw failedPrecondition("container rootfs is marked read-only", "path");
+    // docker's checks: the innermost mount holding the path decides (a read-only volume or bind
+    // refuses; the root refuses when the container's rootfs is read-only).
+    const under = (t: string) => abs === t || abs.startsWith(t === "/" ? "/" : `${t}/`);
+    const holder = (c.spec.mounts ?? []).filter((m) => m.type !== "tmpfs" && under(posix.normalize(m.target))).sort((a, b) => b.target.length - a.target.length)[0];
+    if (holder?.readOnly) throw failedPrecondition(`mounted volume is marked read-only: ${holder.target} in container ${ref}`, "path");
+    if (!holder && c.spec.readOnly && !(c.spec.mounts ?? []).some((m) => m.type === "tmpfs" && under(posix.normalize(m.target)))) {
+      throw failedPrecondition("container rootfs is marked read-only", "path");
     }
     let fd: number;
     try {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Engine } from "./engine.ts";
 import type { CredentialLookup } from "../distribution/auth.ts";
 import { parseReference, formatReference } from "../distribution/reference.ts";
+import { notFound } from "../sys/errdefs.ts";
 
 export interface TransferStatus {
   digest: string;
@@ -20,8 +21,9 @@ export interface TransferStatus {
 
 export interface RegistryOptions {
   tlsVerify?: boolean;
-  /** Instead of docker's config.json (berthd: the request's X-Registry-Auth). */
+  /** Before docker's config.json (berthd: the request's X-Registry-Auth; CRI: its AuthConfig). */
   credentials?: CredentialLookup;
+  signal?: AbortSignal;
   onStatus?: (s: TransferStatus) => void;
 }
 
@@ -32,8 +34,10 @@ async function client(e: Engine, o: RegistryOptions, insecureDomain?: string) {
   const registries = e.opts.registriesConfig !== undefined
     ? loadRegistriesConfig(e.opts.registriesConfig, true)
     : loadRegistriesConfig(join(e.opts.root, "registries.json"));
+  const fromConfig = await loadDockerConfig();
+  const given = o.credentials;
   return new RegistryClient({
-    credentials: o.credentials ?? (await loadDockerConfig()),
+    credentials: given ? (host) => given(host) ?? fromConfig(host) : fromConfig,
     registries,
     ...(insecureDomain ? { insecure: [insecureDomain] } : {}),
   });
@@ -69,6 +73,7 @@ export async function pullImage(e: Engine, ref: string, o: RegistryOptions & { p
       images: e.images,
       ...(o.platform ? { platform: o.platform } : {}),
       ...(o.stallTimeoutMs !== undefined ? { stallTimeoutMs: o.stallTimeoutMs } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
       onProgress: (p) => {
         if (p.kind !== "layer") return;
         if (p.status === "waiting") say({ digest: p.digest, status: "Pulling fs layer" });
@@ -85,7 +90,7 @@ export async function pullImage(e: Engine, ref: string, o: RegistryOptions & { p
         say({ digest: layer.digest, status: applied === undefined && present.has(layer.digest) ? "Already exists" : "Pull complete" });
       },
     });
-    e.emit({ type: "image", action: "pull", actor: formatReference(r), attributes: { name: formatReference(r) } });
+    e.emit({ type: "image", action: "pull", actor: res.name, attributes: { name: res.name } });
     return { name: res.name, digest: res.target.digest, updated: res.updated || res.transferred > 0 };
   } finally {
     leases.delete(lease.id);
@@ -118,4 +123,23 @@ export async function pushImage(e: Engine, ref: string, o: RegistryOptions = {})
   });
   e.emit({ type: "image", action: "push", actor: name, attributes: { name } });
   return { digest: res.digest, size: img.target.size, tag: r.tag ?? "latest" };
+}
+
+/** docker login: do these credentials open the registry (its /v2/ base, with a token if it asks)? */
+export async function checkLogin(e: Engine, server: string, creds: { username: string; password: string }): Promise<void> {
+  const { RegistryClient, registryError } = await import("../distribution/registry-client.ts");
+  const { loadRegistriesConfig } = await import("../distribution/registries-config.ts");
+  const host = server.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+  const domain = host === "" || host === "index.docker.io" || host === "registry-1.docker.io" ? "docker.io" : host;
+  const registries = e.opts.registriesConfig !== undefined ? loadRegistriesConfig(e.opts.registriesConfig, true) : loadRegistriesConfig(join(e.opts.root, "registries.json"));
+  // Only the given credentials: a login checks them, not what config.json holds.
+  const client = new RegistryClient({ credentials: () => creds, registries });
+  const url = `${client.baseURL(domain)}/v2/`;
+  const res = await client.request(url, { scopes: [] });
+  if (res.ok) {
+    await res.body?.cancel();
+    return;
+  }
+  if (res.status === 404) throw notFound(`${url}: not a registry (HTTP 404)`, "serveraddress");
+  throw await registryError(res, "GET", new URL(url), "credentials");
 }

@@ -102,6 +102,13 @@ export class AttachClient {
       this.sock.end();
     } catch {}
   }
+  /** Stop reading the monitor's frames (a slow reader downstream); the monitor buffers 4 MiB for us, then drops us. */
+  pause(): void {
+    this.sock.pause();
+  }
+  resume(): void {
+    this.sock.resume();
+  }
 
   private send(type: number, payload: Uint8Array = new Uint8Array(0)): void {
     const f = new Uint8Array(5 + payload.length);

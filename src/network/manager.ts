@@ -520,7 +520,10 @@ export class NetworkManager {
       this.cache.write(entry);
       const bridgeExisted = type === "bridge" ? linkExists(net.bridge!) : false;
       // Only for --explain: the rule set before and after shows what the plugin added, as it is.
-      const before = explain.enabled ? await iptablesSave() : "";
+      // (Not around the bridge plugin, which adds no rule with ipMasq off: two iptables-save
+      // execs would only inflate the times --explain shows.)
+      const watchRules = explain.enabled && (type !== "bridge" || (list.plugins[i] as { ipMasq?: boolean }).ipMasq === true);
+      const before = watchRules ? await iptablesSave() : "";
       const { result, ms } = await execPlugin({ command: "ADD", plugin: type, containerId: c.id, netns: c.netnsPath, ifName, network: net.name, config: pluginStdin(list, i, caps, prev) }, this.cniPath);
       let res = result!;
       timings.push({ step: `cni ${type} ADD`, ms });
@@ -537,7 +540,7 @@ export class NetworkManager {
       prev = res;
       entry.result = res;
       this.cache.write(entry);
-      if (explain.enabled) this.explainPlugin(type, net, ifName, c.netnsPath, res, bridgeExisted, ms, addedRules(before, await iptablesSave()), caps);
+      if (explain.enabled) this.explainPlugin(type, net, ifName, c.netnsPath, res, bridgeExisted, ms, watchRules ? addedRules(before, await iptablesSave()) : [], caps);
     }
     entry.complete = true;
     this.cache.write(entry);

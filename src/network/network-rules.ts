@@ -14,7 +14,7 @@
 //   nat    <prefix>-NAT   jumped from POSTROUTING: `-s SUBNET ! -o BRIDGE ! -d 224.0.0.0/4 -j MASQUERADE`
 //   filter <prefix>-FWD   jumped from the top of FORWARD: replies and DNAT'd (published) traffic
 //                         to the bridge, everything from it; on --internal networks, drops in and
-//                         out of the bridge instead
+//                         out of the bridge instead, inserted at the chain's top
 // Every rule carries the comment `berth network <id12> <name>`, which is how it is found again.
 // All changes of one call go through one `iptables-restore --noflush` (atomic), under a flock of
 // the prefix so that two berth processes never declare (and so flush) a chain at the same time.
@@ -84,11 +84,13 @@ export class NetworkRules {
   rulesOf(n: RulesNetwork): { nat: string[]; filter: string[] } {
     const c = `-m comment --comment ${JSON.stringify(this.comment(n))}`;
     if (n.internal) {
+      // At the top of the chain: before another network's accept of DNAT'd traffic (a published
+      // port) could let a container of this network out through the host.
       return {
         nat: [],
         filter: [
-          `-A ${this.fwd} -i ${n.bridge} ! -o ${n.bridge} ${c} -j DROP`,
-          `-A ${this.fwd} -o ${n.bridge} ! -i ${n.bridge} ${c} -j DROP`,
+          `-I ${this.fwd} 1 -i ${n.bridge} ! -o ${n.bridge} ${c} -j DROP`,
+          `-I ${this.fwd} 1 -o ${n.bridge} ! -i ${n.bridge} ${c} -j DROP`,
         ],
       };
     }

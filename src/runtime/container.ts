@@ -5,6 +5,7 @@ import { constants as fsc } from "node:fs";
 import { dirname, join } from "node:path";
 import { BerthError, failedPrecondition, invalidArgument } from "../sys/errdefs.ts";
 import { explain } from "../explain/channel.ts";
+import type { DeviceProgramSetter } from "../cgroups/v2.ts";
 import { cgroupPlacement, openCgroupManager, readHostCgroups, type CgroupManager, type HostCgroups } from "../cgroups/manager.ts";
 import type { HookConfig, RuntimeConfig } from "./config.ts";
 import type { CgroupHierarchy } from "./plan/build.ts";
@@ -74,7 +75,12 @@ export async function create(o: CreateOptions): Promise<Created> {
   try {
     const host = readHostCgroups({});
     let existed = false;
-    cgroup = timed("create the cgroup and apply limits", () => createCgroup(config, id, host, (dirs) => (existed = dirs.some((d) => existsSync(d)))));
+    let deviceProgram: { dir: string; insns: Uint8Array; optional: boolean } | undefined;
+    // v2 device rules are compiled here and loaded by berth-init (bpf(2) from C: no bun:ffi on the
+    // start path); all-allow rules the kernel refuses cost nothing (as the manager's own warning).
+    const optional = (config.resources.devices ?? []).every((d) => d.allow);
+    const setDevices = (dir: string, insns: Uint8Array) => void (deviceProgram = { dir, insns, optional });
+    cgroup = timed("create the cgroup and apply limits", () => createCgroup(config, id, host, (dirs) => (existed = dirs.some((d) => existsSync(d))), setDevices));
     const cg = cgroup;
     if (cg && existed && o.onWarning) {
       // runc's warning: whatever is in there already shares the limits, and `delete` kills it.
@@ -93,6 +99,7 @@ export async function create(o: CreateOptions): Promise<Created> {
       mode,
       fifoPath: store.fifo(id),
       ...cgroupPlacement(cg),
+      ...(deviceProgram ? { deviceProgram } : {}),
       cgroupHierarchies: cg ? hierarchies(cg, host) : [],
       rootless: ROOTLESS,
       noPivot: o.noPivot ?? false,
@@ -267,8 +274,8 @@ function hasLimits(r: RuntimeConfig["resources"]): boolean {
  * runs in our own cgroup (as runc does); one with limits fails with the reason.
  */
 /** `before` sees the cgroup's directories before they are made (to warn only about reused ones). */
-function createCgroup(config: RuntimeConfig, id: string, host: HostCgroups, before?: (dirs: string[]) => void): CgroupManager | undefined {
-  const cg = openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id, host });
+function createCgroup(config: RuntimeConfig, id: string, host: HostCgroups, before?: (dirs: string[]) => void, setDevices?: DeviceProgramSetter): CgroupManager | undefined {
+  const cg = openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id, host, ...(setDevices ? { setDevices } : {}) });
   before?.([...new Set(Object.values(cg.paths))]);
   try {
     cg.create(ROOTLESS ? { ...config.resources, devices: [] } : config.resources);

@@ -199,6 +199,14 @@ describe.if(ready)("berth cp into a container", () => {
     expect([statSync(join(owned, "sub/f2")).uid, statSync(join(owned, "sub/f2")).gid]).toEqual([4321, 8765]);
   });
 
+  test("a host symlink is copied as a link; with -L what it leads to, under the link's name", async () => {
+    await cli.ok(["cp", join(src(), "l1"), "c1:/tmp/as-link"]);
+    const p = Bun.spawn(cli.argv(["cp", "c1:/tmp/as-link", "-"]), { stdout: "pipe" });
+    expect(await tool(["tar", "tvf", "-"], new Uint8Array(await new Response(p.stdout).arrayBuffer()))).toMatch(/^l.* as-link -> f1\n$/);
+    await cli.ok(["cp", "-L", join(src(), "l1"), "c1:/tmp"]);
+    expect(await catIn("c1", "/tmp/l1")).toBe("one\n");
+  });
+
   test("- reads a tar from stdin into a directory; a file destination is refused", async () => {
     const tar = await tarOf(["cf", "-", "-C", src(), "."]);
     await cli.ok(["cp", "-", "c1:/tmp"], { stdin: tar });
@@ -314,5 +322,25 @@ describe.if(ready)("kill -9 of a cp", () => {
     await cli.ok(["start", "-a", "victim"]);
     expect(await cli.ok(["inspect", "-f", "{{.State.ExitCode}}", "victim"])).toBe("0\n");
     await cli.ok(["rm", "-v", "victim"]);
+  }, 30_000);
+});
+
+describe.if(ready)("read-only roots and mounts", () => {
+  test("a read-only rootfs or mount refuses, running and stopped; a writable volume in it takes the copy", async () => {
+    const ro = join(cli.dir, "ro-src");
+    mkdirSync(ro);
+    await cli.ok(["run", "-d", "--name", "ro", "--read-only", "--network", "none", "-v", `${ro}:/robind:ro`, "-v", "rwvol:/rw", "busybox", "sleep", "300"]);
+    const f = join(cli.dir, "src", "f1");
+    for (const phase of ["running", "stopped"]) {
+      let r = await cli.run(["cp", f, "ro:/robind/x"]);
+      expect([phase, r.code, r.stderr]).toEqual([phase, 1, "berth: mounted volume is marked read-only: /robind in container ro\n"]);
+      r = await cli.run(["cp", f, "ro:/etc/x"]);
+      expect([phase, r.code, r.stderr]).toEqual([phase, 1, "berth: container rootfs is marked read-only\n"]);
+      await cli.ok(["cp", f, `ro:/rw/${phase}`]);
+      expect(await catIn("ro", `/rw/${phase}`)).toBe("one\n");
+      expect(readdirSync(ro)).toEqual([]);
+      if (phase === "running") await cli.ok(["stop", "-t", "0", "ro"]);
+    }
+    await cli.ok(["rm", "-v", "ro"]);
   }, 30_000);
 });

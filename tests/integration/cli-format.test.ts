@@ -84,6 +84,11 @@ describe.if(ready)("--format on real containers", () => {
     expect((await cli.ok(["system", "df", "--format", "{{.Type}}"])).split("\n")[0]).toBe("Images");
     const ev = await cli.ok(["events", "--since", "1h", "--until", "0s", "--filter", "container=fmt-web", "--filter", "event=start", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"]);
     expect(ev).toBe("container start fmt-web\n");
+    // TimeNano is exact (past 2^53): the microseconds of the record, times 1000; json agrees.
+    const [nano, js] = (await cli.ok(["events", "--since", "1h", "--until", "0s", "--filter", "container=fmt-web", "--filter", "event=start", "--format", "{{.TimeNano}} {{json .}}"])).trim().split(" ", 2);
+    expect(nano).toMatch(/^\d{19}$/);
+    expect(nano!.endsWith("000")).toBe(true);
+    expect(js).toContain(`"timeNano":${nano}`);
     expect((await cli.ok(["info", "-f", "{{.Driver}} {{gt .NCPU 0}}"])).trim()).toBe("overlay true");
     expect((await cli.ok(["version", "-f", "{{.Client.Os}} {{json .Server}}"])).trim()).toBe("linux null");
     // version aligns tab-separated cells as docker's tabwriter (minwidth 20, padding 1).
@@ -99,6 +104,10 @@ describe.if(ready)("--format on real containers", () => {
     const q = await cli.run(["ps", "-q", "--format", "{{.Names}}"]);
     expect(q.stderr).toBe("WARNING: Ignoring custom format, because both --format and --quiet are set.\n");
     expect(q.stdout).toMatch(/^[0-9a-f]{12}\n$/);
+    // `--format table` runs docker's default template through the engine: the same as the plain output.
+    for (const verb of [["images"], ["volume", "ls"], ["network", "ls"], ["system", "df"]]) {
+      expect(await cli.ok([...verb, "--format", "table"])).toBe(await cli.ok(verb));
+    }
     await cli.ok(["rm", "-f", "fmt-web", "fmt-done-with-a-long-name"]);
     await cli.ok(["volume", "rm", "fmtdata"]);
   }, 60_000);
@@ -143,6 +152,18 @@ describe.if(ready && DOCKER !== undefined)("template errors as the docker CLI's"
     [["ps", "--format", "{{.Foo}}"]],
     [["ps", "--format", "table {{.Names}}\t{{.Foo}}"]],
     [["ps", "--format", "{{.Names \"x\"}}"]],
+    // Errors of a run: docker ps and events run the template once on an empty row before listing.
+    [["ps", "--format", "{{.Label}}"]],
+    [["ps", "--format", "{{.Label 1}}"]],
+    [["ps", "--format", "{{upper .Foo}}"]],
+    [["ps", "--format", "{{index .Names 5}}"]],
+    [["ps", "--format", '{{truncate .Names "x"}}']],
+    [["ps", "--format", "{{range .Names}}{{end}}"]],
+    [["ps", "--format", "{{.Names.Foo}}"]],
+    [["ps", "--format", '{{template "x"}}']],
+    [["ps", "--format", "{{eq .Names 1}}"]],
+    [["events", "--format", "{{.Actor.Bogus}}"]],
+    [["events", "--format", "{{.Actor.ID.X}}"]],
   ])("%p", async (args) => {
     const d = await docker(args);
     const b = await cli.run(args);

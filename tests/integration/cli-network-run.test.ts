@@ -136,10 +136,11 @@ async function httpd(args: string[], port: number, body: string): Promise<string
 
 /**
  * busybox wget in a new container on `network`, bounded by busybox timeout (busybox 1.35's own
- * `wget -T` crashes here).
+ * `wget -T` crashes here) under a shell: busybox timeout execs the command in its own process
+ * and kills it from a child, and as the container's PID 1 wget would ignore that SIGTERM.
  */
 const wgetFrom = (network: string, url: string, extra: string[] = []) =>
-  cli.run(["run", "--rm", "--network", network, ...extra, "busybox", "timeout", "5", "wget", "-q", "-O", "-", url]);
+  cli.run(["run", "--rm", "--network", network, ...extra, "busybox", "sh", "-c", `timeout 5 wget -q -O - ${url}; exit $?`]);
 
 async function rmAndCheck(...refs: string[]): Promise<void> {
   const ids = await Promise.all(refs.map(idOf));
@@ -253,7 +254,34 @@ describe.if(ready)("berth run on bridge networks", () => {
     expect(blocked.stdout).toBe("");
     // ...while inside it the gateway answers.
     expect((await cli.run(["run", "--rm", "--network", internal.name, "busybox", "ping", "-c", "1", "-W", "3", internal.gateway])).code).toBe(0);
+    // Nor does a published port of another network let it out: the host's DNAT would forward
+    // it to the other bridge (where the user network's container gets through).
+    const srv = await httpd(["-p", "80"], 80, "published");
+    const hostPort = Number((await cli.ok(["port", srv, "80/tcp"])).trim().split(":").pop());
+    expect((await wgetFrom(user.name, `http://${user.gateway}:${hostPort}/`)).stdout).toBe("published");
+    const escaped = await wgetFrom(internal.name, `http://${internal.gateway}:${hostPort}/`);
+    expect({ code: escaped.code === 0, out: escaped.stdout }).toEqual({ code: false, out: "" });
+    await rmAndCheck(srv);
     await cli.ok(["network", "rm", user.name, internal.name]);
+  });
+
+  test("runs at once on new networks: distinct addresses, each network's rules written once", async () => {
+    const nets = [await userNetwork(), await userNetwork()];
+    // Four first setups at once, two per network: both networks' rules are missing at the start.
+    const ids = (await Promise.all([0, 1, 2, 3].map((i) => cli.ok(["run", "-d", "--network", nets[i % 2]!.name, "busybox", "sleep", "600"])))).map((x) => x.trim());
+    const ips = await Promise.all(ids.map((id, i) => netOf(id, nets[i % 2]!.name).then((n) => n.ip)));
+    expect(new Set(ips).size).toBe(4);
+    const save = await must(["iptables-save"]);
+    for (const n of nets) {
+      const [doc] = JSON.parse(await cli.ok(["network", "inspect", n.name])) as { Id: string }[];
+      const mine = save.split("\n").filter((l) => l.includes(`"berth network ${doc!.Id.slice(0, 12)} `));
+      // One masquerade rule and three FORWARD accepts, not duplicated by the racing setups.
+      expect(mine.filter((l) => l.includes("MASQUERADE"))).toHaveLength(1);
+      expect(mine.filter((l) => l.endsWith("-j ACCEPT"))).toHaveLength(3);
+    }
+    expect(save.split("\n").filter((l) => l.startsWith("-A FORWARD ") && l.endsWith(`-j BT-ADMIN-${rootHash}-FWD`))).toHaveLength(1);
+    await rmAndCheck(...ids);
+    await cli.ok(["network", "rm", ...nets.map((n) => n.name)]);
   });
 
   test("--network container:<id> shares the other container's network namespace", async () => {

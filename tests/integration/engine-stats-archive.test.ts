@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Engine, type EngineOptions } from "../../src/engine/engine.ts";
-import { createContainer, removeContainer, startContainer, stopContainer } from "../../src/engine/containers.ts";
+import { createContainer, getContainer, removeContainer, startContainer, stopContainer } from "../../src/engine/containers.ts";
 import { containerStats, statsFigures } from "../../src/engine/stats.ts";
 import { getContainerArchive, pathStatHeader, putContainerArchive, statContainerPath } from "../../src/engine/archive.ts";
 import { statsJson } from "../../src/docker/stats-json.ts";
@@ -79,9 +79,19 @@ describe.if(ready)("stats through the engine", () => {
   test("two samples of a busy container: docker's JSON with precpu_stats, and CPU % > 50", async () => {
     const c = await createContainer(e, { image: "busybox", name: "busy", command: ["sh", "-c", "while :; do :; done"], network: { mode: "none" } });
     await startContainer(e, c.id);
+    const pid = (await getContainer(e, "busy")).pid;
+    await Bun.sleep(200);
+    // An independent measure over the same second: the loop's own CPU ticks (utime + stime).
+    const ticks = () => {
+      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return Number(f[11]) + Number(f[12]);
+    };
+    const t0 = performance.now(), k0 = ticks();
     const pre = await containerStats(e, "busy");
     await Bun.sleep(1000);
     const cur = await containerStats(e, "busy");
+    const k1 = ticks(), t1 = performance.now();
+    const seen = ((k1 - k0) * 10 / (t1 - t0)) * 100; // ticks are 10 ms
     const j = statsJson(cur, pre) as any;
     expect(j.name).toBe("/busy");
     expect(j.id).toBe(c.id);
@@ -92,7 +102,12 @@ describe.if(ready)("stats through the engine", () => {
     expect(j.memory_stats.usage).toBeGreaterThan(0);
     expect(j.memory_stats.stats.total_inactive_file ?? j.memory_stats.stats.inactive_file).toBeDefined();
     expect(j.pids_stats.current).toBe(1);
-    expect(statsFigures(cur, pre).cpuPercent).toBeGreaterThan(50);
+    // A full core when the machine is idle; whatever it got when other work shares the cores —
+    // docker's formula must agree with the process's own accounting either way.
+    const cpu = statsFigures(cur, pre).cpuPercent;
+    expect(Math.abs(cpu - seen)).toBeLessThan(10);
+    if (seen > 60) expect(cpu).toBeGreaterThan(50);
+    expect(cpu).toBeGreaterThan(5);
     await removeContainer(e, "busy", { force: true });
   }, 20_000);
 });
@@ -140,11 +155,13 @@ describe.if(ready)("container archives through the engine", () => {
     const marker = `bt-race-${process.pid}`;
     const c = await createContainer(e, {
       image: "busybox", name: "race", network: { mode: "none" },
-      command: ["sh", "-c", "mkdir -p /race /tmp/x; while :; do mkdir /race/d 2>/dev/null; rmdir /race/d 2>/dev/null; ln -s / /race/d 2>/dev/null; rm -f /race/d; done"],
+      // Each state held ~1 ms, with the swaps themselves in between (usleep is busybox's).
+      command: ["sh", "-c", "mkdir -p /race /tmp/x; while :; do mkdir /race/d; usleep 1000; rmdir /race/d; ln -s / /race/d; usleep 1000; rm -f /race/d; done"],
     });
     await startContainer(e, c.id);
     let wrote = 0, read = 0;
-    for (let i = 0; i < 60; i++) {
+    const t0 = Date.now();
+    for (let i = 0; i < 400 && (i < 60 || wrote === 0 || read === 0) && Date.now() - t0 < 20_000; i++) {
       // Into /race/d/tmp: when d is the link it is the container's /tmp, never the host's.
       try {
         await putContainerArchive(e, "race", "/race/d/tmp", tarOf([{ name: marker, data: "x" }]));
@@ -161,7 +178,8 @@ describe.if(ready)("container archives through the engine", () => {
     }
     console.log(`race: ${wrote} writes, ${read} reads went through`);
     // Some of each went through the link (or the race left it a directory), none reached the host.
-    expect(wrote + read).toBeGreaterThan(0);
+    expect(wrote).toBeGreaterThan(0);
+    expect(read).toBeGreaterThan(0);
     expect(existsSync(`/tmp/${marker}`)).toBe(false);
     await removeContainer(e, "race", { force: true });
   }, 60_000);

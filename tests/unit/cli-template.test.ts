@@ -244,11 +244,17 @@ describe("parse errors: Go's messages", () => {
   });
 });
 
+test("nesting deeper than JavaScript's stack lets the parser go is an error, not a crash", () => {
+  expect(() => Template.parse(`{{${"(".repeat(30000)}1${")".repeat(30000)}}}`)).toThrow(new TemplateError("template: :1: nesting is too deep (berth parses some thousands of nested levels)", "parse"));
+});
+
 describe("tabwriter and docker's table", () => {
   test("columns padded to the widest cell + 3, at least 10; the last cell is not padded", () => {
     expect(tabwrite("NAMES\tSTATUS\nweb\tUp 2 seconds\nlong-container-name\tExited (0)\n")).toBe(
       "NAMES                 STATUS\nweb                   Up 2 seconds\nlong-container-name   Exited (0)\n",
     );
+    // Wide characters take two columns (go-runewidth, as docker's tabwriter fork).
+    expect(tabwrite("名前\tX\nab\tY\n")).toBe("名前      X\nab        Y\n");
     // A line with fewer cells ends the column block (elastic tabstops).
     expect(tabwrite("a\tb\nx\nlonger-than-ten\tc\n")).toBe("a         b\nx\nlonger-than-ten   c\n");
   });

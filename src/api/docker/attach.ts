@@ -40,11 +40,24 @@ export function hijackReply(socket: Duplex, tty: boolean): void {
   );
 }
 
-function send(s: AttachSession, stream: 1 | 2, data: Uint8Array): void {
+/**
+ * A slow client: berthd keeps what it has not taken yet (the monitor never blocks the container
+ * and drops a reader 4 MiB behind, so pausing our reads early would cut a slow `docker run |
+ * consumer` short). Past this much, berthd's memory comes first: our reads pause until the
+ * client drains, and if it stays behind the monitor drops us (the output ends early; the
+ * container and its logs are untouched).
+ */
+export const CLIENT_BEHIND_MAX = 256 << 20;
+
+function send(s: AttachSession, stream: 1 | 2, data: Uint8Array, client?: () => AttachClient | undefined): void {
   if (s.socket.destroyed || s.socket.writableEnded) return;
   if (stream === 1 ? !s.stdout : !s.stderr) return;
-  // The monitor's socket is read as fast as the container writes; the client's pace is its own.
   s.socket.write(s.tty ? data : frame(stream, data));
+  const c = client?.();
+  if (c && s.socket.writableLength > CLIENT_BEHIND_MAX) {
+    c.pause();
+    s.socket.once("drain", () => c.resume());
+  }
 }
 
 export class ContainerWatch {
@@ -74,14 +87,16 @@ export class ContainerWatch {
     this.pending.delete(c.id);
     const any = (k: "stdin" | "stdout" | "stderr") => sessions.some((s) => s[k]);
     let r: StartResult;
+    let mine: AttachClient | undefined;
+    const self = () => mine;
     try {
       r = await startContainer(this.e, c.id, {
         hostEnv,
         attach: {
           stdout: any("stdout"), stderr: any("stderr"), stdin: any("stdin") && (c.spec.stdin ?? false), takeCleanup: true,
           handlers: {
-            onStdout: (d) => { for (const s of sessions) send(s, 1, d); },
-            onStderr: (d) => { for (const s of sessions) send(s, 2, d); },
+            onStdout: (d) => { for (const s of sessions) send(s, 1, d, self); },
+            onStderr: (d) => { for (const s of sessions) send(s, 2, d, self); },
           },
         },
       });
@@ -100,6 +115,7 @@ export class ContainerWatch {
       return r;
     }
     const client = r.attach!;
+    mine = client;
     this.clients.add(client);
     this.relayStdin(client, sessions);
     void client.exit.then(async (st) => {
@@ -141,11 +157,12 @@ export class ContainerWatch {
   /** An attach to a container that runs now: straight to its monitor. */
   async attachRunning(id: string, s: AttachSession): Promise<void> {
     const flags = (s.stdout ? ATTACH.stdout : 0) | (s.stderr ? ATTACH.stderr : 0) | (s.stdin ? ATTACH.stdin : 0);
-    let client: AttachClient;
+    let client: AttachClient | undefined;
+    const self = () => client;
     try {
       client = await AttachClient.connect(this.e.containerDir(id), flags, {
-        onStdout: (d) => send(s, 1, d),
-        onStderr: (d) => send(s, 2, d),
+        onStdout: (d) => send(s, 1, d, self),
+        onStderr: (d) => send(s, 2, d, self),
       });
     } catch {
       s.socket.end();

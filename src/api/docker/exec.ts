@@ -4,7 +4,8 @@
 // which the CLI reads from /exec/{id}/json after the stream closes.
 import { createExec, finishExec, inspectExec, resizeExec, startExec, type ExecSpec } from "../../engine/exec.ts";
 import { ApiError, badRequest, frame, jsonBody, qInt, sendEmpty, sendJson, type Ctx } from "./http.ts";
-import { hijackReply } from "./attach.ts";
+import { CLIENT_BEHIND_MAX, hijackReply } from "./attach.ts";
+import { execInspect } from "../../docker/exec-json.ts";
 
 interface ExecBody {
   User?: string;
@@ -36,6 +37,8 @@ export async function create(c: Ctx): Promise<void> {
     tty: b.Tty === true,
     stdin: b.AttachStdin === true,
     ...(b.DetachKeys ? { detachKeys: b.DetachKeys } : {}),
+    attachStdout: b.AttachStdout === true,
+    attachStderr: b.AttachStderr === true,
   };
   const x = await createExec(c.e, c.params.id!, spec);
   sendJson(c, 201, { Id: x.id });
@@ -58,8 +61,16 @@ export async function start(c: Ctx): Promise<void> {
   const h = c.hijack;
   const out = h ? h.socket : c.res!;
   const tty = rec.spec.tty ?? false;
+  let session: Awaited<ReturnType<typeof startExec>> | undefined;
   const send = (stream: 1 | 2, d: Uint8Array) => {
-    if (!out.destroyed && !out.writableEnded) out.write(tty ? d : frame(stream, d));
+    if (out.destroyed || out.writableEnded) return;
+    out.write(tty ? d : frame(stream, d));
+    // A slow client as for attach (attach.ts: CLIENT_BEHIND_MAX).
+    const client = session?.attach;
+    if (client && out.writableLength > CLIENT_BEHIND_MAX) {
+      client.pause();
+      out.once("drain", () => client.resume());
+    }
   };
   // The 101 first, as dockerd: a command that cannot run is reported in the stream, and its
   // exit code (126/127) is the session's record, which the CLI reads next.
@@ -77,6 +88,7 @@ export async function start(c: Ctx): Promise<void> {
     out.end();
     return;
   }
+  session = s;
   const client = s.attach!;
   if (h && stdin) {
     if (h.head.length) client.write(new Uint8Array(h.head));
@@ -97,18 +109,5 @@ export async function resize(c: Ctx): Promise<void> {
 }
 
 export async function inspect(c: Ctx): Promise<void> {
-  const x = inspectExec(c.e, c.params.id!);
-  sendJson(c, 200, {
-    ID: x.id,
-    Running: x.state === "running",
-    ExitCode: x.state === "exited" ? (x.exitCode ?? 0) : null,
-    ProcessConfig: { tty: x.spec.tty ?? false, entrypoint: x.spec.cmd[0], arguments: x.spec.cmd.slice(1), privileged: x.spec.privileged ?? false, user: x.spec.user ?? "" },
-    OpenStdin: x.spec.stdin ?? false,
-    OpenStderr: true,
-    OpenStdout: true,
-    CanRemove: false,
-    ContainerID: x.containerId,
-    DetachKeys: x.spec.detachKeys ?? "",
-    Pid: x.state === "running" ? x.pid : 0,
-  });
+  sendJson(c, 200, execInspect(inspectExec(c.e, c.params.id!)));
 }

@@ -9,6 +9,7 @@ import * as networks from "./networks.ts";
 import * as system from "./system.ts";
 import * as exec from "./exec.ts";
 import { stats } from "./stats.ts";
+import * as archive from "./archive.ts";
 
 export interface Route {
   method: string;
@@ -25,6 +26,7 @@ export const routes: Route[] = [
   r("GET", "/info", system.info),
   r("GET", "/events", system.events),
   r("GET", "/system/df", system.df),
+  r("POST", "/auth", system.auth),
 
   r("POST", "/containers/create", containers.create),
   r("GET", "/containers/json", containers.list),
@@ -44,6 +46,9 @@ export const routes: Route[] = [
   r("GET", "/containers/:id/logs", containers.logs),
   r("GET", "/containers/:id/changes", containers.changes),
   r("GET", "/containers/:id/stats", stats),
+  r("HEAD", "/containers/:id/archive", archive.head),
+  r("GET", "/containers/:id/archive", archive.get),
+  r("PUT", "/containers/:id/archive", archive.put),
   r("POST", "/containers/:id/exec", exec.create),
   r("POST", "/exec/:id/start", exec.start),
   r("POST", "/exec/:id/resize", exec.resize),

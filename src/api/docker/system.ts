@@ -8,7 +8,8 @@ import { dirSize, volumeUsers } from "../../engine/volumes.ts";
 import { eventFilter, eventJson, EVENT_FILTER_KEYS } from "../../docker/event-json.ts";
 import { volumeJson } from "../../docker/volume-json.ts";
 import { readHostCgroups } from "../../cgroups/manager.ts";
-import { ApiError, badRequest, qFilters, q, sendJson, startStream, writeChunk, type Ctx } from "./http.ts";
+import { ApiError, badRequest, jsonBody, qFilters, q, sendJson, startStream, writeChunk, type Ctx } from "./http.ts";
+import { isBerthError } from "../../sys/errdefs.ts";
 import { API_VERSION, MIN_API_VERSION } from "./version.ts";
 import { timeParam } from "./containers.ts";
 
@@ -115,6 +116,20 @@ export async function df(c: Ctx): Promise<void> {
   if (want("volume")) out.Volumes = e.volumes.list().map((v) => ({ ...volumeJson(v), UsageData: { Size: dirSize(v.mountpoint), RefCount: volumeUsers(e, v.name).length } }));
   if (want("build-cache")) out.BuildCache = [];
   sendJson(c, 200, out);
+}
+
+/** POST /auth (docker login): berthd checks the credentials against the registry; the CLI keeps them. */
+export async function auth(c: Ctx): Promise<void> {
+  const b = await jsonBody<{ username?: string; password?: string; serveraddress?: string; identitytoken?: string }>(c);
+  if (!b.username || b.password === undefined) throw badRequest("docker login needs a username and a password");
+  const { checkLogin } = await import("../../engine/registry.ts");
+  try {
+    await checkLogin(c.e, b.serveraddress ?? "", { username: b.username, password: b.password });
+  } catch (err) {
+    if (isBerthError(err, "PermissionDenied")) throw new ApiError(401, `login to ${b.serveraddress ?? "the registry"} failed: ${err.message}`);
+    throw err;
+  }
+  sendJson(c, 200, { Status: "Login Succeeded", IdentityToken: "" });
 }
 
 export function notSupported(what: string): (c: Ctx) => Promise<void> {

@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, statSync, type Stats } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, openSync, realpathSync, rmSync, statSync, type Stats } from "node:fs";
 import { join, posix } from "node:path";
 import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
@@ -16,6 +16,11 @@ const isLinkMode = (m: number) => (m & (1 << 27)) !== 0;
 function scratch(e: Engine): string {
   mkdirSync(e.tmp, { recursive: true });
   return join(e.tmp, `apply-${process.pid}-cp-${Math.random().toString(36).slice(2, 10)}.tar`);
+}
+
+/** A scratch archive mapped into memory (pages read on demand, not copied onto the heap). */
+function mapped(path: string): Uint8Array {
+  return statSync(path).size === 0 ? new Uint8Array(0) : Bun.mmap(path, { shared: false });
 }
 
 async function toTarFile<T>(e: Engine, write: (fd: number) => Promise<T> | T): Promise<{ path: string; result: T }> {
@@ -75,7 +80,7 @@ async function fromContainer(e: Engine, ref: string, srcPath: string, dest: stri
     const { openat2, AT_FDCWD, O, closeFd } = await import("../../sys/openat2.ts");
     const dirFd = openat2(AT_FDCWD, plan.dir, O.PATH | O.DIRECTORY, 0);
     try {
-      const tar = readFileSync(tarPath);
+      const tar = mapped(tarPath);
       extractTar(dirFd, tar, {
         noOverwriteDirNonDir: true,
         owner: o.archive ? "archive" : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
@@ -111,8 +116,14 @@ async function toContainer(e: Engine, srcPath: string, ref: string, destPath: st
   }
   if (srcPath === "-") {
     if (!dst.isDir) throw fail(`destination "${ref}:${destPath}" must be a directory`, "destination");
-    const tar = new Uint8Array(await Bun.stdin.arrayBuffer());
-    await putContainerArchive(e, ref, dst.path, tar, { noOverwriteDirNonDir: true, copyUIDGID: o.archive });
+    // The stream goes to a scratch file first (mapped, not read into memory, as the archives below).
+    const path = scratch(e);
+    try {
+      await Bun.write(path, Bun.stdin);
+      await putContainerArchive(e, ref, dst.path, mapped(path), { noOverwriteDirNonDir: true, copyUIDGID: o.archive });
+    } finally {
+      rmSync(path, { force: true });
+    }
     return 0;
   }
   let st: Stats;
@@ -147,7 +158,7 @@ async function toContainer(e: Engine, srcPath: string, ref: string, destPath: st
     }
   });
   try {
-    const tar = readFileSync(tarPath);
+    const tar = mapped(tarPath);
     await putContainerArchive(e, ref, plan.dir, tar, { noOverwriteDirNonDir: true, copyUIDGID: o.archive });
     progress(tar.length, `${ref}:${destPath}`);
   } finally {

@@ -10,11 +10,13 @@ import { eventFilter, eventJson, eventLine, EVENT_FILTER_KEYS } from "../../dock
 function eventStruct(goStruct: typeof import("../template/index.ts").goStruct, ev: Parameters<typeof eventLine>[0] | undefined): unknown {
   const j = ev ? eventJson(ev) : { Type: "", Action: "", Actor: { ID: "", Attributes: {} }, scope: "", time: 0, timeNano: 0 };
   const actor = j.Actor as { ID: string; Attributes: Record<string, string> };
+  // Nanoseconds since 1970 pass 2^53: exact as a bigint (the record keeps microseconds).
+  const timeNano = ev ? BigInt(ev.time) * 1000n : 0n;
   return goStruct({
     Status: (j.status as string | undefined) ?? "", ID: (j.id as string | undefined) ?? "", From: (j.from as string | undefined) ?? "",
     Type: j.Type, Action: j.Action, Actor: goStruct({ ID: actor.ID, Attributes: actor.Attributes }, "events.Actor"),
-    Scope: j.scope, Time: j.time, TimeNano: j.timeNano,
-  }, "*events.Message", undefined, j);
+    Scope: j.scope, Time: j.time, TimeNano: timeNano,
+  }, "*events.Message", undefined, { ...j, timeNano });
 }
 
 export default command({

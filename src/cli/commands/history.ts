@@ -1,5 +1,5 @@
 import { command, args } from "../command.ts";
-import { ago, humanSize, renderTemplate, shortId, table } from "../format.ts";
+import { ago, formatRows, humanSize, shortId, table } from "../format.ts";
 
 /** docker's stringutils.Ellipsis: cut to n characters, the last one "…". */
 const ellipsis = (s: string, n: number) => ([...s].length <= n ? s : `${[...s].slice(0, n - 1).join("")}…`);
@@ -38,7 +38,12 @@ export default command({
     }
     const fmt = p.flags.format as string | undefined;
     if (fmt) {
-      for (const r of rows) process.stdout.write(`${renderTemplate(fmt, r)}\n`);
+      // docker's historyContext (cli/command/image/formatter_history.go): its header names and table.
+      process.stdout.write(formatRows(fmt, rows, {
+        typeName: "*image.historyContext",
+        defaultTable: "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+        header: { ID: "IMAGE", CreatedSince: "CREATED", CreatedAt: "CREATED AT", CreatedBy: "CREATED BY", Size: "SIZE", Comment: "COMMENT" },
+      }));
       return 0;
     }
     process.stdout.write(table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])));

@@ -48,7 +48,6 @@ export default command({
       });
     }
     if (p.flags.quiet) {
-      if (fmt) process.stderr.write((await import("../formatter.ts")).QUIET_FORMAT_WARNING);
       const seen = new Set<string>();
       for (const r of rows) if (!seen.has(r.ID)) {
         seen.add(r.ID);

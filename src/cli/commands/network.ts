@@ -142,12 +142,12 @@ async function runSub(sub: string, p: Parsed, e: Engine): Promise<number> {
         : undefined;
       const nets = m.list().filter((n) => matches(n, (p.flags.filter as string[] | undefined) ?? []));
       if (p.flags.quiet) {
-        if (fmt) process.stderr.write((await import("../formatter.ts")).QUIET_FORMAT_WARNING);
         for (const n of nets) out(`${noTrunc ? n.id : n.id.slice(0, 12)}\n`);
         return 0;
       }
       if (listFormat) {
         const { labelMethod } = await import("../formatter.ts");
+        // docker 28's networkContext has IPv4 (berth's networks always have IPv4).
         for (const n of nets) listFormat.add({ ...dockerListRow(n, noTrunc), IPv4: "true" }, { Label: labelMethod(n.labels) });
         out(listFormat.render());
         return 0;

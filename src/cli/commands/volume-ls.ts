@@ -40,7 +40,6 @@ export default command({
       } else throw new UsageError(`invalid filter '${k}' (dangling, driver, label, name)`, "--filter");
     }
     if (p.flags.quiet) {
-      if (fmt) process.stderr.write((await import("../formatter.ts")).QUIET_FORMAT_WARNING);
       for (const v of vols) process.stdout.write(`${v.name}\n`);
       return 0;
     }

@@ -30,13 +30,24 @@ export class Template {
   static parse(text: string, opts: { name?: string; funcs?: FuncMap } = {}): Template {
     const funcs = opts.funcs ?? dockerFuncs();
     const name = opts.name ?? "";
-    return new Template(text, name, parse(text, name, (n) => funcs.has(n)), funcs);
+    try {
+      return new Template(text, name, parse(text, name, (n) => funcs.has(n)), funcs);
+    } catch (e) {
+      // The parser recurses per nested (…) and control block; JavaScript's stack ends first.
+      if (e instanceof RangeError) throw new TemplateError(`template: ${name}:1: nesting is too deep (berth parses some thousands of nested levels)`, "parse");
+      throw e;
+    }
   }
 
   /** Runs the template on `data`; throws a TemplateError (with what was written before it) on failure. */
   execute(data: unknown, opts: ExecOptions & { funcs?: FuncMap } = {}): string {
     const funcs = opts.funcs ?? this.funcs;
-    return execute(this.tree.root, this.text, this.name, funcs, data, opts, this.tree.defs);
+    try {
+      return execute(this.tree.root, this.text, this.name, funcs, data, opts, this.tree.defs);
+    } catch (e) {
+      if (e instanceof RangeError) throw new TemplateError(`template: ${this.name}: nesting is too deep to execute`, "exec");
+      throw e;
+    }
   }
 }
 
@@ -44,5 +55,3 @@ export class Template {
 export function render(text: string, data: unknown, opts: ExecOptions = {}): string {
   return Template.parse(text).execute(data, opts);
 }
-
-export const isTemplateError = (e: unknown): e is TemplateError => e instanceof TemplateError;

@@ -103,6 +103,7 @@ export function nodeString(n: Node): string {
 function itemString(i: Item): string {
   if (i.type === "eof") return "EOF";
   if (i.type === "error") return i.val;
+  // Keywords (Go's items after itemKeyword) print as <name>.
   if (["block", "break", "continue", "define", "else", "end", "if", "nil", "range", "template", "with", "dot"].includes(i.type)) return `<${i.val}>`;
   if ([...i.val].length > 10) return `${goQuote([...i.val].slice(0, 10).join(""))}...`;
   return goQuote(i.val);
@@ -127,6 +128,14 @@ export function goQuote(s: string): string {
     else out += `\\U${cp.toString(16).padStart(8, "0")}`;
   }
   return `${out}"`;
+}
+
+/** strconv.QuoteToASCII: non-ASCII as \u or \U escapes (fmt's %+q). */
+export function goQuoteASCII(s: string): string {
+  return goQuote(s).replace(/[^\x00-\x7f]/gu, (ch) => {
+    const cp = ch.codePointAt(0)!;
+    return cp < 0x10000 ? `\\u${cp.toString(16).padStart(4, "0")}` : `\\U${cp.toString(16).padStart(8, "0")}`;
+  });
 }
 
 /** strconv.Unquote for "…", `…` and '…'. */
@@ -186,14 +195,13 @@ function parseNumber(pos: number, text: string, charConst: boolean): Arg & { t: 
   const intRe = /^[+-]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]*|0[bB][01]+|[1-9][0-9]*|0)$/;
   if (intRe.test(clean)) {
     const neg = clean.startsWith("-");
-    let body = clean.replace(/^[+-]/, "");
+    const body = clean.replace(/^[+-]/, "");
     let v: number;
     if (/^0[xX]/.test(body)) v = parseInt(body.slice(2), 16);
     else if (/^0[bB]/.test(body)) v = parseInt(body.slice(2), 2);
     else if (/^0[oO]/.test(body)) v = parseInt(body.slice(2), 8);
     else if (/^0[0-7]+$/.test(body)) v = parseInt(body.slice(1), 8);
     else v = Number(body);
-    body = "";
     if (neg) v = -v;
     n.isInt = true;
     n.int = v;

@@ -9,8 +9,25 @@ export interface TabOptions {
   padding: number;
 }
 
-/** Display width of a cell (docker's fork counts runes; wide East Asian characters count 1 here). */
-const width = (s: string): number => [...s].length;
+/**
+ * Display width of a cell, as docker's fork of tabwriter measures it (go-runewidth): East Asian
+ * wide and fullwidth characters and emoji take two columns, combining marks none.
+ */
+export function width(s: string): number {
+  let w = 0;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (/\p{Mn}|\p{Me}|\u200B|\u200D/u.test(ch)) continue;
+    const wide =
+      (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0x303e) || (cp >= 0x3041 && cp <= 0x33ff) ||
+      (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xa000 && cp <= 0xa4cf) ||
+      (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) ||
+      (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1f64f) ||
+      (cp >= 0x1f900 && cp <= 0x1f9ff) || (cp >= 0x20000 && cp <= 0x3fffd);
+    w += wide ? 2 : 1;
+  }
+  return w;
+}
 
 export function tabwrite(text: string, o: TabOptions = { minwidth: 10, padding: 3 }): string {
   const endsWithNewline = text.endsWith("\n");

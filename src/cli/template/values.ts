@@ -7,7 +7,7 @@
 //   an object marked with goStruct(): a struct (missing field → "can't evaluate field X in type T",
 //   printed {v1 v2}), with optional methods the template can call (`.Label "key"`).
 // - a function: a func value (a struct's method when it is found as a field).
-import { goQuote } from "./parse.ts";
+import { goQuote, goQuoteASCII } from "./parse.ts";
 
 /** A float64 whose value happens to be integral (the literal `1.0`, a float result). */
 export class GoFloat {
@@ -306,7 +306,16 @@ export function sprintf(format: string, args: unknown[]): string {
     }
     let width: number | undefined;
     let prec: number | undefined;
+    // An explicit argument index, %[n]d: the verb (or a *) takes argument n (1-based).
+    const argIndex = () => {
+      const m = /^\[(\d+)\]/.exec(format.slice(i));
+      if (m) {
+        argi = Number(m[1]) - 1;
+        i += m[0].length;
+      }
+    };
     const num = (): number | undefined => {
+      argIndex();
       if (format[i] === "*") {
         i++;
         const a = args[argi++];
@@ -325,6 +334,7 @@ export function sprintf(format: string, args: unknown[]): string {
       i++;
       prec = num() ?? 0;
     }
+    argIndex();
     const verb = format[i];
     if (verb === undefined) {
       out += "%!(NOVERB)";
@@ -332,6 +342,10 @@ export function sprintf(format: string, args: unknown[]): string {
     }
     if (verb === "%") {
       out += "%";
+      continue;
+    }
+    if (verb === "[") {
+      out += "%!(BADINDEX)";
       continue;
     }
     if (argi >= args.length) {
@@ -362,7 +376,7 @@ export function sprintf(format: string, args: unknown[]): string {
         else s = bad();
         break;
       case "q":
-        if (k === "string") s = sharp && !(a as string).includes("`") ? `\`${a}\`` : goQuote(a as string);
+        if (k === "string") s = sharp && !(a as string).includes("`") ? `\`${a}\`` : plus ? goQuoteASCII(a as string) : goQuote(a as string);
         else if (k === "int") s = `'${String.fromCodePoint(numberOf(a))}'`;
         else s = bad();
         break;
@@ -374,7 +388,7 @@ export function sprintf(format: string, args: unknown[]): string {
       case "c":
       case "U": {
         if (k === "string" && (verb === "x" || verb === "X")) {
-          s = [...utf8.encode(a as string)].map((b) => b.toString(16).padStart(2, "0")).join("");
+          s = [...utf8.encode(a as string)].map((b) => b.toString(16).padStart(2, "0")).join(space ? " " : "");
           if (verb === "X") s = s.toUpperCase();
           break;
         }
@@ -395,12 +409,13 @@ export function sprintf(format: string, args: unknown[]): string {
         }
         if (verb === "U") {
           s = `U+${abs.toString(16).toUpperCase().padStart(4, "0")}`;
+          if (sharp && /[\p{L}\p{N}\p{P}\p{S}]/u.test(String.fromCodePoint(Number(abs)))) s += ` '${String.fromCodePoint(Number(abs))}'`;
           break;
         }
         const base = verb === "d" ? 10 : verb === "o" ? 8 : verb === "b" ? 2 : 16;
         let digits = abs.toString(base);
         if (verb === "X") digits = digits.toUpperCase();
-        if (prec !== undefined) digits = digits.padStart(prec, "0");
+        if (prec !== undefined) digits = prec === 0 && abs === 0n ? "" : digits.padStart(prec, "0");
         if (sharp) digits = (verb === "x" ? "0x" : verb === "X" ? "0X" : verb === "o" ? "0" : verb === "b" ? "0b" : "") + digits;
         s = (neg ? "-" : plus ? "+" : space ? " " : "") + digits;
         numeric = true;
@@ -441,7 +456,7 @@ export function sprintf(format: string, args: unknown[]): string {
       const len = [...s].length;
       if (len < width) {
         if (minus) s += " ".repeat(width - len);
-        else if (zero && numeric) {
+        else if (zero && (numeric || k === "string")) {
           const sign = /^[+\- ]/.test(s) ? s[0]! : "";
           s = sign + "0".repeat(width - len) + s.slice(sign.length);
         } else s = " ".repeat(width - len) + s;
@@ -451,7 +466,7 @@ export function sprintf(format: string, args: unknown[]): string {
     };
     out += one(args[argi++]);
   }
-  if (argi < args.length) out += `%!(EXTRA ${args.slice(argi).map((a) => `${typeName(a)}=${formatValue(a, false, 1)}`).join(", ")})`;
+  if (argi < args.length && !/%[^%]*\[\d+\]/.test(format)) out += `%!(EXTRA ${args.slice(argi).map((a) => `${typeName(a)}=${formatValue(a, false, 1)}`).join(", ")})`;
   return out;
 }
 

@@ -40,6 +40,8 @@ export interface PlanOptions {
   readonly cgroupTasks?: readonly string[];
   /** A cgroup2 directory the child is cloned into (clone3 CLONE_INTO_CGROUP): v2, or hybrid's unified. */
   readonly cgroupInto?: string;
+  /** cgroup v2 device rules, compiled: berth-init loads and attaches them before the clone. */
+  readonly deviceProgram?: { readonly dir: string; readonly insns: Uint8Array; readonly optional: boolean };
   readonly cgroupHierarchies: readonly CgroupHierarchy[];
   readonly noPivot?: boolean;
   readonly preserveFds?: number;
@@ -144,6 +146,10 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   if (newNs & CLONE.NEWTIME) {
     s.push(step("UNSHARE", [CLONE.NEWTIME], "unshare(CLONE_NEWTIME)", "linux.namespaces"));
     if (c.timeOffsets) s.push(step("WRITE_SELF", ["timens_offsets", c.timeOffsets], `write /proc/self/timens_offsets ${q(c.timeOffsets.trim())}`, "linux.timeOffsets"));
+  }
+  if (o.deviceProgram) {
+    const d = o.deviceProgram;
+    s.push(step("DEVICE_PROGRAM", [d.dir, d.insns, d.optional ? 1 : 0], `bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, ${d.insns.length / 8} insns); bpf(BPF_PROG_ATTACH, ${q(d.dir)}, BPF_CGROUP_DEVICE)`, "linux.resources.devices"));
   }
   if (o.mode === "create") s.push(step("MKFIFO", [o.fifoPath!, 0o600], `mkfifo(${q(o.fifoPath)}, 0600) — the exec fifo \`start\` opens`));
   const term = terminalSteps(c.process, o.consoleSocket, o.mode === "foreground", true);

@@ -25,6 +25,7 @@ const table = [
   ["UNSHARE", "parent", [["flags", "u64"]], "unshare(flags) in the parent (time namespace: children enter it)"],
   ["WRITE_SELF", "parent", [["file", "str"], ["content", "str"]], "write content to /proc/self/<file> (timens_offsets)"],
   ["MKFIFO", "parent", [["path", "str"], ["mode", "u64"]], "mkfifo(path, mode): the exec fifo of create/start"],
+  ["DEVICE_PROGRAM", "parent", [["cgroup", "str"], ["insns", "bytes"], ["optional", "u64"]], "cgroup v2 device rules: bpf(BPF_PROG_LOAD) the program the runtime compiled, then attach it to the cgroup replacing the one there (BPF_F_REPLACE), before the child is cloned into it; optional: EPERM is no error (the rules allow every device)"],
   ["CONSOLE_PAIR", "parent", [], "socketpair for the pty master: the parent is the console of a foreground run/exec"],
   ["CLONE", "parent", [["flags", "u64"], ["cgroup", "str"]], "clone(flags|SIGCHLD): the child runs the child ops that follow; with a cgroup2 directory, clone3(CLONE_INTO_CGROUP) starts it there (no migration, no global lock), falling back to writing its pid to cgroup.procs"],
   // ---- parent, after clone ---------------------------------------------------------------
