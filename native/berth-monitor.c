@@ -78,7 +78,18 @@ enum { F_HELLO = 1, F_STDIN = 2, F_STDIN_EOF = 3, F_RESIZE = 4, F_STOPPING = 5, 
 enum { W_STDOUT = 1, W_STDERR = 2, W_STDIN = 4, W_CLEANUP = 8 };
 #define MAX_CLIENTS 64
 #define MAX_ARGS 64
-#define CLIENT_OUT_MAX (4u << 20) /* a client this far behind is dropped, never the container */
+/* Back-pressure (docker's and conmon's rule: an attached reader that blocks blocks the process).
+ * A client that asked for the output (HELLO stdout/stderr) and has CLIENT_HIGH bytes unsent
+ * takes the container's stdout/stderr/pty out of epoll until every such client is back under
+ * CLIENT_LOW: the kernel pipe (or pty) fills and the process blocks on its write. Nothing is
+ * lost for attached clients, the monitor's buffers stay small, and the log file (written as
+ * the pipes are read) stays complete. Several clients: the slowest one sets the pace; one that
+ * goes away unblocks the others at once. No client, or clients that only wait/resize/clean up:
+ * never paused. After the exit drain (below) nothing waits any more: a client is then dropped
+ * CLIENT_OUT_MAX behind (writers that outlive the container must not grow our memory). */
+#define CLIENT_HIGH (64u << 10)
+#define CLIENT_LOW (16u << 10)
+#define CLIENT_OUT_MAX (4u << 20)
 #define LINE_MAX_BYTES 16384      /* docker's json-file splits longer lines (as its 16 KiB buffer) */
 
 struct buf { char *p; size_t len, cap; };
@@ -110,6 +121,9 @@ static int out_fd = -1, err_fd = -1, in_fd = -1, master_fd = -1; /* our ends of 
 static struct buf in_pending, line[2];
 static struct client clients[MAX_CLIENTS];
 static long long log_size;
+static int stdio_paused;     /* the container's output fds are out of epoll: a client is behind */
+static int backpressure = 1; /* off once the exit drain is over */
+static long long last_progress; /* CLOCK_MONOTONIC ms of the last output read or sent */
 static int reaped_status, have_reaped, started, oom_base = -1;
 static int handed, vanished;            /* a cleanup client sent DONE / left without it */
 static int aborted;                     /* the engine said "abort": its create failed, it cleans up */
@@ -357,6 +371,18 @@ static void log_flush(void) {
 
 /* ---- clients ----------------------------------------------------------------------------- */
 
+static long long mono_ms(void);
+static void stdio_pause(int on);
+static int streaming(const struct client *c) { return c->hello && (c->flags & (W_STDOUT | W_STDERR)); }
+
+/* Resume the container's output once every streaming client is under CLIENT_LOW. */
+static void maybe_resume(void) {
+  if (!stdio_paused) return;
+  for (int i = 0; i < MAX_CLIENTS; i++)
+    if (clients[i].fd > 0 && streaming(&clients[i]) && clients[i].out.len > CLIENT_LOW) return;
+  stdio_pause(0);
+}
+
 static void frame(struct buf *b, int type, const void *p, uint32_t n) {
   unsigned char h[5] = {(unsigned char)type, (unsigned char)n, (unsigned char)(n >> 8), (unsigned char)(n >> 16), (unsigned char)(n >> 24)};
   put(b, h, 5);
@@ -370,6 +396,7 @@ static void client_close(struct client *c) {
   free(c->out.p);
   memset(c, 0, sizeof *c);
   c->fd = -1;
+  maybe_resume(); /* a client that went away holds no one back */
 }
 
 static void client_flush(struct client *c) {
@@ -379,15 +406,19 @@ static void client_flush(struct client *c) {
     if (w < 0 && errno == EAGAIN) break;
     if (w < 0) { client_close(c); return; }
     consume(&c->out, (size_t)w);
+    last_progress = mono_ms();
   }
+  if (!c->out.len && c->out.cap > 2 * CLIENT_HIGH) { free(c->out.p); c->out = (struct buf){0}; } /* keep RSS small */
   struct epoll_event e = {.events = EPOLLIN | (c->out.len ? EPOLLOUT : 0), .data.ptr = c};
   epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
+  if (c->out.len <= CLIENT_LOW) maybe_resume();
 }
 
 static void client_send(struct client *c, int type, const void *p, uint32_t n) {
   frame(&c->out, type, p, n);
-  if (c->out.len > CLIENT_OUT_MAX) { diag("attach client too slow: dropped"); client_close(c); return; }
+  if (!backpressure && c->out.len > CLIENT_OUT_MAX) { diag("attach client too slow after the exit: dropped"); client_close(c); return; }
   client_flush(c);
+  if (c->fd > 0 && backpressure && streaming(c) && c->out.len >= CLIENT_HIGH && !stdio_paused) stdio_pause(1);
 }
 
 static void broadcast(int type, const void *p, uint32_t n) {
@@ -509,6 +540,22 @@ static void watch(int fd, void *tag) {
   epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
 }
 static char TAG_OUT, TAG_ERR, TAG_MASTER, TAG_SIG, TAG_ATTACH, TAG_CONSOLE, TAG_SYNC, TAG_HEALTH;
+
+/* The container's output fds are in epoll unless back-pressure paused them (see CLIENT_HIGH). */
+static void watch_output(int fd, void *tag) {
+  if (!stdio_paused) watch(fd, tag);
+}
+static void stdio_pause(int on) {
+  int *fds[] = {&out_fd, &err_fd, &master_fd};
+  void *tags[] = {&TAG_OUT, &TAG_ERR, &TAG_MASTER};
+  if (on == stdio_paused) return;
+  stdio_paused = on;
+  for (int i = 0; i < 3; i++) {
+    if (*fds[i] < 0) continue;
+    if (on) epoll_ctl(ep, EPOLL_CTL_DEL, *fds[i], NULL);
+    else watch(*fds[i], tags[i]);
+  }
+}
 static int health_fd = -1;
 static pid_t health_pid; /* the check running now: never two at once */
 static pid_t exit_cmd_pid;
@@ -527,8 +574,10 @@ static int pump(int *fd, int stream) {
       *fd = -1;
       return 0;
     }
+    last_progress = mono_ms();
     log_data(stream, b, (size_t)r);
     broadcast(stream ? F_STDERR : F_STDOUT, b, (uint32_t)r);
+    if (stdio_paused) return 1; /* a client is behind: the rest waits in the pipe */
   }
 }
 
@@ -559,7 +608,7 @@ static void receive_master(void) {
   memcpy(&master_fd, CMSG_DATA(cm), sizeof(int));
   fcntl(master_fd, F_SETFL, O_NONBLOCK);
   if (last_ws.ws_row && ioctl(master_fd, TIOCSWINSZ, &last_ws) < 0) diag("TIOCSWINSZ: %s", strerror(errno));
-  watch(master_fd, &TAG_MASTER);
+  watch_output(master_fd, &TAG_MASTER);
   stdin_flush();
 }
 
@@ -589,8 +638,8 @@ static int make_stdio(int theirs[3]) {
   theirs[2] = p[1];
   fcntl(out_fd, F_SETFL, O_NONBLOCK);
   fcntl(err_fd, F_SETFL, O_NONBLOCK);
-  watch(out_fd, &TAG_OUT);
-  watch(err_fd, &TAG_ERR);
+  watch_output(out_fd, &TAG_OUT);
+  watch_output(err_fd, &TAG_ERR);
   return 0;
 }
 
@@ -673,6 +722,7 @@ static void running(int pid) {
   st.exit_code = st.signal = st.oom = 0;
   snprintf(st.state, sizeof st.state, "running");
   oom_base = read_oom_count();
+  backpressure = 1; /* (again, after a restart) */
   save_status(0);
   event("start", NULL);
   health_ok = 0;
@@ -818,9 +868,12 @@ static void serve_until(long long deadline_ms, int (*done)(void)) {
     if (n < 0 && errno != EINTR) { diag("epoll_wait: %s", strerror(errno)); _exit(70); }
     for (int i = 0; i < n; i++) {
       void *tag = ev[i].data.ptr;
-      if (tag == &TAG_OUT) pump(&out_fd, 0);
-      else if (tag == &TAG_ERR) pump(&err_fd, 1);
-      else if (tag == &TAG_MASTER) pump(&master_fd, 0);
+      if (tag == &TAG_OUT || tag == &TAG_ERR || tag == &TAG_MASTER) {
+        if (stdio_paused) continue; /* paused by an earlier event of this batch */
+        if (tag == &TAG_OUT) pump(&out_fd, 0);
+        else if (tag == &TAG_ERR) pump(&err_fd, 1);
+        else pump(&master_fd, 0);
+      }
       else if (tag == &TAG_SIG) reap();
       else if (tag == &TAG_ATTACH) accept_clients();
       else if (tag == &TAG_CONSOLE) receive_master();
@@ -990,8 +1043,14 @@ int main(int argc, char **argv) {
     serve_until(-1, container_gone);
     if (have_reaped) {
       exited(reaped_status);
-      /* The last output comes before the exit: read until every writer is gone (bounded). */
-      serve_until(mono_ms() + 2000, output_closed);
+      /* The last output comes before the exit: read until every writer is gone, or 2 s pass
+       * without output read or sent (a writer that outlives the container; a stalled client). */
+      last_progress = mono_ms();
+      while (!output_closed() && mono_ms() < last_progress + 2000) serve_until(last_progress + 2000, output_closed);
+      /* Past the drain nothing waits: what a lingering writer still sends goes to the log,
+       * and to clients while they keep up (CLIENT_OUT_MAX). */
+      backpressure = 0;
+      stdio_pause(0);
       log_flush();
     }
     char extra[96];

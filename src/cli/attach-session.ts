@@ -12,6 +12,8 @@ export interface SessionOptions {
   detachKeys: number[];
   /** Forward SIGINT/SIGTERM/… to the container (no terminal). */
   proxySignal?: (signal: NodeJS.Signals) => void;
+  /** The handlers the client writes our output with (outputHandlers): paused while our output is full. */
+  output?: Output;
 }
 
 export type SessionEnd = { kind: "exit"; status: MonitorStatus | undefined } | { kind: "detached" };
@@ -30,23 +32,50 @@ export function parseDetachKeys(s: string): number[] {
 
 export const DEFAULT_DETACH_KEYS = [16, 17]; // ctrl-p ctrl-q
 
-/** Handlers that write the container's output to ours. */
-export function outputHandlers(): AttachHandlers {
+/** The container's output to ours, with back-pressure: `bind` the monitor's client to it. */
+export interface Output extends AttachHandlers {
+  /** The client to pause while our stdout/stderr is full (it may arrive after the first output). */
+  bind(client: AttachClient): void;
+}
+
+/** Handlers that write the container's output to ours. A write that fills our pipe pauses the
+ * monitor's client until it drains, so the monitor stops reading the container's output and the
+ * process blocks, as it would under docker; nothing piles up here. (Bun's writableLength stays 0
+ * on a full pipe, so the waiting streams are tracked from write()'s result and "drain".) */
+export function outputHandlers(): Output {
+  const blocked = new Set<NodeJS.WriteStream>();
+  let client: AttachClient | undefined;
   const write = (s: NodeJS.WriteStream, d: Uint8Array) => {
+    let ok;
     try {
-      s.write(d);
+      ok = s.write(d);
     } catch (err) {
       // Our reader went away (`berth attach x | head`): leave; the monitor keeps the container.
       if ((err as NodeJS.ErrnoException).code === "EPIPE") process.exit(141);
       throw err;
     }
+    if (ok || blocked.has(s)) return;
+    if (blocked.size === 0) client?.pause();
+    blocked.add(s);
+    s.once("drain", () => {
+      blocked.delete(s);
+      if (blocked.size === 0) client?.resume();
+    });
   };
-  return { onStdout: (d) => write(process.stdout, d), onStderr: (d) => write(process.stderr, d) };
+  return {
+    onStdout: (d) => write(process.stdout, d),
+    onStderr: (d) => write(process.stderr, d),
+    bind(c) {
+      client = c;
+      if (blocked.size) c.pause();
+    },
+  };
 }
 
 /** Run the session until the container exits (its record) or the user detaches. */
 export async function relay(client: AttachClient, o: SessionOptions): Promise<SessionEnd> {
   const cleanups: (() => void)[] = [];
+  o.output?.bind(client);
   let detached: (() => void) | undefined;
   const detachedP = new Promise<SessionEnd>((r) => (detached = () => r({ kind: "detached" })));
   const stdinIsTty = process.stdin.isTTY === true;

@@ -172,4 +172,18 @@ function selfArgv(): string[] {
   return /\/bun(\.exe)?$/.test(exe) && process.argv[1] ? [exe, process.argv[1]] : [exe];
 }
 
-if (import.meta.main) void main(process.argv.slice(2)).then((code) => process.exit(code));
+/** Wait until our stdout and stderr have handed everything to their readers: Bun's process.exit
+ * drops what a full pipe has not taken yet (`berth logs x | slow`, `berth exec … | slow`). */
+function flushStdio(): Promise<unknown> {
+  const fin = (s: NodeJS.WriteStream) => new Promise<void>((r) => {
+    s.once("finish", () => r());
+    s.once("error", () => r());
+    s.end();
+  });
+  return Promise.all([fin(process.stdout), fin(process.stderr)]);
+}
+
+if (import.meta.main) void main(process.argv.slice(2)).then(async (code) => {
+  await flushStdio();
+  process.exit(code);
+});

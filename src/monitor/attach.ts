@@ -106,7 +106,8 @@ export class AttachClient {
       this.sock.end();
     } catch {}
   }
-  /** Stop reading the monitor's frames (a slow reader downstream); the monitor buffers 4 MiB for us, then drops us. */
+  /** Stop reading the monitor's frames (a slow reader downstream): once 64 KiB are waiting for us
+   * the monitor stops reading the container's output, so the process blocks until we resume. */
   pause(): void {
     this.sock.pause();
   }

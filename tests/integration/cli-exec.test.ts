@@ -205,6 +205,64 @@ describe.if(ready)("berth exec", () => {
   });
 });
 
+/** `berth ARGS | (sleep SLOW; wc -c)` through sh: what a reader that starts late gets. */
+async function slowReader(args: string[], slow = 2): Promise<{ count: string; code: number; stderr: string }> {
+  const cmd = cli.argv(args).map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  const p = Bun.spawn(["sh", "-c", `${cmd} | (sleep ${slow}; wc -c)`], { stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
+  const [count, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearTimeout(timer);
+  return { count: count.trim(), code, stderr };
+}
+
+// The monitor applies back-pressure (docker's and conmon's rule): a reader that falls behind
+// blocks the process on its pipe instead of losing output; 24 MB is far past every buffer on the
+// way (our pipe, the CLI, the monitor's socket and its 64 KiB, the container's pipe).
+describe.if(ready)("a slow reader", () => {
+  test("of berth exec and of a foreground berth run gets every byte; the run's json-file log holds all of it", async () => {
+    expect(await slowReader(["exec", "box", "head", "-c", "24000000", "/dev/zero"])).toEqual({ count: "24000000", code: 0, stderr: "" });
+    // json-file writes each NUL as \u0000 (6 bytes): 144 MB, past the default 10m x 3 rotation.
+    const run = await slowReader(["run", "--name", "slowrun", "--network", "none", "--log-opt", "max-size=200m", "busybox", "head", "-c", "24000000", "/dev/zero"]);
+    expect(run).toEqual({ count: "24000000", code: 0, stderr: "" });
+    const logs = Bun.spawn(cli.argv(["logs", "slowrun"]), { stdout: "pipe", stderr: "pipe" });
+    const [bytes, code] = await Promise.all([new Response(logs.stdout).arrayBuffer(), logs.exited]);
+    expect(code).toBe(0);
+    expect(bytes.byteLength).toBe(24000000);
+    await cli.ok(["rm", "slowrun"]);
+  });
+
+  test("blocks on the slowest attached client; one that goes away unblocks the others; with nobody attached, nothing blocks", async () => {
+    // Output starts after both attaches are in; it ends with a marker after the 24 MB.
+    await cli.ok(["run", "-d", "--name", "two", "--network", "none", "busybox", "sh", "-c", "sleep 3; head -c 24000000 /dev/zero; echo END; sleep 600"]);
+    const cmd = cli.argv(["attach", "two"]).join(" ");
+    // A reader that never reads (sleep holds the pipe): its berth attach blocks, and so does the container.
+    const stuck = Bun.spawn(["sh", "-c", `${cmd} | sleep 600`], { stdout: "ignore", stderr: "ignore" });
+    const other = Bun.spawn(["sh", "-c", `${cmd} | (sleep 1; wc -c)`], { stdout: "pipe", stderr: "pipe" });
+    const counted = new Response(other.stdout).text();
+    await Bun.sleep(6000);
+    // Held back by the stuck reader: the marker is not in the log yet, and far from 24 MB went out.
+    const logPath = (await cli.ok(["inspect", "-f", "{{.LogPath}}", "two"])).trim();
+    expect(readFileSync(logPath, "utf8")).not.toContain("END");
+    // The stuck reader's attach goes away (kill -9): the other one gets everything at once.
+    const children = (await Bun.$`pgrep -P ${stuck.pid}`.nothrow().text()).split("\n").filter(Boolean).map(Number);
+    const attachPid = children.find((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0] === BERTH);
+    expect(attachPid).toBeGreaterThan(0);
+    process.kill(attachPid!, "SIGKILL");
+    stuck.kill("SIGKILL");
+    await until(() => readFileSync(logPath, "utf8").includes("END"), (v) => v, 20_000);
+    await cli.ok(["kill", "two"]);
+    expect(await other.exited).toBe(0);
+    expect((await counted).trim()).toBe("24000004");
+    await cli.ok(["rm", "two"]);
+    // Detached, nobody attached: the container runs to its end at once, the log has it all.
+    await cli.ok(["run", "-d", "--name", "alone", "--network", "none", "busybox", "sh", "-c", "head -c 3000000 /dev/zero; echo END"]);
+    expect((await until(() => cli.ok(["inspect", "-f", "{{.State.Status}}", "alone"]), (v) => v.trim() === "exited")).trim()).toBe("exited");
+    const alone = Bun.spawn(cli.argv(["logs", "alone"]), { stdout: "pipe" });
+    expect((await new Response(alone.stdout).arrayBuffer()).byteLength).toBe(3000004);
+    await cli.ok(["rm", "alone"]);
+  });
+});
+
 describe.if(ready)("health checks", () => {
   test("a passing check turns healthy (ps, --filter health=, inspect, health_status event)", async () => {
     const id = (await cli.ok(["run", "-d", "--name", "hok", "--network", "none", "--health-cmd", "echo ok", "--health-interval", "200ms", "busybox", "sleep", "600"])).trim();

@@ -41,23 +41,42 @@ export function hijackReply(socket: Duplex, tty: boolean): void {
 }
 
 /**
- * A slow client: berthd keeps what it has not taken yet (the monitor never blocks the container
- * and drops a reader 4 MiB behind, so pausing our reads early would cut a slow `docker run |
- * consumer` short). Past this much, berthd's memory comes first: our reads pause until the
- * client drains, and if it stays behind the monitor drops us (the output ends early; the
- * container and its logs are untouched).
+ * A slow client: while a socket we write a monitor's output to is full (write() says so), that
+ * monitor connection is paused; the monitor then stops reading the container's output and the
+ * process blocks on its pipe, as under dockerd. So berthd holds little (the socket's buffer) and
+ * nothing is lost. A socket that closes counts as drained: a client that goes away never keeps
+ * the container blocked. One Throttle per monitor connection (several sessions may share it).
  */
-export const CLIENT_BEHIND_MAX = 256 << 20;
+export class Throttle {
+  private full = new Set<Writable>();
+  private client: AttachClient | undefined;
 
-function send(s: AttachSession, stream: 1 | 2, data: Uint8Array, client?: () => AttachClient | undefined): void {
+  /** The monitor connection to pause (it may arrive after the first output). */
+  bind(c: AttachClient): void {
+    this.client = c;
+    if (this.full.size) c.pause();
+  }
+
+  /** Write `data` to `s`; pause the monitor while `s` is full. */
+  write(s: Writable, data: Uint8Array): void {
+    if (s.write(data) || this.full.has(s) || s.destroyed) return;
+    if (this.full.size === 0) this.client?.pause();
+    this.full.add(s);
+    const drained = () => {
+      s.off("drain", drained);
+      s.off("close", drained);
+      this.full.delete(s);
+      if (this.full.size === 0) this.client?.resume();
+    };
+    s.on("drain", drained);
+    s.on("close", drained);
+  }
+}
+
+function send(s: AttachSession, stream: 1 | 2, data: Uint8Array, t: Throttle): void {
   if (s.socket.destroyed || s.socket.writableEnded) return;
   if (stream === 1 ? !s.stdout : !s.stderr) return;
-  s.socket.write(s.tty ? data : frame(stream, data));
-  const c = client?.();
-  if (c && s.socket.writableLength > CLIENT_BEHIND_MAX) {
-    c.pause();
-    s.socket.once("drain", () => c.resume());
-  }
+  t.write(s.socket, s.tty ? data : frame(stream, data));
 }
 
 export class ContainerWatch {
@@ -87,16 +106,15 @@ export class ContainerWatch {
     this.pending.delete(c.id);
     const any = (k: "stdin" | "stdout" | "stderr") => sessions.some((s) => s[k]);
     let r: StartResult;
-    let mine: AttachClient | undefined;
-    const self = () => mine;
+    const t = new Throttle();
     try {
       r = await startContainer(this.e, c.id, {
         hostEnv,
         attach: {
           stdout: any("stdout"), stderr: any("stderr"), stdin: any("stdin") && (c.spec.stdin ?? false), takeCleanup: true,
           handlers: {
-            onStdout: (d) => { for (const s of sessions) send(s, 1, d, self); },
-            onStderr: (d) => { for (const s of sessions) send(s, 2, d, self); },
+            onStdout: (d) => { for (const s of sessions) send(s, 1, d, t); },
+            onStderr: (d) => { for (const s of sessions) send(s, 2, d, t); },
           },
         },
       });
@@ -115,7 +133,7 @@ export class ContainerWatch {
       return r;
     }
     const client = r.attach!;
-    mine = client;
+    t.bind(client);
     this.clients.add(client);
     this.relayStdin(client, sessions);
     void client.exit.then(async (st) => {
@@ -158,12 +176,13 @@ export class ContainerWatch {
   async attachRunning(id: string, s: AttachSession): Promise<void> {
     const flags = (s.stdout ? ATTACH.stdout : 0) | (s.stderr ? ATTACH.stderr : 0) | (s.stdin ? ATTACH.stdin : 0);
     let client: AttachClient | undefined;
-    const self = () => client;
+    const t = new Throttle();
     try {
       client = await AttachClient.connect(this.e.containerDir(id), flags, {
-        onStdout: (d) => send(s, 1, d, self),
-        onStderr: (d) => send(s, 2, d, self),
+        onStdout: (d) => send(s, 1, d, t),
+        onStderr: (d) => send(s, 2, d, t),
       });
+      t.bind(client);
     } catch {
       s.socket.end();
       return;

@@ -4,7 +4,7 @@
 // which the CLI reads from /exec/{id}/json after the stream closes.
 import { createExec, finishExec, inspectExec, resizeExec, startExec, type ExecSpec } from "../../engine/exec.ts";
 import { ApiError, badRequest, frame, jsonBody, qInt, sendEmpty, sendJson, type Ctx } from "./http.ts";
-import { CLIENT_BEHIND_MAX, hijackReply } from "./attach.ts";
+import { hijackReply, Throttle } from "./attach.ts";
 import { execInspect } from "../../docker/exec-json.ts";
 
 interface ExecBody {
@@ -61,16 +61,11 @@ export async function start(c: Ctx): Promise<void> {
   const h = c.hijack;
   const out = h ? h.socket : c.res!;
   const tty = rec.spec.tty ?? false;
-  let session: Awaited<ReturnType<typeof startExec>> | undefined;
+  // A slow client pauses the session's monitor, as for attach (attach.ts: Throttle).
+  const t = new Throttle();
   const send = (stream: 1 | 2, d: Uint8Array) => {
     if (out.destroyed || out.writableEnded) return;
-    out.write(tty ? d : frame(stream, d));
-    // A slow client as for attach (attach.ts: CLIENT_BEHIND_MAX).
-    const client = session?.attach;
-    if (client && out.writableLength > CLIENT_BEHIND_MAX) {
-      client.pause();
-      out.once("drain", () => client.resume());
-    }
+    t.write(out, tty ? d : frame(stream, d));
   };
   // The 101 first, as dockerd: a command that cannot run is reported in the stream, and its
   // exit code (126/127) is the session's record, which the CLI reads next.
@@ -88,8 +83,8 @@ export async function start(c: Ctx): Promise<void> {
     out.end();
     return;
   }
-  session = s;
   const client = s.attach!;
+  t.bind(client);
   if (h && stdin) {
     if (h.head.length) client.write(new Uint8Array(h.head));
     h.socket.on("data", (d: Buffer) => client.write(new Uint8Array(d)));

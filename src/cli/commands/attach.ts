@@ -20,11 +20,12 @@ export default command({
     if (c.state === "paused") throw conflict(`you cannot attach to a paused container, unpause it first`, "container");
     if (c.state !== "running" && c.state !== "restarting") throw conflict(`you cannot attach to a stopped container, start it first`, "container");
     const stdin = p.flags["no-stdin"] !== true && c.spec.stdin === true;
-    const client = await AttachClient.connect(e.containerDir(c.id), ATTACH.stdout | ATTACH.stderr | (stdin ? ATTACH.stdin : 0), outputHandlers());
+    const output = outputHandlers();
+    const client = await AttachClient.connect(e.containerDir(c.id), ATTACH.stdout | ATTACH.stderr | (stdin ? ATTACH.stdin : 0), output);
     const detachKeys = p.flags["detach-keys"] !== undefined ? parseDetachKeys(p.flags["detach-keys"] as string) : DEFAULT_DETACH_KEYS;
     if (detachKeys.length === 0 && stdin && c.spec.tty) throw new UsageError("--detach-keys must not be empty with a terminal", "--detach-keys");
     const end = await relay(client, {
-      stdin, tty: c.spec.tty ?? false, detachKeys,
+      stdin, tty: c.spec.tty ?? false, detachKeys, output,
       ...(p.flags["sig-proxy"] !== false ? { proxySignal: (sig: NodeJS.Signals) => void killContainer(e, c.id, sig).catch(() => {}) } : {}),
     });
     client.close();

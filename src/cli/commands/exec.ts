@@ -40,10 +40,11 @@ export default command({
       ...(f.privileged ? { privileged: true } : {}),
       ...(f["detach-keys"] !== undefined ? { detachKeys: f["detach-keys"] as string } : {}),
     });
+    const output = outputHandlers();
     let s;
     try {
       s = await startExec(e, ex.id, {
-        ...(detach ? {} : { attach: { stdin, stdout: true, stderr: true, handlers: outputHandlers() } }),
+        ...(detach ? {} : { attach: { stdin, stdout: true, stderr: true, handlers: output } }),
         ...(tty && process.stdout.isTTY && process.stdout.rows ? { size: { rows: process.stdout.rows, cols: process.stdout.columns } } : {}),
       });
     } catch (err) {
@@ -54,7 +55,7 @@ export default command({
     }
     if (detach) return 0;
     const client = s.attach!;
-    const end = await relay(client, { stdin, tty, detachKeys });
+    const end = await relay(client, { stdin, tty, detachKeys, output });
     if (end.kind === "detached") {
       // The process runs on; its monitor records the exit (stdin stays open: we detached).
       client.detach();

@@ -24,11 +24,12 @@ export default command({
     await ensureImage(e, image!, { pull: parsePullPolicy(p.flags.pull as string | undefined), quiet: p.flags.quiet === true, ...(p.flags.platform ? { platform: p.flags.platform as string } : {}) });
     const { createContainer, startContainer, cleanupContainer, killContainer, removeContainer, StartError } = await import("../../engine/containers.ts");
     const c = await createContainer(e, spec);
+    const output = outputHandlers();
     let r;
     try {
       r = await startContainer(e, c.id, {
         hostEnv: process.env,
-        ...(detach ? {} : { attach: { stdout: true, stderr: true, stdin: spec.stdin ?? false, takeCleanup: true, handlers: outputHandlers() } }),
+        ...(detach ? {} : { attach: { stdout: true, stderr: true, stdin: spec.stdin ?? false, takeCleanup: true, handlers: output } }),
       });
     } catch (err) {
       // docker run: the start failed (127: command not found, 126: not executable); --rm still removes.
@@ -43,7 +44,7 @@ export default command({
     }
     const client = r.attach!;
     const end = await relay(client, {
-      stdin: spec.stdin ?? false, tty: spec.tty ?? false, detachKeys,
+      stdin: spec.stdin ?? false, tty: spec.tty ?? false, detachKeys, output,
       ...(p.flags["sig-proxy"] !== false ? { proxySignal: (sig: NodeJS.Signals) => void killContainer(e, c.id, sig).catch(() => {}) } : {}),
     });
     if (end.kind === "detached") {

@@ -24,14 +24,15 @@ export default command({
     if (refs.length > 1) throw new UsageError("you cannot start and attach multiple containers at once", "--attach");
     const c = await getContainer(e, refs[0]!);
     const stdin = p.flags.interactive === true && c.spec.stdin === true;
+    const output = outputHandlers();
     const r = await startContainer(e, c.id, {
       hostEnv: process.env,
-      attach: { stdout: true, stderr: true, stdin, takeCleanup: true, handlers: outputHandlers() },
+      attach: { stdout: true, stderr: true, stdin, takeCleanup: true, handlers: output },
     });
     if (!r.attach) throw new UsageError(`container ${refs[0]} is already running: use berth attach`, "container");
     const detachKeys = p.flags["detach-keys"] !== undefined ? parseDetachKeys(p.flags["detach-keys"] as string) : DEFAULT_DETACH_KEYS;
     const end = await relay(r.attach, {
-      stdin, tty: c.spec.tty ?? false, detachKeys,
+      stdin, tty: c.spec.tty ?? false, detachKeys, output,
       proxySignal: (sig) => void killContainer(e, c.id, sig).catch(() => {}),
     });
     if (end.kind === "detached") {
