@@ -139,6 +139,6 @@ describe("CRI over grpc-js with the generated types", () => {
     await call(img, "RemoveImage", { image: { image: "127.0.0.1:1/absent:1" } });
     const listed = await call<object, { images: { repo_tags: string[] }[] }>(img, "ListImages", { filter: { image: { image: "busybox" } } });
     expect(listed.images.map((i) => i.repo_tags)).toEqual([["docker.io/library/busybox:latest"]]);
-    expect(await code(call(rt, "UpdateContainerResources", { container_id: "x" }))).toMatchObject({ code: grpc.status.UNIMPLEMENTED, details: expect.stringContaining("UpdateContainerResources") });
+    expect(await code(call(rt, "CheckpointContainer", { container_id: "x" }))).toMatchObject({ code: grpc.status.UNIMPLEMENTED, details: expect.stringContaining("CheckpointContainer") });
   });
 });

@@ -132,7 +132,8 @@ d("CRI through crictl", () => {
 
     // ExecSync (crictl exec -s): output, exit code, the pod's shared namespaces, a timeout.
     expect(await s.ok(["exec", "-s", cli, "sh", "-c", "cat /etc/hostname; wget -qO- http://127.0.0.1:8080/"])).toBe("web-host\npong");
-    const failed = await s.crictl(["exec", "-s", cli, "sh", "-c", "echo bad >&2; exit 7"]);
+    let r = await s.crictl(["exec", "-s", cli, "sh", "-c", "echo bad >&2; exit 7"]);
+    const failed = r;
     expect(failed.code).toBe(1); // crictl's own status; the command's is in its message
     expect(failed.stderr).toContain("exited with 7: bad");
     const slow = await s.crictl(["exec", "-s", "--timeout", "1", cli, "sleep", "30"]);
@@ -152,6 +153,16 @@ d("CRI through crictl", () => {
     expect(podStats[0].attributes.id).toBe(pod);
     expect(Number(podStats[0].linux.process.processCount.value)).toBeGreaterThanOrEqual(3);
     expect(podStats[0].linux.network.defaultInterface.name).toBe("eth0");
+
+    // UpdateContainerResources: the running container's cgroup gets the new limits.
+    await s.ok(["update", "--memory", String(64 * 1024 * 1024), "--cpu-quota", "50000", "--cpu-period", "100000", "--cpu-share", "512", cli]);
+    const cg = (ctl: string) => containerCgroups().find((c) => c.startsWith(`/sys/fs/cgroup/${ctl}/`) && c.endsWith(`berth-${cli}`))!;
+    expect(readFileSync(join(cg("memory"), "memory.limit_in_bytes"), "utf8").trim()).toBe(String(64 * 1024 * 1024));
+    expect(readFileSync(join(cg("cpu"), "cpu.cfs_quota_us"), "utf8").trim()).toBe("50000");
+    expect(readFileSync(join(cg("cpu"), "cpu.shares"), "utf8").trim()).toBe("512");
+    r = await s.crictl(["update", "--memory", "1024", cli]);
+    expect(r.stderr).toContain("code = InvalidArgument");
+    expect(r.stderr).toContain("6 MiB");
 
     await s.ok(["stop", "-t", "1", cli]);
     const stopped = await waitState(cli, "CONTAINER_EXITED");

@@ -205,7 +205,29 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
     }),
 
     // Not served yet (said plainly to the client, never answered half).
-    UpdateContainerResources: unimplemented("UpdateContainerResources"),
+    UpdateContainerResources: unary(async (req) => {
+      const c = await criContainer(e, req.container_id);
+      const r = req.linux;
+      if (!r) throw invalidArgument("UpdateContainerResources: linux resources are missing", "linux");
+      const n = (v: string, field: string) => {
+        const x = Number(v || 0);
+        if (!Number.isSafeInteger(x) || x < -1) throw invalidArgument(`linux.${field} ${v} is out of range`, `linux.${field}`);
+        return x;
+      };
+      const memory = n(r.memory_limit_in_bytes, "memory_limit_in_bytes");
+      const swap = n(r.memory_swap_limit_in_bytes, "memory_swap_limit_in_bytes");
+      const shares = n(r.cpu_shares, "cpu_shares");
+      const quota = n(r.cpu_quota, "cpu_quota");
+      const period = n(r.cpu_period, "cpu_period");
+      const { updateResources } = await import("../../engine/update.ts");
+      await updateResources(e, c.id, {
+        // containerd's rule: no swap beyond the memory limit unless the request gives one.
+        ...(memory > 0 ? { memory, memorySwap: swap > 0 ? swap : memory } : {}),
+        ...(shares > 0 ? { cpuShares: shares } : {}), ...(quota !== 0 ? { cpuQuota: quota } : {}), ...(period > 0 ? { cpuPeriod: period } : {}),
+        ...(r.cpuset_cpus ? { cpusetCpus: r.cpuset_cpus } : {}), ...(r.cpuset_mems ? { cpusetMems: r.cpuset_mems } : {}),
+      });
+      return {};
+    }),
     ReopenContainerLog: unary(async (req) => {
       const c = await criContainer(e, req.container_id);
       const { reopenContainerLog } = await import("../../engine/logs.ts");
