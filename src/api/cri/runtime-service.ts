@@ -204,6 +204,46 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
       return { stats: await Promise.all(pods.map((p) => stats.pod(p))) };
     }),
 
+    // kubelet's evented PLEG: the engine's persisted container events (whichever berth process
+    // recorded them: berthd, or a monitor's exit command), polled every 200 ms from the moment
+    // of the call, for pods' infra and member containers.
+    GetContainerEvents: (call) => {
+      let after = e.eventLog.lastSeq();
+      let busy = false;
+      const TYPES: Record<string, "CONTAINER_CREATED_EVENT" | "CONTAINER_STARTED_EVENT" | "CONTAINER_STOPPED_EVENT" | "CONTAINER_DELETED_EVENT"> = {
+        create: "CONTAINER_CREATED_EVENT", start: "CONTAINER_STARTED_EVENT", die: "CONTAINER_STOPPED_EVENT", destroy: "CONTAINER_DELETED_EVENT",
+      };
+      const tick = async () => {
+        if (busy) return;
+        busy = true;
+        try {
+          for (const ev of e.eventLog.list({ afterSeq: after })) {
+            after = ev.seq;
+            const type = TYPES[ev.action];
+            if (ev.type !== "container" || !type || !(ev.attributes.name ?? "").startsWith("k8s_")) continue;
+            let podStatus = null;
+            const statuses = [];
+            try {
+              const c = await getContainer(e, ev.actor);
+              if (c.spec.pod) statuses.push(containerStatusOf(c));
+              const pod = await getPod(e, c.spec.pod ?? c.id);
+              podStatus = { ...podSandboxOf(pod), network: { ip: pod.ip ?? "", additional_ips: [] } };
+            } catch {
+              // removed since: the event alone
+            }
+            call.write({ container_id: ev.actor, container_event_type: type, created_at: String(BigInt(ev.time) * 1000n), pod_sandbox_status: podStatus, containers_statuses: statuses });
+          }
+        } finally {
+          busy = false;
+        }
+      };
+      const timer = setInterval(() => void tick().catch(() => {}), 200);
+      const stop = () => clearInterval(timer);
+      call.on("cancelled", stop);
+      call.on("close", stop);
+      call.on("error", stop);
+    },
+
     // Not served yet (said plainly to the client, never answered half).
     UpdateContainerResources: unary(async (req) => {
       const c = await criContainer(e, req.container_id);
