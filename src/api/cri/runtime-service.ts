@@ -97,7 +97,7 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
 
     ListPodSandbox: unary(async (req) => {
       const f = req.filter;
-      const items = (await listPods(e)).filter((p) => {
+      const items = (await listPods(e, { network: false })).filter((p) => {
         if (f?.id && !p.id.startsWith(f.id)) return false;
         if (f?.state && (p.state === "ready" ? "SANDBOX_READY" : "SANDBOX_NOTREADY") !== f.state.state) return false;
         return matchesLabels(p.labels, f?.label_selector);
