@@ -500,6 +500,7 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
     created = true;
     monitor.started(made.state.pid, oomFile(made.state.cgroupPaths));
     await start(e.runtimeRoot, id);
+    await monitor.execed(2000);
     // docker forgets a container's exec sessions when it starts again; a health check starts over.
     e.execs.deleteFor(id);
     const prevHealth = c.health as { log?: unknown[] } | undefined;

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,6 +50,17 @@ describe("namespaces and schema", () => {
     meta = new MetadataDB(join(root, "meta.db"));
     expect((meta.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
     expect(new ImageStore(meta, "default").get("x").target).toEqual(target);
+  });
+
+  test("the WAL file outlives the last connection, checkpointed, and the next opener reads everything", () => {
+    new ImageStore(meta, "default").create({ name: "x", target });
+    meta.close();
+    expect(existsSync(join(root, "meta.db-wal"))).toBe(true);
+    meta = new MetadataDB(join(root, "meta.db"));
+    expect(new ImageStore(meta, "default").get("x").target).toEqual(target);
+    const flag = new Int32Array([-1, 0]);
+    meta.db.fileControl(10 /* SQLITE_FCNTL_PERSIST_WAL */, flag);
+    expect(flag[0]).toBe(1);
   });
 
   test("invalid namespace names are refused", () => {

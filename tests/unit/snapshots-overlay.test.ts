@@ -1,12 +1,50 @@
 // The overlay snapshotter against the conformance suite, plus what only overlay does.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { OverlaySnapshotter, overlaySupported } from "../../src/snapshots/index.ts";
+import { volatileOverlays } from "../../src/snapshots/overlay.ts";
+import { mountAll, unmountAll } from "../../src/snapshots/mount.ts";
 import { isRoot, snapshotterSuite } from "./snapshots-suite.ts";
 
 snapshotterSuite("overlay", (root) => new OverlaySnapshotter({ root }));
 
 describe("overlay specifics", () => {
+  test("volatileOverlays: only writable overlays get volatile; binds and read-only views are kept", () => {
+    const bind = { type: "bind", source: "/x/fs", options: ["rw", "rbind"] };
+    const ro = { type: "overlay", source: "overlay", options: ["ro", "lowerdir=/a:/b"] };
+    const rw = { type: "overlay", source: "overlay", options: ["workdir=/nonexistent-bt/work", "upperdir=/u", "lowerdir=/a"] };
+    expect(volatileOverlays([bind, ro, rw])).toEqual([bind, ro, { ...rw, options: ["volatile", ...rw.options] }]);
+    expect(volatileOverlays(volatileOverlays([rw]))[0]!.options.filter((o) => o === "volatile")).toHaveLength(1);
+  });
+
+  test.if(isRoot)("a volatile overlay mounts again on its workdir (the kernel's incompat marker is removed first)", async () => {
+    const d = mkdtempSync("/tmp/bt-ovl-vol-");
+    const sn = new OverlaySnapshotter({ root: d });
+    const target = `${d}/merged`;
+    mkdirSync(target);
+    try {
+      await sn.prepare("base");
+      await sn.commit("B", "base");
+      await sn.prepare("c", "B");
+      for (const round of [1, 2]) {
+        mountAll(volatileOverlays(await sn.mounts("c")), target);
+        try {
+          writeFileSync(`${target}/f${round}`, "x");
+          expect(readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.includes(target))).toContain("volatile");
+        } finally {
+          unmountAll(target);
+        }
+        // The kernel leaves work/incompat/volatile behind: without its removal round 2 fails EINVAL.
+        expect(existsSync(`${d}/snapshots/2/work/work/incompat/volatile`)).toBe(true);
+      }
+      expect(existsSync(`${d}/snapshots/2/fs/f1`) && existsSync(`${d}/snapshots/2/fs/f2`)).toBe(true);
+    } finally {
+      unmountAll(target);
+      await sn.close();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   test.if(isRoot)("overlaySupported says yes on this machine's /tmp", async () => {
     const d = mkdtempSync("/tmp/bt-ovl-check-");
     try {
