@@ -51,7 +51,7 @@ afterAll(async () => {
   rt?.close();
   img?.close();
   const left = await s.cleanup();
-  expect(left).toEqual({ mounts: [], cgroups: [] });
+  expect(left).toEqual({ mounts: [], cgroups: [], processes: [] });
 });
 
 describe("CRI over grpc-js with the generated types", () => {

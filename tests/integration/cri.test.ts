@@ -77,7 +77,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!HAVE_CRICTL) return;
   const left = await s.cleanup();
-  expect(left).toEqual({ mounts: [], cgroups: [] });
+  expect(left).toEqual({ mounts: [], cgroups: [], processes: [] });
 });
 
 d("CRI through crictl", () => {
