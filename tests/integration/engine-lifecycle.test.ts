@@ -252,7 +252,7 @@ describe.if(ready)("ps and events", () => {
     expect(await cli.ok(["ps", "-a", "--filter", "exited=2", "--format", "{{.Names}}"])).toBe("ev1\n");
     expect(await cli.ok(["ps", "--filter", "status=exited", "--format", "{{.Names}}"])).toBe("ev1\n");
     expect(await cli.ok(["ps", "-l", "--format", "{{.Names}}"])).toBe("ev2\n");
-    expect(await cli.ok(["ps", "-a", "-n", "2", "--format", "{{.Names}}"])).toBe("ev2\ne1\n");
+    expect(await cli.ok(["ps", "-a", "-n", "2", "--format", "{{.Names}}"])).toBe("ev2\nev1\n");
     const tbl = (await cli.ok(["ps", "-a", "--filter", "name=e", "--format", "table {{.Names}}\t{{.Status}}"])).split("\n");
     expect(tbl[0]).toMatch(/^NAMES\s+STATUS$/);
     expect((await cli.run(["ps", "--filter", "colour=red"])).code).toBe(125);
