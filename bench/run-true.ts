@@ -4,7 +4,8 @@
 //            (crun refuses this layout: "cgroups in hybrid mode not supported")
 //   cgroup2  a private mount namespace whose /sys/fs/cgroup is the cgroup2 hierarchy alone (what
 //            modern distributions run), made by this bench (unshare -m) and gone when it exits
-// Prints each runtime's median per layout and every ratio. Run as root after set-up:
+// Prints each runtime's median per layout and every ratio, of wall time and of CPU time (the run's
+// rusage, its reaped children included: steadier than wall time on a busy machine). As root:
 //   node_modules/bun/bin/bun.exe bench/run-true.ts [rounds]
 // The spec has no linux.resources (crun cannot load a v2 device program here without
 // CAP_SYS_RESOURCE); every runtime puts the container in a cgroup under this process's own.
@@ -17,8 +18,10 @@ const rounds = Number(process.argv[inner ? 3 : 2] ?? 40);
 const PEERS: [string, string][] = [["berth", join(top, "build/berth-runtime")], ["runc", "/usr/sbin/runc"], ["crun", "/usr/bin/crun"]];
 const peers = PEERS.filter(([, bin]) => existsSync(bin));
 
+type Medians = Record<string, { wall: number; p90: number; cpu: number }>;
+
 /** One layout's run: the medians (ms) by runtime. */
-function measure(peers: [string, string][]): Record<string, number> {
+function measure(peers: [string, string][]): Medians {
   const bundle = mkdtempSync("/tmp/bt-bench-");
   const spec = JSON.parse(readFileSync(join(top, "build/busybox/config.json"), "utf8"));
   spec.process.terminal = false;
@@ -30,6 +33,7 @@ function measure(peers: [string, string][]): Record<string, number> {
   writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
   const roots = Object.fromEntries(peers.map(([n]) => [n, mkdtempSync(`/tmp/bt-bench-${n}-`)]));
   const times: Record<string, number[]> = Object.fromEntries(peers.map(([n]) => [n, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(peers.map(([n]) => [n, []]));
   try {
     for (let i = 0; i < rounds + 3; i++) {
       // Each round runs every runtime once, in a rotating order.
@@ -39,14 +43,24 @@ function measure(peers: [string, string][]): Record<string, number> {
         const p = Bun.spawnSync([bin, "--root", roots[name]!, "run", "--bundle", bundle, `bench-${i}`], { stdio: ["ignore", "ignore", "pipe"] });
         const ms = performance.now() - t0;
         if (p.exitCode !== 0) throw new Error(`${name} run failed (${p.exitCode}): ${p.stderr.toString()}`);
-        if (i >= 3) times[name]!.push(ms); // the first rounds warm the page cache
+        if (i >= 3) {
+          // the first rounds warm the page cache
+          times[name]!.push(ms);
+          cpu[name]!.push(Number((p.resourceUsage as unknown as { cpuTime: { total: bigint } }).cpuTime.total) / 1000);
+        }
       }
     }
   } finally {
     rmSync(bundle, { recursive: true, force: true });
     for (const r of Object.values(roots)) rmSync(r, { recursive: true, force: true });
   }
-  return Object.fromEntries(peers.map(([n]) => [n, median(times[n]!)]));
+  return Object.fromEntries(peers.map(([n]) => [n, { wall: median(times[n]!), p90: quantile(times[n]!, 0.9), cpu: median(cpu[n]!) }]));
+}
+
+/** The q-quantile (nearest rank): p90 shows spikes that a median hides. */
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
 }
 
 function median(xs: number[]): number {
@@ -58,7 +72,7 @@ if (inner) {
   // Inside the private mount namespace: the bench's own process prints its medians as JSON.
   console.log(JSON.stringify(measure(peers)));
 } else {
-  const results: Record<string, Record<string, number>> = { hybrid: measure(peers.filter(([n]) => n !== "crun")) };
+  const results: Record<string, Medians> = { hybrid: measure(peers.filter(([n]) => n !== "crun")) };
   // cgroup2 alone: unmount the v1 hierarchies (in this namespace only) and mount cgroup2 there.
   const script = "umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$0\" \"$@\"";
   const p = Bun.spawnSync(["unshare", "-m", "--propagation", "private", "sh", "-c", script, process.execPath, import.meta.path, "--inner", String(rounds)], { stdio: ["ignore", "pipe", "inherit"] });
@@ -70,7 +84,8 @@ if (inner) {
   for (const [layout, m] of Object.entries(results)) {
     console.log(`${layout}:`);
     const here = peers.filter(([n]) => m[n] !== undefined);
-    for (const [n] of here) console.log(`  ${n.padEnd(6)} run true: median ${m[n]!.toFixed(1)} ms over ${rounds} runs`);
-    for (const [n] of here.slice(1)) console.log(`  ratio berth/${n}: ${(m.berth! / m[n]!).toFixed(2)}${n === "runc" ? " (goal ≤ 0.50)" : " (goal < 1)"}`);
+    for (const [n] of here) console.log(`  ${n.padEnd(6)} run true: median ${m[n]!.wall.toFixed(1)} ms wall (p90 ${m[n]!.p90.toFixed(1)}), ${m[n]!.cpu.toFixed(1)} ms CPU over ${rounds} runs`);
+    for (const [n] of here.slice(1))
+      console.log(`  ratio berth/${n}: ${(m.berth!.wall / m[n]!.wall).toFixed(2)} wall, ${(m.berth!.cpu / m[n]!.cpu).toFixed(2)} CPU${n === "runc" ? " (goal ≤ 0.50)" : " (goal < 1)"}`);
   }
 }

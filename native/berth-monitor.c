@@ -32,7 +32,8 @@
  * Attach frames (both ways): u8 type, u32 little-endian length, payload.
  *   client → monitor: HELLO(u32 flags: 1 stdout, 2 stderr, 4 stdin, 8 cleanup), STDIN(data),
  *     STDIN_EOF, RESIZE(u16 rows, u16 cols), STOPPING (the next exit is a user's stop: do not
- *     restart), DONE (the client finished the cleanup it promised with flag 8), DETACH (the client
+ *     restart), DONE (the client finished the cleanup it promised with flag 8), REOPEN_LOG (close
+ *     the log and open its path again: CRI's ReopenContainerLog after kubelet rotated it), DETACH (the client
  *     leaves on purpose: with --stdin-once its going does not close the process's stdin)
  *   monitor → client: STATUS(status.json text, once after HELLO), STDOUT, STDERR,
  *     EXIT(status.json text, after all output)
@@ -72,7 +73,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { F_HELLO = 1, F_STDIN = 2, F_STDIN_EOF = 3, F_RESIZE = 4, F_STOPPING = 5, F_DONE = 6, F_DETACH = 7,
+enum { F_HELLO = 1, F_STDIN = 2, F_STDIN_EOF = 3, F_RESIZE = 4, F_STOPPING = 5, F_DONE = 6, F_DETACH = 7, F_REOPEN_LOG = 8,
        F_STATUS = 16, F_STDOUT = 17, F_STDERR = 18, F_EXIT = 19 };
 enum { W_STDOUT = 1, W_STDERR = 2, W_STDIN = 4, W_CLEANUP = 8 };
 #define MAX_CLIENTS 64
@@ -452,6 +453,10 @@ static void client_frames(struct client *c) {
       break;
     case F_DETACH:
       c->flags &= ~(uint32_t)W_STDIN;
+      break;
+    case F_REOPEN_LOG: /* CRI ReopenContainerLog: kubelet renamed the file; write a new one at the path */
+      if (log_fd >= 0) { close(log_fd); log_fd = -1; }
+      log_open();
       break;
     }
     consume(&c->in, 5 + n);

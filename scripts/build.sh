@@ -49,6 +49,10 @@ mv build/berth-pause.tmp build/berth-pause
 "$bun" build src/runtime-cli/main.ts --compile --bytecode --minify --compile-jit-policy 1000 \
   --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile build/berth-runtime.tmp >/dev/null
 mv build/berth-runtime.tmp build/berth-runtime
+# The CRI front (src/api/cri with grpc-js and protobufjs) as a bundle beside berth, loaded by berthd
+# on the first --cri-socket only: compiled into berth it slowed every command's start.
+"$bun" build src/api/cri/server.ts --target bun --minify --outfile build/berth-cri.js.tmp >/dev/null
+mv build/berth-cri.js.tmp build/berth-cri.js
 # The berth CLI, built the same way (one executable beside berth-init, which it runs containers with).
 "$bun" build src/cli/main.ts --compile --bytecode --minify --compile-jit-policy 1000 \
   --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile build/berth.tmp >/dev/null

@@ -162,9 +162,17 @@ const INSPECT_ZERO: Record<string, Record<string, () => unknown>> = {
   },
 };
 
+/** The same for the top level of a container's, a volume's and a network's document. */
+function rootZero(doc: Record<string, unknown>): Record<string, () => unknown> {
+  if ("State" in doc) return { SizeRw: () => null, SizeRootFs: () => null, Node: () => null };
+  if ("IPAM" in doc) return { Peers: () => goNil("slice", "[]network.PeerInfo"), Services: () => goNil("map", "map[string]network.ServiceInfo") };
+  if ("Mountpoint" in doc) return { Status: () => goNil("map", "map[string]interface {}"), UsageData: () => null, ClusterVolume: () => null };
+  return {};
+}
+
 /** A copy of `v` with its objects marked as docker's structs, except those under map keys. */
-function typed(v: unknown, key = "", parent = "", name = "struct"): unknown {
-  if (Array.isArray(v)) return v.map((x) => typed(x, "", key));
+function typed(v: unknown, key = "", parent = "", name = "struct", depth = 0): unknown {
+  if (Array.isArray(v)) return v.map((x) => typed(x, "", key, "struct", depth + 1));
   if (v === null) {
     if (INSPECT_MAPS.has(key) || INSPECT_MAPS.has(`${parent}.${key}`)) return goNil("map", "map[string]interface {}");
     if (INSPECT_SLICES.has(key)) return goNil("slice", "[]string");
@@ -173,16 +181,15 @@ function typed(v: unknown, key = "", parent = "", name = "struct"): unknown {
   if (typeof v !== "object") return v;
   const isMap = INSPECT_MAPS.has(key) || INSPECT_MAPS.has(`${parent}.${key}`);
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = isMap ? typed(x, "", "") : typed(x, k, key);
+  for (const [k, x] of Object.entries(v)) out[k] = isMap ? typed(x, "", "", "struct", depth + 1) : typed(x, k, key, "struct", depth + 1);
   if (isMap) return Object.values(out).every((x) => typeof x === "string") ? goMap(out, "map[string]string") : out;
-  // Only below the document's own State and Config (a container's or an image's).
+  // Zero values only at the document's top and in its own State and Config.
+  const zeros = depth === 0 ? rootZero(out) : depth === 1 ? (INSPECT_ZERO[key] ?? {}) : {};
   const filled: string[] = [];
-  if (parent === "") {
-    for (const [f, zero] of Object.entries(INSPECT_ZERO[key] ?? {})) {
-      if (f in out) continue;
-      out[f] = zero();
-      filled.push(f);
-    }
+  for (const [f, zero] of Object.entries(zeros)) {
+    if (f in out) continue;
+    out[f] = zero();
+    filled.push(f);
   }
   return goOmit(goStruct(out, name), filled);
 }

@@ -3,8 +3,8 @@
 // (src/api/cri), one entry each in FRONTS. It holds no container state: the containers' monitors and the engine's
 // records are the truth, so a berthd killed with -9 loses nothing and the next one carries on.
 // SIGTERM/SIGINT: stop accepting, let requests in flight finish, leave the containers running.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
 import { invalidArgument } from "../sys/errdefs.ts";
 
@@ -32,6 +32,23 @@ interface Front {
   start(o: DaemonOptions): Promise<RunningFront>;
 }
 
+type CriModule = typeof import("../api/cri/server.ts");
+
+/**
+ * The CRI front (grpc-js, protobufjs, the descriptor: 2.7 MB) is not compiled into the berth
+ * executable — measured, bundling it slowed every `berth` command's start by ~2-5 ms here even
+ * unused — but built beside it as build/berth-cri.js (scripts/build.sh) and loaded by path on
+ * the first --cri-socket. Run from the sources, the sources are loaded.
+ */
+async function loadCri(): Promise<CriModule> {
+  // In a compiled executable the entry is in its embedded filesystem (import.meta.dir is the
+  // build-time source path there, so it cannot tell).
+  const compiled = Bun.main.startsWith("/$bunfs/");
+  const path = compiled ? join(dirname(process.execPath), "berth-cri.js") : join(import.meta.dir, "../api/cri/server.ts");
+  if (compiled && !existsSync(path)) throw invalidArgument(`--cri-socket needs ${path}: run scripts/build.sh (it builds berth-cri.js beside berth)`, "--cri-socket");
+  return (await import(path)) as CriModule;
+}
+
 /** The fronts berthd serves, started in this order and closed in the reverse. */
 const FRONTS: Front[] = [
   {
@@ -47,8 +64,9 @@ const FRONTS: Front[] = [
     name: "cri",
     wanted: (o) => o.criSocket !== undefined,
     async start(o) {
-      const { startCriServer } = await import("../api/cri/server.ts");
-      const s = await startCriServer(o.engine, { socket: o.criSocket!, ...(o.log ? { log: o.log } : {}) });
+      const { startCriServer } = await loadCri();
+      // The CRI runs on an Engine of its own (same stores): it may be another bundle's code.
+      const s = await startCriServer(o.engine.opts, { socket: o.criSocket!, ...(o.log ? { log: o.log } : {}) });
       return { name: "cri", address: `unix://${s.socket}`, close: () => s.close() };
     },
   },

@@ -511,6 +511,9 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
     };
     e.containers.update(id, u);
     e.emit({ type: "container", action: "start", actor: id, attributes: { name: c.name, image: c.image } });
+    // Recorded as running first (a caller killed now leaves it so); then returns once the process
+    // runs its program, so a top or exec right after sees it, not berth-init.
+    await monitor.execed(2000);
     return { container: asContainer(e.containers.get(id)), ...(attach ? { attach } : {}) };
   } catch (err) {
     monitor?.abort();

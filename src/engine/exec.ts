@@ -225,6 +225,7 @@ export async function startExec(e: Engine, ref: string, o: ExecStartOptions = {}
       ...(spec.tty ? { consoleSocket: consoleSocketPath(dir, monitor.pid) } : {}),
     });
     monitor.started(started.pid, undefined);
+    monitor.close(); // launch saw the execve (untilExec) on this socket already
     e.execs.setPid(rec.id, started.pid);
     execEvent(e, `exec_start: ${spec.cmd.join(" ")}`, rec);
     return { exec: e.execs.get(rec.id) as Exec, pid: started.pid, ...(client ? { attach: client } : {}) };

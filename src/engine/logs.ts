@@ -4,6 +4,7 @@
 // container stops (following rotation by inode).
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import type { Engine } from "./engine.ts";
+import { failedPrecondition } from "../sys/errdefs.ts";
 import type { Container } from "./containers.ts";
 
 export interface LogEntry {
@@ -146,4 +147,20 @@ export async function* readLogs(e: Engine, c: Container, o: LogOptions = {}, sti
   } finally {
     if (fd >= 0) closeSync(fd);
   }
+}
+
+/**
+ * Have the running container's monitor close its log and open the path again (the CRI's
+ * ReopenContainerLog: kubelet renamed the file to rotate it). Returns once the new file exists.
+ */
+export async function reopenContainerLog(e: Engine, c: Container): Promise<void> {
+  if (c.state !== "running" && c.state !== "paused") throw failedPrecondition(`container ${c.id} is not running: only a running container's log can be reopened`, "container");
+  const path = c.spec.log?.path ?? c.resolved.logPath;
+  if ((c.spec.log?.driver ?? "json-file") === "none") throw failedPrecondition(`container ${c.id} has no log to reopen`, "container");
+  const { AttachClient } = await import("../monitor/attach.ts");
+  const client = await AttachClient.connect(e.containerDir(c.id), 0);
+  client.reopenLog();
+  client.close();
+  for (let i = 0; i < 200 && !existsSync(path); i++) await Bun.sleep(10);
+  if (!existsSync(path)) throw failedPrecondition(`container ${c.id}: its monitor did not reopen ${path}`, "container");
 }

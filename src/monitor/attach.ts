@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { unavailable } from "../sys/errdefs.ts";
 import type { MonitorStatus } from "./monitor.ts";
 
-const F = { HELLO: 1, STDIN: 2, STDIN_EOF: 3, RESIZE: 4, STOPPING: 5, DONE: 6, DETACH: 7, STATUS: 16, STDOUT: 17, STDERR: 18, EXIT: 19 } as const;
+const F = { HELLO: 1, STDIN: 2, STDIN_EOF: 3, RESIZE: 4, STOPPING: 5, DONE: 6, DETACH: 7, REOPEN_LOG: 8, STATUS: 16, STDOUT: 17, STDERR: 18, EXIT: 19 } as const;
 export const ATTACH = { stdout: 1, stderr: 2, stdin: 4, cleanup: 8 } as const;
 
 export interface AttachHandlers {
@@ -92,6 +92,10 @@ export class AttachClient {
   /** The cleanup promised with ATTACH.cleanup is done. */
   done(): void {
     this.send(F.DONE);
+  }
+  /** Close the log file and open its path again (the CRI's ReopenContainerLog after a rotation). */
+  reopenLog(): void {
+    this.send(F.REOPEN_LOG);
   }
   /** We leave on purpose (detach keys): the process's stdin stays open (--stdin-once). */
   detach(): void {

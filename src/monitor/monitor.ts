@@ -80,6 +80,12 @@ export interface SpawnedMonitor {
   readonly initSock: number;
   /** Tell the monitor which pid is the container's init (and where its OOM counter is). */
   started(pid: number, oomFile: string | undefined): void;
+  /**
+   * After `started` and the runtime's start: resolves once the init has called execve (its end of
+   * the report socket is close-on-exec, so end of file says so), or it died, or after timeoutMs;
+   * then closes the socket. So a `top` right after `run -d` sees the program, not berth-init.
+   */
+  execed(timeoutMs: number): Promise<void>;
   /** The start failed; the caller cleans up, the monitor exits without running the exit command. */
   abort(): void;
   close(): void;
@@ -122,27 +128,48 @@ export async function spawnMonitor(o: MonitorOptions): Promise<SpawnedMonitor> {
     closeSync(sync);
     throw internal(`berth-monitor did not start: ${line.replace(/^error /, "") || "no answer"} (see ${join(o.dir, "monitor.log")})`, "berth-monitor");
   }
-  let open = true;
+  // Each fd closed once (a second close could hit a reused fd number).
+  let syncOpen = true, sockOpen = true;
   const send = (s: string) => {
-    if (!open) return;
+    if (!syncOpen) return;
     try {
       writeSync(sync, s);
     } catch {
       // the monitor is gone: its status file says why
     }
   };
+  const closeSync_ = () => {
+    if (syncOpen) try { closeSync(sync); } catch {}
+    syncOpen = false;
+  };
+  const closeSock = () => {
+    if (sockOpen) try { closeSync(initSock); } catch {}
+    sockOpen = false;
+  };
   const close = () => {
-    if (!open) return;
-    open = false;
-    try { closeSync(sync); } catch {}
-    try { closeSync(initSock); } catch {}
+    closeSync_();
+    closeSock();
   };
   return {
     pid: Number(m[1]),
     initSock,
     started(pid, oomFile) {
       send(`start ${pid} ${oomFile ?? "-"}\n`);
-      close();
+      closeSync_();
+    },
+    async execed(timeoutMs) {
+      if (!sockOpen) return;
+      const reader = Bun.file(initSock).stream().getReader();
+      const timer = setTimeout(() => void reader.cancel().catch(() => {}), timeoutMs);
+      try {
+        for (;;) if ((await reader.read()).done) break; // reports after READY (none, or an exec error the monitor records) are not ours
+      } catch {
+        // cancelled by the timer, or the socket failed: either way, stop waiting
+      } finally {
+        clearTimeout(timer);
+        reader.releaseLock();
+        closeSock();
+      }
     },
     abort() {
       send("abort\n");

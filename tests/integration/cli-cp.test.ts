@@ -277,6 +277,13 @@ describe.if(ready)("volumes, bind mounts, stopped containers", () => {
     expect(readFileSync(join(host, "in-bind"), "utf8")).toBe("one\n");
   });
 
+  test("a paused container: both ways, through its frozen processes' root", async () => {
+    await cli.ok(["pause", "c1"]);
+    await cli.ok(["cp", join(cli.dir, "src", "f1"), "c1:/tmp/while-paused"]);
+    expect(await catIn("c1", "/tmp/while-paused")).toBe("one\n");
+    await cli.ok(["unpause", "c1"]);
+  });
+
   test("a stopped container: both ways, its volume and bind mount mounted for the copy, nothing left mounted", async () => {
     await cli.ok(["stop", "-t", "0", "c1"]);
     const before = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(cli.dir)).length;

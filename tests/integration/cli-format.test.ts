@@ -115,8 +115,14 @@ describe.if(ready)("--format on real containers", () => {
 
 /** The same bad templates given to docker 28 and to berth: the same message, the same exit status. */
 describe.if(ready && DOCKER !== undefined)("template errors as the docker CLI's", () => {
-  const home = mkdtempSync("/tmp/bt-fmt-docker-");
-  afterAll(() => rmSync(home, { recursive: true, force: true }));
+  // Made when a test of this block runs (a filtered run makes none), removed after them.
+  let home = "";
+  beforeAll(() => {
+    home = mkdtempSync("/tmp/bt-fmt-docker-");
+  });
+  afterAll(() => {
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
   const docker = async (args: string[]) => {
     const p = Bun.spawn([DOCKER!, ...args], {
       stdout: "pipe",

@@ -3,6 +3,7 @@
 // filters, status codes and their messages, Status and UpdateRuntimeConfig, an absent image.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
+import { readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { criProto } from "../../src/api/cri/proto.ts";
 import type { RuntimeServiceClient } from "../../src/api/cri/generated/runtime/v1/RuntimeService.ts";
@@ -54,6 +55,25 @@ afterAll(async () => {
 });
 
 describe("CRI over grpc-js with the generated types", () => {
+  test("ReopenContainerLog after kubelet-style rotation: new lines go to a new file at the path", async () => {
+    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("log") })).pod_sandbox_id;
+    const config = { metadata: { name: "tick" }, image: { image: "busybox" }, command: ["sh", "-c", "while true; do echo tick; sleep 0.05; done"], log_path: "tick.log" };
+    const id = (await call<object, { container_id: string }>(rt, "CreateContainer", { pod_sandbox_id: p, config, sandbox_config: pod("log") })).container_id;
+    await call(rt, "StartContainer", { container_id: id });
+    const path = join(s.cli.dir, "logs", "log", "tick.log");
+    await Bun.sleep(300);
+    renameSync(path, `${path}.1`);
+    await call(rt, "ReopenContainerLog", { container_id: id });
+    const rotated = readFileSync(`${path}.1`, "utf8");
+    await Bun.sleep(400);
+    expect(readFileSync(`${path}.1`, "utf8").length - rotated.length).toBeLessThan(200); // at most a line in flight
+    expect(readFileSync(path, "utf8")).toMatch(/^\S+ stdout F tick\n/);
+    await call(rt, "StopContainer", { container_id: id, timeout: 0 });
+    expect(await code(call(rt, "ReopenContainerLog", { container_id: id }))).toMatchObject({ code: grpc.status.FAILED_PRECONDITION, details: expect.stringContaining("not running") });
+    expect(await code(call(rt, "ReopenContainerLog", { container_id: "f".repeat(64) }))).toMatchObject({ code: grpc.status.NOT_FOUND });
+    await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+  }, 60_000);
+
   test("Version, Status (verbose), UpdateRuntimeConfig", async () => {
     const v = await call<object, { runtime_name: string; runtime_api_version: string }>(rt, "Version", { version: "v1" });
     expect([v.runtime_name, v.runtime_api_version]).toEqual(["berth", "v1"]);
@@ -119,6 +139,6 @@ describe("CRI over grpc-js with the generated types", () => {
     await call(img, "RemoveImage", { image: { image: "127.0.0.1:1/absent:1" } });
     const listed = await call<object, { images: { repo_tags: string[] }[] }>(img, "ListImages", { filter: { image: { image: "busybox" } } });
     expect(listed.images.map((i) => i.repo_tags)).toEqual([["docker.io/library/busybox:latest"]]);
-    expect(await code(call(rt, "ReopenContainerLog", { container_id: "x" }))).toMatchObject({ code: grpc.status.UNIMPLEMENTED, details: expect.stringContaining("ReopenContainerLog") });
+    expect(await code(call(rt, "UpdateContainerResources", { container_id: "x" }))).toMatchObject({ code: grpc.status.UNIMPLEMENTED, details: expect.stringContaining("UpdateContainerResources") });
   });
 });

@@ -17,11 +17,12 @@ if (!HAVE_CRICTL) console.warn("skipping the CRI tests: ../shared/tools/crictl i
 let s: CriServer;
 let logs: string;
 
+// kubelet's default: a PID namespace per container (shareProcessNamespace: false).
 const podConfig = (name: string, extra: Record<string, unknown> = {}) => ({
   metadata: { name, namespace: "berth-test", uid: `uid-${name}`, attempt: 0 },
   hostname: `${name}-host`,
   log_directory: join(logs, name),
-  linux: {},
+  linux: { security_context: { namespace_options: { pid: 1 } } },
   ...extra,
 });
 const containerConfig = (name: string, command: string[], extra: Record<string, unknown> = {}) => ({
@@ -137,8 +138,8 @@ d("CRI through crictl", () => {
     const slow = await s.crictl(["exec", "-s", "--timeout", "1", cli, "sleep", "30"]);
     expect(slow.code).not.toBe(0);
     expect(slow.stderr).toContain("DeadlineExceeded");
-    // One PID namespace for the pod: the pause process is its pid 1.
-    expect(await s.ok(["exec", "-s", cli, "sh", "-c", "tr -d '\\0' < /proc/1/cmdline"])).toBe("/pause");
+    // A PID namespace of its own (the pod asked for CONTAINER): the container's command is pid 1.
+    expect(await s.ok(["exec", "-s", cli, "sh", "-c", "tr -d '\\0' < /proc/1/cmdline"])).toBe("sleep3600"); // sh -c execs its last command
 
     // Stats from the containers' cgroups.
     const stats = JSON.parse(await s.ok(["stats", "-o", "json", "--pod", pod])).stats;
@@ -155,7 +156,7 @@ d("CRI through crictl", () => {
     await s.ok(["stop", "-t", "1", cli]);
     const stopped = await waitState(cli, "CONTAINER_EXITED");
     expect(stopped.reason).toBe("Error");
-    expect(stopped.exitCode).toBe(143);
+    expect(stopped.exitCode).toBe(137); // sleep is pid 1 of its own PID namespace: SIGTERM is ignored, SIGKILL after 1 s
     await s.ok(["rm", cli]);
     expect(traces(cli)).toEqual([]);
     expect(existsSync(join(logs, "web", "cli.log"))).toBe(true); // kubelet owns the CRI logs
@@ -232,6 +233,26 @@ d("CRI through crictl", () => {
 
     await s.ok(["rmp", "-f", pod]);
     for (const id of [pod, tick, cat, web]) expect(traces(id)).toEqual([]);
+  }, 60_000);
+
+  test("a pod sharing one PID namespace: berth-pause is its pid 1, the containers see each other", async () => {
+    const podFile = s.file("pod-pid.json", podConfig("pid", { linux: { security_context: { namespace_options: { pid: 0 } } } }));
+    const pod = await s.ok(["runp", podFile]);
+    const a = await s.ok(["create", pod, s.file("pa.json", containerConfig("a", ["sleep", "3600"])), podFile]);
+    await s.ok(["start", a]);
+    const b = await s.ok(["create", pod, s.file("pb.json", containerConfig("b", ["sh", "-c", "tr -d '\\0' < /proc/1/cmdline; echo; sleep 0.5; ps -o comm | sort | uniq | tr '\\n' ' '; echo; sleep 3600"])), podFile]);
+    await s.ok(["start", b]);
+    let out = "";
+    for (let i = 0; i < 50 && out.split("\n").length < 2; i++) {
+      await Bun.sleep(100);
+      out = await s.ok(["logs", b]);
+    }
+    const [first, procs] = out.split("\n");
+    expect(first).toBe("/pause");
+    expect(procs).toContain("sleep");
+    expect(procs).toContain("pause");
+    await s.ok(["rmp", "-f", pod]);
+    for (const id of [pod, a, b]) expect(traces(id)).toEqual([]);
   }, 60_000);
 
   test("a container past its memory limit is reported OOMKilled", async () => {

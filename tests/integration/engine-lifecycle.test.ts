@@ -245,26 +245,26 @@ describe.if(ready)("volumes", () => {
 
 describe.if(ready)("ps and events", () => {
   test("ps filters, -n, -l, --format table and json; events with filters and formats", async () => {
-    expect((await cli.run(["run", "--name", "e1", "-l", "tier=web", "busybox", "sh", "-c", "exit 2"])).code).toBe(2);
-    await cli.ok(["run", "-d", "--name", "e2", "-l", "tier=db", "busybox", "sleep", "60"]);
-    expect(await cli.ok(["ps", "--format", "{{.Names}}"])).toBe("e2\n");
-    expect(await cli.ok(["ps", "-a", "--filter", "label=tier=web", "--format", "{{.Names}} {{.State}}"])).toBe("e1 exited\n");
-    expect(await cli.ok(["ps", "-a", "--filter", "exited=2", "--format", "{{.Names}}"])).toBe("e1\n");
-    expect(await cli.ok(["ps", "--filter", "status=exited", "--format", "{{.Names}}"])).toBe("e1\n");
-    expect(await cli.ok(["ps", "-l", "--format", "{{.Names}}"])).toBe("e2\n");
-    expect(await cli.ok(["ps", "-a", "-n", "2", "--format", "{{.Names}}"])).toBe("e2\ne1\n");
+    expect((await cli.run(["run", "--name", "ev1", "-l", "tier=web", "busybox", "sh", "-c", "exit 2"])).code).toBe(2);
+    await cli.ok(["run", "-d", "--name", "ev2", "-l", "tier=db", "busybox", "sleep", "60"]);
+    expect(await cli.ok(["ps", "--format", "{{.Names}}"])).toBe("ev2\n");
+    expect(await cli.ok(["ps", "-a", "--filter", "label=tier=web", "--format", "{{.Names}} {{.State}}"])).toBe("ev1 exited\n");
+    expect(await cli.ok(["ps", "-a", "--filter", "exited=2", "--format", "{{.Names}}"])).toBe("ev1\n");
+    expect(await cli.ok(["ps", "--filter", "status=exited", "--format", "{{.Names}}"])).toBe("ev1\n");
+    expect(await cli.ok(["ps", "-l", "--format", "{{.Names}}"])).toBe("ev2\n");
+    expect(await cli.ok(["ps", "-a", "-n", "2", "--format", "{{.Names}}"])).toBe("ev2\nev1\n");
     const tbl = (await cli.ok(["ps", "-a", "--filter", "name=e", "--format", "table {{.Names}}\t{{.Status}}"])).split("\n");
     expect(tbl[0]).toMatch(/^NAMES\s+STATUS$/);
     expect((await cli.run(["ps", "--filter", "colour=red"])).code).toBe(125);
-    const ev = await cli.ok(["events", "--since", "30s", "--until", "0s", "--filter", "container=e1", "--format", "json"]);
+    const ev = await cli.ok(["events", "--since", "30s", "--until", "0s", "--filter", "container=ev1", "--format", "json"]);
     const actions = ev.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } });
     expect(actions.map((a) => a.Action)).toEqual(["create", "start", "die"]);
-    expect(actions[2]!.Actor.Attributes).toMatchObject({ exitCode: "2", name: "e1", image: "busybox" });
-    const line = (await cli.ok(["events", "--since", "30s", "--until", "0s", "--filter", "event=start", "--filter", "container=e2"])).trim();
-    expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container start [0-9a-f]{64} \(image=busybox, name=e2\)$/);
-    await cli.ok(["rm", "-f", "e1", "e2"]);
+    expect(actions[2]!.Actor.Attributes).toMatchObject({ exitCode: "2", name: "ev1", image: "busybox" });
+    const line = (await cli.ok(["events", "--since", "30s", "--until", "0s", "--filter", "event=start", "--filter", "container=ev2"])).trim();
+    expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container start [0-9a-f]{64} \(image=busybox, name=ev2\)$/);
+    await cli.ok(["rm", "-f", "ev1", "ev2"]);
     const destroyed = await cli.ok(["events", "--since", "30s", "--until", "0s", "--filter", "event=destroy", "--format", "{{.Actor.Attributes.name}}"]);
-    expect(destroyed.split("\n").filter(Boolean)).toContain("e2");
+    expect(destroyed.split("\n").filter(Boolean)).toContain("ev2");
   });
 
   test("log rotation: --log-opt max-size/max-file bound the files; logs reads across them", async () => {

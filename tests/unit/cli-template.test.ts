@@ -351,5 +351,8 @@ describe("inspect's typed run has docker's zero values", () => {
     expect(r("{{.Config.ExposedPorts}} {{.Config.Volumes}} {{.Config.Cmd}} {{.HostConfig.Binds}} {{len .HostConfig.Binds}}").out).toBe("map[] map[] [] [] 0\n");
     expect(r("{{range .Config.Cmd}}x{{else}}none{{end}}").out).toBe("none\n");
     expect(r("{{json .Config}}").out).toBe('{"Image":"busybox","Volumes":null,"Cmd":null}\n');
+    expect(r("{{.SizeRw}} {{json .}}").out).toBe('<nil> {"State":{"Status":"exited","Pid":0},"Config":{"Image":"busybox","Volumes":null,"Cmd":null},"HostConfig":{"Binds":null}}\n');
+    // A volume's Status (cluster volumes only) is a nil map.
+    expect(InspectFormat.parse("{{.Status}} {{.Name}}").render([{ Name: "v", Driver: "local", Mountpoint: "/x" }]).out).toBe("map[] v\n");
   });
 });

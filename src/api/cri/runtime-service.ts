@@ -206,7 +206,12 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
 
     // Not served yet (said plainly to the client, never answered half).
     UpdateContainerResources: unimplemented("UpdateContainerResources"),
-    ReopenContainerLog: unimplemented("ReopenContainerLog"),
+    ReopenContainerLog: unary(async (req) => {
+      const c = await criContainer(e, req.container_id);
+      const { reopenContainerLog } = await import("../../engine/logs.ts");
+      await reopenContainerLog(e, c);
+      return {};
+    }),
     Exec: unary(async (req) => {
       const c = await criContainer(e, req.container_id);
       if (!req.cmd.length) throw invalidArgument("Exec: cmd is empty", "cmd");

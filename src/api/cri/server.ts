@@ -6,7 +6,7 @@
 //   PATH.grpc            grpc-js's own socket, beside it, mode 0600
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Engine } from "../../engine/engine.ts";
+import { Engine, type EngineOptions } from "../../engine/engine.ts";
 import { invalidArgument } from "../../sys/errdefs.ts";
 
 export const DEFAULT_CRI_SOCKET = "/run/berth/cri.sock";
@@ -25,7 +25,14 @@ export interface CriServer {
   close(): Promise<void>;
 }
 
-export async function startCriServer(e: Engine, o: CriServerOptions = {}): Promise<CriServer> {
+/**
+ * Serve the CRI over an Engine of its own made from `engine`'s options (berthd loads this module
+ * as a separate bundle, build/berth-cri.js, whose classes are not the daemon's); a given Engine
+ * is used as it is.
+ */
+export async function startCriServer(engine: Engine | EngineOptions, o: CriServerOptions = {}): Promise<CriServer> {
+  const own = !(engine instanceof Engine);
+  const e = engine instanceof Engine ? engine : new Engine(engine);
   const socket = (o.socket ?? DEFAULT_CRI_SOCKET).replace(/^unix:\/\//, "");
   if (!socket.startsWith("/")) throw invalidArgument(`--cri-socket ${socket}: give an absolute path (unix:///run/berth/cri.sock)`, "--cri-socket");
   const inner = `${socket}.grpc`;
@@ -73,6 +80,7 @@ export async function startCriServer(e: Engine, o: CriServerOptions = {}): Promi
       await streaming.close();
       await new Promise<void>((res) => server.tryShutdown(() => res()));
       rmSync(inner, { force: true });
+      if (own) await e.close();
     },
   };
 }

@@ -78,9 +78,17 @@ export async function events(c: Ctx): Promise<void> {
       if (match(ev)) await writeChunk(res, `${JSON.stringify(eventJson(ev))}\n`, c.signal);
     }
     if (until !== undefined && Date.now() > until) break;
+    // Woken at once by this process's own events; other processes' are seen within 100 ms.
     await new Promise<void>((r) => {
-      const t = setTimeout(r, 100);
-      c.signal.addEventListener("abort", () => { clearTimeout(t); r(); }, { once: true });
+      const done = () => {
+        clearTimeout(t);
+        queueMicrotask(off); // not while the engine iterates its listeners
+        c.signal.removeEventListener("abort", done);
+        r();
+      };
+      const t = setTimeout(done, 100);
+      const off = e.onEvent(() => done());
+      c.signal.addEventListener("abort", done, { once: true });
     });
   }
   res.end();

@@ -27,7 +27,7 @@ export default command({
     since: { kind: "string", help: "show all events created since timestamp (or relative: 10m)" },
     until: { kind: "string", help: "stream events until this timestamp" },
     filter: { kind: "list", short: "f", help: `filter output (${EVENT_FILTER_KEYS.join(", ")})` },
-    format: { kind: "string", help: "json or a template such as {{.Action}}" },
+    format: { kind: "string", help: "\"json\" or a Go template such as {{.Action}} {{.Actor.Attributes.name}}" },
   },
   async run(p, e) {
     args(p, this, 0);

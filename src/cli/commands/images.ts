@@ -10,7 +10,7 @@ export default command({
     quiet: { kind: "bool", short: "q", help: "only show image IDs" },
     "no-trunc": { kind: "bool", help: "don't truncate output" },
     digests: { kind: "bool", help: "show digests" },
-    format: { kind: "string", help: "\"json\" (one object per line) or a template such as {{.Repository}}" },
+    format: { kind: "string", help: "\"table\", \"json\" (one object per line) or a Go template such as {{.Repository}}:{{.Tag}}" },
   },
   async run(p, e) {
     const [filter] = args(p, this, 0, 1);

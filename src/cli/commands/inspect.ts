@@ -30,7 +30,7 @@ export default command({
   usage: "[OPTIONS] NAME|ID [NAME|ID...]",
   summary: "Return low-level information on containers and images (JSON)",
   flags: {
-    format: { kind: "string", short: "f", help: "a template such as {{.State.ExitCode}} or {{json .Config}}" },
+    format: { kind: "string", short: "f", help: "\"json\" or a Go template such as {{.State.ExitCode}} or {{json .Config}}" },
     type: { kind: "string", help: "container or image (default: a container if one matches, else an image)" },
   },
   async run(p, e) {

@@ -6,7 +6,7 @@ export default command({
   name: "volume inspect",
   usage: "[OPTIONS] VOLUME [VOLUME...]",
   summary: "Display detailed information on one or more volumes",
-  flags: { format: { kind: "string", short: "f", help: "a template" } },
+  flags: { format: { kind: "string", short: "f", help: "\"json\" or a Go template such as {{.Mountpoint}}" } },
   async run(p, e) {
     const fmt = p.flags.format as string | undefined;
     const inspectFormat = fmt ? (await import("../formatter.ts")).InspectFormat.parse(fmt) : undefined;

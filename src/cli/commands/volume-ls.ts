@@ -10,7 +10,7 @@ export default command({
   flags: {
     quiet: { kind: "bool", short: "q", help: "only display volume names" },
     filter: { kind: "list", short: "f", help: "dangling=true|false, driver=, label=key[=value], name=" },
-    format: { kind: "string", help: "json or a template" },
+    format: { kind: "string", help: "\"table\", \"json\" or a Go template such as \"table {{.Name}}\\t{{.Driver}}\"" },
   },
   async run(p, e) {
     args(p, this, 0);
