@@ -1,6 +1,5 @@
 // How the CLI shows a container: docker's ps STATUS text, inspect's document, the one-line
 // reason a foreground run ended badly. Built from the engine's typed record (engine/containers.ts).
-import { humanDuration, ago } from "./format.ts";
 import type { Container } from "../engine/containers.ts";
 import type { ContainerSpec } from "../engine/spec.ts";
 
@@ -14,27 +13,7 @@ export function stopReason(c: { oomKilled: boolean; error: string; exitCode: num
   return undefined;
 }
 
-/** docker ps STATUS. */
-export function statusText(c: Container, now = Date.now()): string {
-  switch (c.state) {
-    case "running":
-    case "paused": {
-      const up = `Up ${humanDuration(now - (c.startedAt ?? c.createdAt).getTime())}`;
-      const h = (c.health as { status?: string } | undefined)?.status;
-      return `${up}${c.state === "paused" ? " (Paused)" : h ? ` (${h === "starting" ? "health: starting" : h})` : ""}`;
-    }
-    case "restarting":
-      return `Restarting (${c.exitCode}) ${ago(c.finishedAt ?? c.createdAt, now)}`;
-    case "exited":
-      return c.startedAt ? `Exited (${c.exitCode}) ${ago(c.finishedAt ?? c.createdAt, now)}` : "Created";
-    case "dead":
-      return "Dead";
-    case "removing":
-      return "Removal In Progress";
-    default:
-      return "Created";
-  }
-}
+export { statusText } from "../docker/status-text.ts";
 
 export { dockerState } from "../docker/container-json.ts";
 

@@ -22,25 +22,8 @@ export function humanSize(bytes: number): string {
   return `${Number(v.toPrecision(3))}${UNITS[i]}`;
 }
 
-/** go-units HumanDuration: "Less than a second", "5 seconds", "About a minute", "3 hours"… */
-export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 1) return "Less than a second";
-  if (s === 1) return "1 second";
-  if (s < 60) return `${s} seconds`;
-  const min = Math.floor(s / 60);
-  if (min === 1) return "About a minute";
-  if (min < 60) return `${min} minutes`;
-  const h = Math.round(ms / 3_600_000);
-  if (h === 1) return "About an hour";
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
-}
+export { ago, humanDuration } from "../docker/status-text.ts";
 
-export const ago = (t: Date, now = Date.now()): string => `${humanDuration(Math.max(0, now - t.getTime()))} ago`;
 
 /** "sha256:abcdef…" or "abcdef…" → "abcdef012345". */
 export const shortId = (id: string): string => id.replace(/^sha256:/, "").slice(0, 12);
@@ -51,19 +34,6 @@ export function quoteCommand(args: readonly string[], full = false): string {
   return JSON.stringify(full || cmd.length <= 20 ? cmd : `${cmd.slice(0, 19)}…`);
 }
 
-/** docker ps STATUS. */
-export function containerStatus(c: { status: string; exitCode?: number; startedAt?: Date; finishedAt?: Date; createdAt: Date }, now = Date.now()): string {
-  switch (c.status) {
-    case "running":
-      return `Up ${humanDuration(now - (c.startedAt ?? c.createdAt).getTime())}`;
-    case "exited":
-      return `Exited (${c.exitCode ?? -1}) ${ago(c.finishedAt ?? c.createdAt, now)}`;
-    case "dead":
-      return "Dead";
-    default:
-      return "Created";
-  }
-}
 
 /**
  * A docker --format template run on one value: Go's text/template with docker's functions

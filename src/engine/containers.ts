@@ -16,7 +16,7 @@ import type { ImageConfigFile } from "../image/config-to-spec.ts";
 import { checkContainerName, type ContainerRecord, type ContainerUpdate } from "../metadata/containers.ts";
 import { applyLayers } from "../snapshots/apply-layers.ts";
 import { mountAll, unmountAll } from "../snapshots/mount.ts";
-import { volatileOverlays } from "../snapshots/overlay.ts";
+import { clearVolatileMarkers, volatileOverlays } from "../snapshots/overlay.ts";
 import { ATTACH, AttachClient, type AttachHandlers } from "../monitor/attach.ts";
 import { findBinary, monitorAlive, readMonitorEvents, readStatus, spawnMonitor, type MonitorStatus } from "../monitor/monitor.ts";
 import type { Engine } from "./engine.ts";
@@ -411,10 +411,11 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
   let monitor: Awaited<ReturnType<typeof spawnMonitor>> | undefined;
   let attach: AttachClient | undefined;
   let created = false;
+  let mounts: Awaited<ReturnType<typeof sn.mounts>> = [];
   try {
     const cfg = JSON.parse(new TextDecoder().decode(await e.content.read(c.imageId))) as ImageConfigFile;
     // A --rm container's writable layer is removed at its exit: no sync of it, ever.
-    const mounts = spec.autoRemove ? volatileOverlays(await sn.mounts(c.snapshotKey)) : await sn.mounts(c.snapshotKey);
+    mounts = spec.autoRemove ? volatileOverlays(await sn.mounts(c.snapshotKey)) : await sn.mounts(c.snapshotKey);
     timed("engine", "mount", `mount ${mounts.map((m) => m.type).join("+")} on ${rootfs}`, () => mountAll(mounts, rootfs));
     mounted = true;
 
@@ -523,6 +524,8 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
     }
     if (networked) await teardownNetwork(e, id).catch(() => {});
     if (mounted) try { unmountAll(rootfs, { detach: true }); } catch {}
+    // The container stays (created or exited): its layer may be mounted again (cp, a start).
+    if (mounted && spec.autoRemove) try { clearVolatileMarkers(mounts); } catch {}
     rmSync(dir, { recursive: true, force: true });
     const failure = startFailure(err);
     e.containers.update(id, { state: c.startedAt || failure.exitCode !== 125 ? "exited" : "created", exitCode: failure.exitCode, error: failure.message, pid: 0, finishedAt: new Date() });

@@ -82,11 +82,11 @@ async function ensurePauseImage(e: Engine): Promise<string> {
 
 const isPod = (c: Container) => c.spec.podSandbox !== undefined;
 
-async function podView(e: Engine, c: Container): Promise<Pod> {
+async function podView(e: Engine, c: Container, o: { network?: boolean } = {}): Promise<Pod> {
   const ready = c.state === "running";
   let ip: string | undefined;
   let netnsPath: string | undefined;
-  if (ready) {
+  if (ready && o.network !== false) {
     const v = await networkView(e, c);
     ip = v?.networks[0]?.address || undefined;
     netnsPath = v?.sandboxKey || undefined;
@@ -112,9 +112,10 @@ export async function getPod(e: Engine, id: string): Promise<Pod> {
   return podView(e, c);
 }
 
-export async function listPods(e: Engine): Promise<Pod[]> {
+/** Every pod; `network: false` leaves out the address and netns path (a list needs neither). */
+export async function listPods(e: Engine, o: { network?: boolean } = {}): Promise<Pod[]> {
   const all = await listContainers(e, { all: true });
-  return Promise.all(all.filter(isPod).map((c) => podView(e, c)));
+  return Promise.all(all.filter(isPod).map((c) => podView(e, c, o)));
 }
 
 /** The pod's containers (not its infra container). */

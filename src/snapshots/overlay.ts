@@ -81,12 +81,24 @@ export class OverlaySnapshotter extends LocalSnapshotter {
  * rebooted and the layer's contents do not matter), so the marker is removed first.
  */
 export function volatileOverlays(mounts: Mount[]): Mount[] {
-  return mounts.map((m) => {
-    const work = m.type === "overlay" ? m.options.find((o) => o.startsWith("workdir=")) : undefined;
-    if (!work || m.options.includes("volatile")) return m;
-    rmSync(join(work.slice("workdir=".length), "work", "incompat", "volatile"), { recursive: true, force: true });
-    return { ...m, options: ["volatile", ...m.options] };
-  });
+  clearVolatileMarkers(mounts);
+  return mounts.map((m) => (workdirOf(m) === undefined || m.options.includes("volatile") ? m : { ...m, options: ["volatile", ...m.options] }));
+}
+
+/**
+ * Remove the marker a volatile mount of `mounts` left once it is unmounted: any later mount of
+ * the layer (volatile or not, e.g. cp into a created container) fails EINVAL while it is there.
+ */
+export function clearVolatileMarkers(mounts: Mount[]): void {
+  for (const m of mounts) {
+    const work = workdirOf(m);
+    if (work !== undefined) rmSync(join(work, "work", "incompat", "volatile"), { recursive: true, force: true });
+  }
+}
+
+function workdirOf(m: Mount): string | undefined {
+  const o = m.type === "overlay" ? m.options.find((x) => x.startsWith("workdir=")) : undefined;
+  return o?.slice("workdir=".length);
 }
 
 /**

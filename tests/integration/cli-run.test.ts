@@ -55,6 +55,27 @@ describe.if(ready)("berth run", () => {
     expect(await cli.ok(["ps", "-a", "-q"])).toBe("");
   });
 
+  test("--rm: the overlay is volatile while it runs; a --rm container whose start failed can be mounted again (cp, start)", async () => {
+    const mi = await cli.ok(["run", "--rm", "--network", "none", "busybox", "cat", "/proc/self/mountinfo"]);
+    const root = (text: string) => text.split("\n").find((l) => l.split(" ")[4] === "/");
+    expect(root(mi)).toContain("volatile");
+    const plain = await cli.ok(["run", "--name", "bt-plain", "--network", "none", "busybox", "cat", "/proc/self/mountinfo"]);
+    expect(root(plain)).toContain("overlay");
+    expect(root(plain)).not.toContain("volatile");
+    await cli.ok(["rm", "bt-plain"]);
+    await cli.ok(["create", "--rm", "--name", "bt-vol", "--network", "none", "busybox", "/no-such-file"]);
+    expect((await cli.run(["start", "bt-vol"])).code).not.toBe(0);
+    const src = join(cli.dir, "vol-hi.txt");
+    writeFileSync(src, "hi\n");
+    // The kernel refuses a workdir that kept a volatile mount's marker: EINVAL without its removal.
+    const cp = await cli.run(["cp", src, "bt-vol:/hi.txt"]);
+    expect(cp.stderr).toBe("");
+    expect(cp.code).toBe(0);
+    expect((await cli.run(["start", "bt-vol"])).stderr).toContain("/no-such-file");
+    await cli.ok(["rm", "-f", "bt-vol"]);
+    expect(mountsUnder(cli.dir)).toEqual([]);
+  });
+
   test("-e -w -u --hostname and --entrypoint are seen from inside", async () => {
     const r = await cli.run([
       "run", "--rm", "-e", "FOO=bar", "-eBAZ=qux", "-w", "/work/dir", "-u", "nobody", "--hostname", "berth-box", "busybox",

@@ -51,7 +51,7 @@ afterAll(async () => {
   rt?.close();
   img?.close();
   const left = await s.cleanup();
-  expect(left).toEqual({ mounts: [], cgroups: [] });
+  expect(left).toEqual({ mounts: [], cgroups: [], processes: [] });
 });
 
 describe("CRI over grpc-js with the generated types", () => {
@@ -71,6 +71,28 @@ describe("CRI over grpc-js with the generated types", () => {
     await call(rt, "StopContainer", { container_id: id, timeout: 0 });
     expect(await code(call(rt, "ReopenContainerLog", { container_id: id }))).toMatchObject({ code: grpc.status.FAILED_PRECONDITION, details: expect.stringContaining("not running") });
     expect(await code(call(rt, "ReopenContainerLog", { container_id: "f".repeat(64) }))).toMatchObject({ code: grpc.status.NOT_FOUND });
+    await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+  }, 60_000);
+
+  test("GetContainerEvents: created, started, stopped, deleted of a pod's container, with its status", async () => {
+    const events: { container_id: string; container_event_type: string; containers_statuses: { state: string; exit_code: number }[] }[] = [];
+    const stream = (rt as unknown as { GetContainerEvents(r: object): grpc.ClientReadableStream<(typeof events)[number]> }).GetContainerEvents({});
+    stream.on("data", (ev) => events.push(ev));
+    stream.on("error", () => {});
+    await Bun.sleep(300);
+    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("ev") })).pod_sandbox_id;
+    const config = { metadata: { name: "quick" }, image: { image: "busybox" }, command: ["sh", "-c", "exit 4"], log_path: "q.log" };
+    const id = (await call<object, { container_id: string }>(rt, "CreateContainer", { pod_sandbox_id: p, config, sandbox_config: pod("ev") })).container_id;
+    await call(rt, "StartContainer", { container_id: id });
+    for (let i = 0; i < 100 && !events.some((e) => e.container_id === id && e.container_event_type === "CONTAINER_STOPPED_EVENT"); i++) await Bun.sleep(100);
+    await call(rt, "RemoveContainer", { container_id: id });
+    for (let i = 0; i < 50 && !events.some((e) => e.container_id === id && e.container_event_type === "CONTAINER_DELETED_EVENT"); i++) await Bun.sleep(100);
+    stream.cancel();
+    const mine = events.filter((e) => e.container_id === id);
+    expect(mine.map((e) => e.container_event_type)).toEqual(["CONTAINER_CREATED_EVENT", "CONTAINER_STARTED_EVENT", "CONTAINER_STOPPED_EVENT", "CONTAINER_DELETED_EVENT"]);
+    const stopped = mine[2]!.containers_statuses[0]!;
+    expect([stopped.state, stopped.exit_code]).toEqual(["CONTAINER_EXITED", 4]);
+    expect(events.some((e) => e.container_id === p && e.container_event_type === "CONTAINER_STARTED_EVENT")).toBe(true); // the pod's infra
     await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
   }, 60_000);
 
@@ -139,6 +161,6 @@ describe("CRI over grpc-js with the generated types", () => {
     await call(img, "RemoveImage", { image: { image: "127.0.0.1:1/absent:1" } });
     const listed = await call<object, { images: { repo_tags: string[] }[] }>(img, "ListImages", { filter: { image: { image: "busybox" } } });
     expect(listed.images.map((i) => i.repo_tags)).toEqual([["docker.io/library/busybox:latest"]]);
-    expect(await code(call(rt, "UpdateContainerResources", { container_id: "x" }))).toMatchObject({ code: grpc.status.UNIMPLEMENTED, details: expect.stringContaining("UpdateContainerResources") });
+    expect(await code(call(rt, "CheckpointContainer", { container_id: "x" }))).toMatchObject({ code: grpc.status.UNIMPLEMENTED, details: expect.stringContaining("CheckpointContainer") });
   });
 });

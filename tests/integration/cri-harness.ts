@@ -4,6 +4,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Cli, TOP, type Result } from "./cli-helpers.ts";
+import { killPid, pidsWithArg } from "../helpers/leftovers.ts";
 
 export const CRICTL = resolve(TOP, "../shared/tools/crictl");
 export const HAVE_CRICTL = existsSync(CRICTL);
@@ -76,8 +77,13 @@ export class CriServer {
     return p;
   }
 
-  async cleanup(): Promise<{ mounts: string[]; cgroups: string[] }> {
+  /** berthd stops; what the root made goes; returns leftovers, monitors still alive among them. */
+  async cleanup(): Promise<{ mounts: string[]; cgroups: string[]; processes: number[] }> {
     await this.stop();
-    return this.cli.cleanup();
+    const left = await this.cli.cleanup();
+    // A monitor (container or exec session) still running for this root is a leak: ended here.
+    const processes = pidsWithArg(this.cli.dir);
+    for (const pid of processes) killPid(pid);
+    return { ...left, processes };
   }
 }

@@ -3,7 +3,7 @@
 // OOMKilled, gRPC codes for bad input with nothing left behind, cleanup after rmp, pull/images/rmi
 // against a local docker-registry, and a kill -9 of the server that loses nothing.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { CriServer, HAVE_CRICTL } from "./cri-harness.ts";
@@ -77,7 +77,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!HAVE_CRICTL) return;
   const left = await s.cleanup();
-  expect(left).toEqual({ mounts: [], cgroups: [] });
+  expect(left).toEqual({ mounts: [], cgroups: [], processes: [] });
 });
 
 d("CRI through crictl", () => {
@@ -132,7 +132,8 @@ d("CRI through crictl", () => {
 
     // ExecSync (crictl exec -s): output, exit code, the pod's shared namespaces, a timeout.
     expect(await s.ok(["exec", "-s", cli, "sh", "-c", "cat /etc/hostname; wget -qO- http://127.0.0.1:8080/"])).toBe("web-host\npong");
-    const failed = await s.crictl(["exec", "-s", cli, "sh", "-c", "echo bad >&2; exit 7"]);
+    let r = await s.crictl(["exec", "-s", cli, "sh", "-c", "echo bad >&2; exit 7"]);
+    const failed = r;
     expect(failed.code).toBe(1); // crictl's own status; the command's is in its message
     expect(failed.stderr).toContain("exited with 7: bad");
     const slow = await s.crictl(["exec", "-s", "--timeout", "1", cli, "sleep", "30"]);
@@ -152,6 +153,16 @@ d("CRI through crictl", () => {
     expect(podStats[0].attributes.id).toBe(pod);
     expect(Number(podStats[0].linux.process.processCount.value)).toBeGreaterThanOrEqual(3);
     expect(podStats[0].linux.network.defaultInterface.name).toBe("eth0");
+
+    // UpdateContainerResources: the running container's cgroup gets the new limits.
+    await s.ok(["update", "--memory", String(64 * 1024 * 1024), "--cpu-quota", "50000", "--cpu-period", "100000", "--cpu-share", "512", cli]);
+    const cg = (ctl: string) => containerCgroups().find((c) => c.startsWith(`/sys/fs/cgroup/${ctl}/`) && c.endsWith(`berth-${cli}`))!;
+    expect(readFileSync(join(cg("memory"), "memory.limit_in_bytes"), "utf8").trim()).toBe(String(64 * 1024 * 1024));
+    expect(readFileSync(join(cg("cpu"), "cpu.cfs_quota_us"), "utf8").trim()).toBe("50000");
+    expect(readFileSync(join(cg("cpu"), "cpu.shares"), "utf8").trim()).toBe("512");
+    r = await s.crictl(["update", "--memory", "1024", cli]);
+    expect(r.stderr).toContain("code = InvalidArgument");
+    expect(r.stderr).toContain("6 MiB");
 
     await s.ok(["stop", "-t", "1", cli]);
     const stopped = await waitState(cli, "CONTAINER_EXITED");
@@ -350,6 +361,7 @@ d("CRI images against a local docker-registry", () => {
 
   test("pull, images, inspecti, imagefsinfo, rmi", async () => {
     const name = `${reg.host}/berth/bb:1`;
+    await s.ok(["rmp", "-f", await s.ok(["runp", s.file("pod-img.json", podConfig("img"))])]);
     const pulled = await s.ok(["pull", name]);
     expect(pulled).toMatch(/^Image is up to date for sha256:[0-9a-f]{64}$/);
     const images = JSON.parse(await s.ok(["images", "-o", "json"])).images;
@@ -357,14 +369,22 @@ d("CRI images against a local docker-registry", () => {
     expect(mine.id).toBe(pulled.split(" ").pop());
     expect(mine.repoDigests[0]).toMatch(new RegExp(`^${reg.host}/berth/bb@sha256:[0-9a-f]{64}$`));
     expect(Number(mine.size)).toBeGreaterThan(100_000);
-    // The pods before made the built-in pause image; kubelet's image GC must keep it.
+    // A pod installs the built-in pause image; kubelet's image GC must keep it.
     expect(images.find((i: { repoTags: string[]; pinned: boolean }) => i.repoTags.includes("localhost/berth-pause:1"))?.pinned).toBe(true);
+    expect(images.find((i: { repoTags: string[]; pinned: boolean }) => i.repoTags.includes(name))?.pinned).toBe(false);
     const st = JSON.parse(await s.ok(["inspecti", name]));
     expect(st.status.id).toBe(mine.id);
     const fs = JSON.parse(await s.ok(["imagefsinfo"]));
     expect(Number(fs.status.usedBytes.value)).toBeGreaterThan(0);
     await s.ok(["rmi", name]);
     expect(JSON.parse(await s.ok(["images", "-o", "json"])).images.some((i: { repoTags: string[] }) => i.repoTags.includes(name))).toBe(false);
+    // An offline node: registry.k8s.io names come from a local mirror (the registries config).
+    await pusher.ok(["tag", "busybox", `${reg.host}/pause:3.6`]);
+    await pusher.ok(["push", `${reg.host}/pause:3.6`]);
+    writeFileSync(join(s.cli.root, "registries.json"), JSON.stringify({ registries: { "registry.k8s.io": { mirrors: [reg.host] } } }));
+    expect(await s.ok(["pull", "registry.k8s.io/pause:3.6"])).toMatch(/^Image is up to date for sha256:/);
+    expect(JSON.parse(await s.ok(["inspecti", "registry.k8s.io/pause:3.6"])).status.repoTags).toEqual(["registry.k8s.io/pause:3.6"]);
+    await s.ok(["rmi", "registry.k8s.io/pause:3.6"]);
     const r = await s.crictl(["pull", `${reg.host}/berth/missing:1`]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("berth/missing");

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { containerStatus, humanDuration, humanSize, quoteCommand, renderTemplate, shortId, table } from "../../src/cli/format.ts";
+import { statusText } from "../../src/docker/status-text.ts";
+import type { Container } from "../../src/engine/containers.ts";
+import { humanDuration, humanSize, quoteCommand, renderTemplate, shortId, table } from "../../src/cli/format.ts";
 
 describe("docker-style output", () => {
   test("sizes: decimal units, three significant digits", () => {
@@ -36,9 +38,13 @@ describe("docker-style output", () => {
     expect(quoteCommand(["echo", "hello"])).toBe('"echo hello"');
     expect(quoteCommand(["sh", "-c", "a very long command line"])).toBe('"sh -c a very long c…"');
     const t0 = new Date(0);
-    expect(containerStatus({ status: "exited", exitCode: 3, createdAt: t0, finishedAt: new Date(0) }, 5_000)).toBe("Exited (3) 5 seconds ago");
-    expect(containerStatus({ status: "running", createdAt: t0, startedAt: t0 }, 120_000)).toBe("Up 2 minutes");
-    expect(containerStatus({ status: "created", createdAt: t0 })).toBe("Created");
+    const ctr = (c: Record<string, unknown>) => c as unknown as Container;
+    expect(statusText(ctr({ state: "exited", exitCode: 3, createdAt: t0, startedAt: t0, finishedAt: new Date(0) }), 5_000)).toBe("Exited (3) 5 seconds ago");
+    expect(statusText(ctr({ state: "exited", exitCode: 127, createdAt: t0 }), 5_000)).toBe("Created"); // never started
+    expect(statusText(ctr({ state: "running", createdAt: t0, startedAt: t0 }), 120_000)).toBe("Up 2 minutes");
+    expect(statusText(ctr({ state: "running", createdAt: t0, startedAt: t0, health: { status: "starting" } }), 3_000)).toBe("Up 3 seconds (health: starting)");
+    expect(statusText(ctr({ state: "paused", createdAt: t0, startedAt: t0 }), 3_000)).toBe("Up 3 seconds (Paused)");
+    expect(statusText(ctr({ state: "created", createdAt: t0 }))).toBe("Created");
   });
 
   test("--format templates: fields, paths, json", () => {

@@ -97,7 +97,7 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
 
     ListPodSandbox: unary(async (req) => {
       const f = req.filter;
-      const items = (await listPods(e)).filter((p) => {
+      const items = (await listPods(e, { network: false })).filter((p) => {
         if (f?.id && !p.id.startsWith(f.id)) return false;
         if (f?.state && (p.state === "ready" ? "SANDBOX_READY" : "SANDBOX_NOTREADY") !== f.state.state) return false;
         return matchesLabels(p.labels, f?.label_selector);
@@ -204,8 +204,70 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
       return { stats: await Promise.all(pods.map((p) => stats.pod(p))) };
     }),
 
+    // kubelet's evented PLEG: the engine's persisted container events (whichever berth process
+    // recorded them: berthd, or a monitor's exit command), polled every 200 ms from the moment
+    // of the call, for pods' infra and member containers.
+    GetContainerEvents: (call) => {
+      let after = e.eventLog.lastSeq();
+      let busy = false;
+      const TYPES: Record<string, "CONTAINER_CREATED_EVENT" | "CONTAINER_STARTED_EVENT" | "CONTAINER_STOPPED_EVENT" | "CONTAINER_DELETED_EVENT"> = {
+        create: "CONTAINER_CREATED_EVENT", start: "CONTAINER_STARTED_EVENT", die: "CONTAINER_STOPPED_EVENT", destroy: "CONTAINER_DELETED_EVENT",
+      };
+      const tick = async () => {
+        if (busy) return;
+        busy = true;
+        try {
+          for (const ev of e.eventLog.list({ afterSeq: after })) {
+            after = ev.seq;
+            const type = TYPES[ev.action];
+            if (ev.type !== "container" || !type || !(ev.attributes.name ?? "").startsWith("k8s_")) continue;
+            let podStatus = null;
+            const statuses = [];
+            try {
+              const c = await getContainer(e, ev.actor);
+              if (c.spec.pod) statuses.push(containerStatusOf(c));
+              const pod = await getPod(e, c.spec.pod ?? c.id);
+              podStatus = { ...podSandboxOf(pod), network: { ip: pod.ip ?? "", additional_ips: [] } };
+            } catch {
+              // removed since: the event alone
+            }
+            call.write({ container_id: ev.actor, container_event_type: type, created_at: String(BigInt(ev.time) * 1000n), pod_sandbox_status: podStatus, containers_statuses: statuses });
+          }
+        } finally {
+          busy = false;
+        }
+      };
+      const timer = setInterval(() => void tick().catch(() => {}), 200);
+      const stop = () => clearInterval(timer);
+      call.on("cancelled", stop);
+      call.on("close", stop);
+      call.on("error", stop);
+    },
+
     // Not served yet (said plainly to the client, never answered half).
-    UpdateContainerResources: unimplemented("UpdateContainerResources"),
+    UpdateContainerResources: unary(async (req) => {
+      const c = await criContainer(e, req.container_id);
+      const r = req.linux;
+      if (!r) throw invalidArgument("UpdateContainerResources: linux resources are missing", "linux");
+      const n = (v: string, field: string) => {
+        const x = Number(v || 0);
+        if (!Number.isSafeInteger(x) || x < -1) throw invalidArgument(`linux.${field} ${v} is out of range`, `linux.${field}`);
+        return x;
+      };
+      const memory = n(r.memory_limit_in_bytes, "memory_limit_in_bytes");
+      const swap = n(r.memory_swap_limit_in_bytes, "memory_swap_limit_in_bytes");
+      const shares = n(r.cpu_shares, "cpu_shares");
+      const quota = n(r.cpu_quota, "cpu_quota");
+      const period = n(r.cpu_period, "cpu_period");
+      const { updateResources } = await import("../../engine/update.ts");
+      await updateResources(e, c.id, {
+        // containerd's rule: no swap beyond the memory limit unless the request gives one.
+        ...(memory > 0 ? { memory, memorySwap: swap > 0 ? swap : memory } : {}),
+        ...(shares > 0 ? { cpuShares: shares } : {}), ...(quota !== 0 ? { cpuQuota: quota } : {}), ...(period > 0 ? { cpuPeriod: period } : {}),
+        ...(r.cpuset_cpus ? { cpusetCpus: r.cpuset_cpus } : {}), ...(r.cpuset_mems ? { cpusetMems: r.cpuset_mems } : {}),
+      });
+      return {};
+    }),
     ReopenContainerLog: unary(async (req) => {
       const c = await criContainer(e, req.container_id);
       const { reopenContainerLog } = await import("../../engine/logs.ts");

@@ -9,6 +9,7 @@ import { readLogs } from "../../engine/logs.ts";
 import { networkView } from "../../engine/network.ts";
 import { pruneContainers } from "../../engine/prune.ts";
 import { containerInspect, dockerState, mountsOf } from "../../docker/container-json.ts";
+import { statusText } from "../../docker/status-text.ts";
 import { isBerthError } from "../../sys/errdefs.ts";
 import { ApiError, badRequest, frame, jsonBody, q, qBool, qFilters, qInt, sendEmpty, sendJson, startStream, writeChunk, type Ctx } from "./http.ts";
 import { specFromCreateBody, type CreateBody } from "./create-body.ts";
@@ -60,37 +61,6 @@ export async function inspect(c: Ctx): Promise<void> {
   sendJson(c, 200, doc);
 }
 
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 1) return "Less than a second";
-  if (s < 60) return `${s} second${s === 1 ? "" : "s"}`;
-  const m = Math.round(s / 60);
-  if (m < 60) return m === 1 ? "About a minute" : `${m} minutes`;
-  const h = Math.round(s / 3600);
-  if (h < 48) return h === 1 ? "About an hour" : `${h} hours`;
-  return `${Math.round(h / 24)} days`;
-}
-
-/** docker ps's STATUS text. */
-export function statusText(ctr: Container, now = Date.now()): string {
-  switch (ctr.state) {
-    case "running":
-    case "paused": {
-      const h = (ctr.health as { status?: string } | undefined)?.status;
-      return `Up ${ago(now - (ctr.startedAt ?? ctr.createdAt).getTime())}${ctr.state === "paused" ? " (Paused)" : h ? ` (${h === "starting" ? "health: starting" : h})` : ""}`;
-    }
-    case "restarting":
-      return `Restarting (${ctr.exitCode}) ${ago(now - (ctr.finishedAt ?? ctr.createdAt).getTime())} ago`;
-    case "exited":
-      return ctr.startedAt ? `Exited (${ctr.exitCode}) ${ago(now - (ctr.finishedAt ?? ctr.createdAt).getTime())} ago` : "Created";
-    case "dead":
-      return "Dead";
-    case "removing":
-      return "Removal In Progress";
-    default:
-      return "Created";
-  }
-}
 
 const LIST_FILTERS = ["id", "name", "label", "status", "ancestor", "exited", "before", "since", "health", "network", "volume", "is-task"];
 
