@@ -6,7 +6,8 @@ import { join, resolve } from "node:path";
 import { Cli, TOP, type Result } from "./cli-helpers.ts";
 import { killPid, pidsWithArg } from "../helpers/leftovers.ts";
 
-export const CRICTL = resolve(TOP, "../shared/tools/crictl");
+// The workspace's build (../shared/tools, beside this checkout), else $BERTH_CRICTL, else crictl on PATH.
+export const CRICTL = [resolve(TOP, "../shared/tools/crictl"), process.env.BERTH_CRICTL ?? "", Bun.which("crictl") ?? ""].find((p) => p && existsSync(p)) ?? resolve(TOP, "../shared/tools/crictl");
 export const HAVE_CRICTL = existsSync(CRICTL);
 
 export class CriServer {

@@ -12,7 +12,7 @@ import { mountsUnder, pidsWithArg } from "../helpers/leftovers.ts";
 import { startRegistry, type RunningRegistry } from "./registry-harness.ts";
 
 const d = HAVE_CRICTL ? describe : describe.skip;
-if (!HAVE_CRICTL) console.warn("skipping the CRI tests: ../shared/tools/crictl is missing");
+if (!HAVE_CRICTL) console.warn("skipping the CRI tests: no crictl (../shared/tools/crictl, $BERTH_CRICTL or on PATH)");
 
 let s: CriServer;
 let logs: string;
