@@ -1,6 +1,6 @@
 // docker's run/create flag forms → ContainerSpec fields, as data.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseMountFlag, parseRestart, parseTmpfsFlag, parseUlimit, parseVolumeFlag, readEnvFile, specFromFlags, CONTAINER_FLAGS } from "../../src/cli/container-flags.ts";
 import { parseFlags } from "../../src/cli/flags.ts";
@@ -52,6 +52,7 @@ describe("other forms", () => {
     writeFileSync(f, "BAD NAME=1\n");
     expect(() => readEnvFile(f, {})).toThrow(/:1: variable "BAD NAME" contains whitespaces/);
     expect(() => readEnvFile(join(dir, "nope"), {})).toThrow(/no such file/);
+    rmSync(dir, { recursive: true, force: true });
   });
   test("a whole command line", () => {
     const p = parseFlags(["--name", "web", "-e", "A=1", "-l", "k=v", "-m", "64m", "--memory-swap", "-1", "--restart", "on-failure:2", "--cap-drop", "ALL",

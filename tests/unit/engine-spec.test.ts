@@ -1,12 +1,13 @@
 // The engine's ContainerSpec → OCI spec, as data: capabilities, privileges, limits, mounts, init.
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { capabilitySet, toOciSpec, validateSpec, type ContainerSpec, type StartContext } from "../../src/engine/spec.ts";
 import { DOCKER_DEFAULT_CAPS } from "../../src/image/config-to-spec.ts";
 import { BerthError } from "../../src/sys/errdefs.ts";
 
 const rootfs = mkdtempSync("/tmp/bt-unit-spec-");
+afterAll(() => rmSync(rootfs, { recursive: true, force: true }));
 mkdirSync(join(rootfs, "etc"));
 writeFileSync(join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
 const image = { config: { Cmd: ["sh"], Env: ["PATH=/bin"], StopSignal: "SIGUSR1" } };
