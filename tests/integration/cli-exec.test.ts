@@ -233,7 +233,9 @@ describe.if(ready)("a slow reader", () => {
 
   test("blocks on the slowest attached client; one that goes away unblocks the others; with nobody attached, nothing blocks", async () => {
     // Output starts after both attaches are in; it ends with a marker after the 24 MB.
-    await cli.ok(["run", "-d", "--name", "two", "--network", "none", "busybox", "sh", "-c", "sleep 3; head -c 24000000 /dev/zero; echo END; sleep 600"]);
+    // One log file for all of it (json-file writes each NUL as \u0000: 144 MB), so the reads
+    // below never meet a rotation's rename.
+    await cli.ok(["run", "-d", "--name", "two", "--network", "none", "--log-opt", "max-size=200m", "busybox", "sh", "-c", "sleep 3; head -c 24000000 /dev/zero; echo END; sleep 600"]);
     const cmd = cli.argv(["attach", "two"]).join(" ");
     // A reader that never reads (sleep holds the pipe): its berth attach blocks, and so does the container.
     const stuck = Bun.spawn(["sh", "-c", `${cmd} | sleep 600`], { stdout: "ignore", stderr: "ignore" });
