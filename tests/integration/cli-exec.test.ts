@@ -250,6 +250,8 @@ describe.if(ready)("a slow reader", () => {
     const attachPid = children.find((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0] === BERTH);
     expect(attachPid).toBeGreaterThan(0);
     process.kill(attachPid!, "SIGKILL");
+    // The pipeline's `sleep 600` too: killing the shell alone would leave it running, reparented.
+    for (const p of children) if (p !== attachPid) try { process.kill(p, "SIGKILL"); } catch {}
     stuck.kill("SIGKILL");
     await until(() => readFileSync(logPath, "utf8").includes("END"), (v) => v, 20_000);
     await cli.ok(["kill", "two"]);
