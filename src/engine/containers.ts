@@ -18,7 +18,7 @@ import { applyLayers } from "../snapshots/apply-layers.ts";
 import { mountAll, unmountAll } from "../snapshots/mount.ts";
 import { clearVolatileMarkers, volatileOverlays } from "../snapshots/overlay.ts";
 import { ATTACH, AttachClient, type AttachHandlers } from "../monitor/attach.ts";
-import { findBinary, monitorAlive, readMonitorEvents, readStatus, spawnMonitor, type MonitorStatus } from "../monitor/monitor.ts";
+import { consoleSocketPath, findBinary, monitorAlive, readMonitorEvents, readStatus, spawnMonitor, type MonitorStatus } from "../monitor/monitor.ts";
 import type { Engine } from "./engine.ts";
 import { findImage } from "./images.ts";
 import { generateName } from "./names.ts";
@@ -540,11 +540,6 @@ function healthInterval(c: Container): number | undefined {
   return h.intervalMs || 30_000;
 }
 
-/** The runtime's socket path for the pty master: the monitor's console.sock, reachable by a short path. */
-function consoleSocketPath(dir: string, monitorPid: number): string {
-  const direct = join(dir, "console.sock");
-  return Buffer.byteLength(direct) < 100 ? direct : `/proc/${monitorPid}/cwd/console.sock`;
-}
 
 /** docker run's codes: 127 the command was not found, 126 it cannot be invoked, 125 anything else. */
 function startFailure(err: unknown): StartError {

@@ -25,7 +25,7 @@ import { processAlive } from "../sys/proc.ts";
 import { timed } from "../explain/channel.ts";
 import { resolveUser } from "../image/config-to-spec.ts";
 import { ATTACH, AttachClient, type AttachHandlers } from "../monitor/attach.ts";
-import { findBinary, spawnMonitor, type MonitorStatus } from "../monitor/monitor.ts";
+import { consoleSocketPath, findBinary, spawnMonitor, type MonitorStatus } from "../monitor/monitor.ts";
 import type { ExecRecord } from "../metadata/execs.ts";
 import type { Process, Spec } from "../runtime/spec/types.ts";
 import type { Engine } from "./engine.ts";
@@ -161,11 +161,6 @@ async function gone(pid: number, ms: number): Promise<void> {
   for (const end = Date.now() + ms; Date.now() < end && processAlive(pid, 0); ) await Bun.sleep(10);
 }
 
-/** The runtime's socket path for the pty master: the monitor's console.sock, by a short path. */
-function consoleSocketPath(dir: string, monitorPid: number): string {
-  const direct = join(dir, "console.sock");
-  return Buffer.byteLength(direct) < 100 ? direct : `/proc/${monitorPid}/cwd/console.sock`;
-}
 
 /** docker's exec start failures: 127 not found, 126 cannot be invoked, 126 anything else. */
 function execFailure(err: unknown): StartError {

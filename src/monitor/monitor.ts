@@ -237,3 +237,10 @@ export function readMonitorEvents(dir: string, offset: number): { events: Monito
   }
   return { events, offset: offset + Buffer.byteLength(text.slice(0, end + 1)) };
 }
+
+/** The runtime's --console-socket for the pty master: the monitor's console.sock, by a short path
+ * (a unix socket path is at most 108 bytes; /proc/<monitor>/cwd is the same directory). */
+export function consoleSocketPath(dir: string, monitorPid: number): string {
+  const direct = join(dir, "console.sock");
+  return Buffer.byteLength(direct) < 100 ? direct : `/proc/${monitorPid}/cwd/console.sock`;
+}
