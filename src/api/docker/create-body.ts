@@ -4,6 +4,7 @@
 // ignored as dockerd ignores them on Linux when unset.
 import type { ContainerSpec, LogSpec, MountSpec } from "../../engine/spec.ts";
 import { badRequest } from "./http.ts";
+import { ramInBytes } from "../../runtime/operations/update.ts";
 
 type J = Record<string, unknown>;
 
@@ -97,12 +98,13 @@ function parseTmpfs(target: string, opts: string): MountSpec {
   return m;
 }
 
-/** go-units RAMInBytes-style sizes: 64m, 1g, 512k, plain bytes. */
+/** A size as docker reads it (go-units RAMInBytes: 64m, 1g, 512k, plain bytes); runc's parser. */
 function bytes(v: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp])?i?b?$/i.exec(v);
-  if (!m) throw badRequest(`invalid size ${JSON.stringify(v)} for ${what}`);
-  const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 }[(m[2] ?? "").toLowerCase() as "k"] ?? 1;
-  return Math.floor(Number(m[1]) * mult);
+  try {
+    return ramInBytes(v);
+  } catch {
+    throw badRequest(`invalid size ${JSON.stringify(v)} for ${what}`);
+  }
 }
 
 function str(v: unknown, field: string): string | undefined {
