@@ -1,1 +1,1 @@
-export const VERSION = "0.2.0";
+export { BERTH_VERSION as VERSION } from "../sys/version.ts";

@@ -12,8 +12,7 @@ import { ApiError, badRequest, jsonBody, qFilters, q, sendJson, startStream, wri
 import { isBerthError } from "../../sys/errdefs.ts";
 import { API_VERSION, MIN_API_VERSION } from "./version.ts";
 import { timeParam } from "./containers.ts";
-
-export const BERTH_VERSION = "0.2.0";
+import { BERTH_VERSION } from "../../sys/version.ts";
 const arch = () => (process.arch === "x64" ? "amd64" : process.arch);
 
 export async function ping(c: Ctx): Promise<void> {
