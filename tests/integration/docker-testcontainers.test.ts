@@ -2,7 +2,8 @@
 // busybox started with an exposed port, a wait for a log line, exec, the mapped port reached
 // on the host, stop; nothing left behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BERTH } from "./cli-helpers.ts";
 import { Berthd } from "./berthd-harness.ts";
@@ -12,6 +13,9 @@ let d: Berthd;
 // bun test runs every file in one process: what this file sets in process.env is put back after.
 const ENV_KEYS = ["DOCKER_HOST", "TESTCONTAINERS_RYUK_DISABLED", "DOCKER_CONFIG", "TESTCONTAINERS_HOST_OVERRIDE"] as const;
 const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+// testcontainers leaves a lock file of its own in the temp dir: the ones this file made go after.
+const tcLocks = () => readdirSync(tmpdir()).filter((f) => /^testcontainers-node-.*\.lock$/.test(f));
+const locksBefore = new Set(tcLocks());
 
 beforeAll(async () => {
   if (!ready) return;
@@ -26,6 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const f of tcLocks()) if (!locksBefore.has(f)) rmSync(join(tmpdir(), f), { force: true });
   for (const k of ENV_KEYS) {
     if (savedEnv[k] === undefined) delete process.env[k];
     else process.env[k] = savedEnv[k];
