@@ -8,7 +8,7 @@
 // Releasing is umount2(2) on FILE through the snapshots' libc binding, not `umount FILE`: one
 // process start less on every teardown (~3-4 ms here, much more on a loaded machine), and no
 // thread of ours changes namespace for it.
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { alreadyExists, BerthError, invalidArgument } from "../sys/errdefs.ts";
 import { unmount } from "../snapshots/mount.ts";
@@ -36,7 +36,7 @@ export function mountPoints(): Set<string> {
   return out;
 }
 
-/** Creates the netns of container `id`; AlreadyExists when its file is there. */
+/** Creates the netns of container `id`, `lo` up; AlreadyExists when its file is there. */
 export async function createNetns(runroot: string, id: string): Promise<string> {
   checkId(id);
   const path = netnsPathFor(runroot, id);
@@ -48,7 +48,9 @@ export async function createNetns(runroot: string, id: string): Promise<string> 
     if ((e as NodeJS.ErrnoException).code === "EEXIST") throw alreadyExists(`network namespace ${path} exists already`, "netns");
     throw e;
   }
-  const r = await run(["unshare", `--net=${path}`, "true"]);
+  // The process that unshare runs in the new namespace brings its loopback up (iproute2's ip, what
+  // CNI's loopback plugin does): one process start less than unshare, then the plugin.
+  const r = await run(["unshare", `--net=${path}`, "ip", "link", "set", "lo", "up"]);
   if (r.status !== 0) {
     rmSync(path, { force: true });
     throw new BerthError("Internal", `creating the network namespace ${path} with unshare(1) failed: ${r.stderr || `status ${r.status}`}`, "netns");
@@ -75,6 +77,30 @@ export async function removeNetns(path: string): Promise<boolean> {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
   return existed;
+}
+
+/**
+ * True when a process is in the network namespace bind-mounted on `path` (its /proc/PID/ns/net
+ * is that namespace: same nsfs inode). One stat per process (~1 ms for a hundred here). False
+ * when `path` is no namespace.
+ */
+export function netnsInUse(path: string): boolean {
+  let ino: number;
+  try {
+    ino = statSync(path).ino;
+  } catch {
+    return false;
+  }
+  for (const d of readdirSync("/proc")) {
+    const c = d.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    try {
+      if (statSync(`/proc/${d}/ns/net`).ino === ino) return true;
+    } catch {
+      // exited meanwhile, or a kernel thread
+    }
+  }
+  return false;
 }
 
 /** Container ids that have a netns file under the runroot. */

@@ -234,3 +234,18 @@ export class HostDirWatch {
     return notEmpty;
   }
 }
+
+/**
+ * Reads `read()` until `done` holds or `ms` pass, and returns the last value. For what the kernel
+ * finishes after a command returns: the veth of a released network namespace goes with it in
+ * the kernel's netns worker (25-45 ms here), not in the teardown's call.
+ */
+export async function settled<T>(read: () => T | Promise<T>, done: (v: T) => boolean, ms = 3_000): Promise<T> {
+  const end = performance.now() + ms;
+  let v = await read();
+  while (!done(v) && performance.now() < end) {
+    await Bun.sleep(20);
+    v = await read();
+  }
+  return v;
+}

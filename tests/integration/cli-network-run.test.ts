@@ -12,6 +12,7 @@ import { BUN, hex, must, randomSubnet, run } from "./network-helpers.ts";
 import { hostVethName } from "../../src/network/manager.ts";
 import { bridgePorts, linkExists } from "../../src/network/links.ts";
 import { mountPoints } from "../../src/network/netns.ts";
+import { settled } from "../helpers/leftovers.ts";
 
 const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync("/usr/lib/cni/bridge");
 let cli: Cli;
@@ -58,7 +59,8 @@ async function leftoversOf(id: string): Promise<string[]> {
   const ns = join(cli.runroot, "netns", id);
   if (existsSync(ns)) left.push(`netns file ${ns}`);
   if (mountPoints().has(ns)) left.push(`netns mount ${ns}`);
-  for (const ifName of ["eth0", "eth1"]) if (linkExists(hostVethName(id, ifName))) left.push(`veth ${hostVethName(id, ifName)}`);
+  const veths = ["eth0", "eth1"].map((ifName) => hostVethName(id, ifName));
+  for (const v of await settled(() => veths.filter(linkExists), (l) => l.length === 0)) left.push(`veth ${v}`);
   for (const line of (await must(["iptables-save"])).split("\n")) if (line.includes(id)) left.push(`iptables: ${line}`);
   const ipam = join(cli.root, "networks", "ipam");
   for (const net of existsSync(ipam) ? readdirSync(ipam) : []) {
@@ -75,6 +77,20 @@ async function leftoversOf(id: string): Promise<string[]> {
   return left;
 }
 
+/**
+ * Veths on this root's bridges (other berth roots on this shared host have btv* links too), once
+ * the kernel has deleted those of removed containers (they go with their netns, just after).
+ */
+async function settledVeths(): Promise<string[]> {
+  const read = async () => {
+    const ids = (await cli.ok(["ps", "-a", "-q", "--no-trunc"])).split("\n").filter(Boolean);
+    const live = new Set(ids.flatMap((id) => ["eth0", "eth1", "eth2"].map((i) => hostVethName(id, i))));
+    const veths = [...bridges].filter(linkExists).flatMap((b) => bridgePorts(b)).sort();
+    return { veths, stale: veths.filter((v) => !live.has(v)) };
+  };
+  return (await settled(read, (r) => r.stale.length === 0)).veths;
+}
+
 /** Everything on the host that a failed command must not have added. */
 async function hostSnapshot(): Promise<Record<string, string[]>> {
   const netnsDir = join(cli.runroot, "netns");
@@ -84,7 +100,7 @@ async function hostSnapshot(): Promise<Record<string, string[]>> {
     netns: existsSync(netnsDir) ? readdirSync(netnsDir).sort() : [],
     leases: (existsSync(ipam) ? readdirSync(ipam) : []).flatMap((n) => readdirSync(join(ipam, n)).filter((f) => /^\d/.test(f)).map((f) => `${n}/${f}`)).sort(),
     // Veths on this root's bridges (other berth roots on this shared host have btv* links too).
-    veths: [...bridges].filter(linkExists).flatMap((b) => bridgePorts(b)).sort(),
+    veths: await settledVeths(),
     networks: (await cli.ok(["network", "ls", "-q", "--no-trunc"])).split("\n").filter(Boolean).sort(),
   };
 }
@@ -330,7 +346,7 @@ describe.if(ready)("berth run on bridge networks", () => {
     // One later command that touches networking (the next run on a bridge) collects them.
     await cli.ok(["run", "--rm", "busybox", "true"]);
     expect(await leftoversOf(id)).toEqual([]);
-    expect(bridgePorts(bridge)).toHaveLength(portsBefore);
+    expect((await settled(() => bridgePorts(bridge), (p) => p.length === portsBefore)).length).toBe(portsBefore);
     await cli.ok(["rm", "-f", id]);
     expect(await leftoversOf(id)).toEqual([]);
   });
@@ -390,8 +406,7 @@ describe.if(ready)("--explain shows the seed's steps (seed 002: bridge, veth pai
     const addr = /inet (\d+\.\d+\.\d+\.\d+\/\d+) .*eth0/.exec(r.stdout)?.[1];
     expect(addr).toBeDefined();
     const expected: Record<string, string> = {
-      netns: `unshare --net=${cli.runroot}/netns/[0-9a-f]{64} true: new network namespace bind-mounted on .*${ms}`,
-      loopback: `loopback ADD: lo up in .*${ms}`,
+      netns: `unshare --net=${cli.runroot}/netns/[0-9a-f]{64} ip link set lo up: new network namespace bind-mounted on .*, lo up${ms}`,
       "bridge plugin": `bridge ADD on network bridge${ms}`,
       bridge: `(created|reused) bridge ${bridge} with gateway \\d+\\.\\d+\\.\\d+\\.1/\\d+`,
       veth: `veth pair btv[0-9a-f]{12} \\(host, port of ${bridge}, hairpin on\\) <-> eth0 \\(in ${cli.runroot}/netns/[0-9a-f]{64}, mac [0-9a-f:]{17}\\)`,
@@ -402,7 +417,7 @@ describe.if(ready)("--explain shows the seed's steps (seed 002: bridge, veth pai
       "iptables rules": `(rules of network bridge: iptables-save, then \\d+ line\\(s\\) in one iptables-restore --noflush .*${ms}|rules of network bridge \\(masquerade, FORWARD accepts\\) in place: verified earlier this boot)`,
       portmap: `portmap not run: no published ports`,
       done: `setup of [0-9a-f]{12} done: ${addr!.replace(/\./g, "\\.")} on bridge${ms}`,
-      "bridge DEL": `bridge DEL on network bridge .*${ms}`,
+      "bridge DEL": `bridge DEL on network bridge .*, no netns given: the kernel deletes the interface with the namespace${ms}`,
       "netns released": `umount .*; unlink: network namespace released${ms}`,
     };
     for (const [what, re] of Object.entries(expected)) expect({ what, line: find(re) }).toEqual({ what, line: expect.any(String) });

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { CriServer, HAVE_CRICTL } from "./cri-harness.ts";
 import { Cli, containerCgroups } from "./cli-helpers.ts";
-import { mountsUnder, pidsWithArg } from "../helpers/leftovers.ts";
+import { mountsUnder, pidsWithArg, settled } from "../helpers/leftovers.ts";
 import { startRegistry, type RunningRegistry } from "./registry-harness.ts";
 
 const d = HAVE_CRICTL ? describe : describe.skip;
@@ -181,7 +181,7 @@ d("CRI through crictl", () => {
     expect(await s.ok(["pods", "-q"])).toBe("");
     expect(await s.ok(["ps", "-a", "-q"])).toBe("");
     expect([...traces(pod), ...traces(srv)]).toEqual([]);
-    expect(bridgeVeths()).toEqual([]);
+    expect(await settled(bridgeVeths, (v) => v.length === 0)).toEqual([]);
   }, 60_000);
 
   test("streaming: exec -i and -it, attach (with stdin), logs -f, port-forward to a server in the pod", async () => {

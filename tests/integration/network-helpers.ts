@@ -200,6 +200,8 @@ export class NetHarness {
     const ns = this.m.netnsPath(id);
     if (existsSync(ns)) left.push(`netns file ${ns}`);
     if (mountPoints().has(ns)) left.push(`netns mount ${ns}`);
+    // A veth whose namespace was released goes with it, in the kernel's netns worker: give it a moment.
+    for (let i = 0; i < 100 && hostVeths.some(linkExists); i++) await Bun.sleep(20);
     for (const v of hostVeths) if (linkExists(v)) left.push(`veth ${v}`);
     const save = await must(["iptables-save"]);
     for (const line of save.split("\n")) if (line.includes(id)) left.push(`iptables: ${line}`);
