@@ -9,24 +9,10 @@ export function table(header: string[], rows: string[][]): string {
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("").trimEnd()).join("\n") + "\n";
 }
 
-const UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-
-/** 4261234 → "4.26MB", 1234 → "1.23kB", 512 → "512B". */
-export function humanSize(bytes: number): string {
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < UNITS.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Number(v.toPrecision(3))}${UNITS[i]}`;
-}
-
 export { ago, humanDuration } from "../docker/status-text.ts";
 
 
-/** "sha256:abcdef…" or "abcdef…" → "abcdef012345". */
-export const shortId = (id: string): string => id.replace(/^sha256:/, "").slice(0, 12);
+export { shortId } from "../docker/ids.ts";
 
 /** docker ps COMMAND: the command line quoted, cut to 20 characters with "…". */
 export function quoteCommand(args: readonly string[], full = false): string {

@@ -7,7 +7,8 @@
 // listr…) draw bars but not docker's layout of "id: status [bar] bytes" lines that change kind
 // (waiting → downloading → extracting → complete), and this is ~80 lines with no start-up cost —
 // `berth run` loads it only when it has to pull.
-import { humanSize } from "./format.ts";
+import { humanSize4 } from "./units.ts";
+import { shortId } from "../docker/ids.ts";
 
 export interface Out {
   write(s: string): unknown;
@@ -21,7 +22,6 @@ interface Line {
   bar?: [number, number];
 }
 
-const shortId = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
 
 export class PullDisplay {
   private lines = new Map<string, Line>();
@@ -88,5 +88,5 @@ export class PullDisplay {
 export function bar(done: number, total: number, w = 50): string {
   const n = total > 0 ? Math.min(w, Math.floor((done / total) * w)) : 0;
   const arrow = n > 0 && n < w ? `${"=".repeat(n - 1)}>` : "=".repeat(n);
-  return `[${arrow}${" ".repeat(w - arrow.length)}] ${humanSize(done).padStart(7)}/${humanSize(total)}`;
+  return `[${arrow}${" ".repeat(w - arrow.length)}] ${humanSize4(done).padStart(7)}/${humanSize4(total)}`;
 }

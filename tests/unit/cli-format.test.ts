@@ -1,16 +1,21 @@
 import { describe, expect, test } from "bun:test";
 import { statusText } from "../../src/docker/status-text.ts";
 import type { Container } from "../../src/engine/containers.ts";
-import { humanDuration, humanSize, quoteCommand, renderTemplate, shortId, table } from "../../src/cli/format.ts";
+import { humanDuration, quoteCommand, renderTemplate, shortId, table } from "../../src/cli/format.ts";
+import { humanSize3, humanSize4 } from "../../src/cli/units.ts";
 
 describe("docker-style output", () => {
-  test("sizes: decimal units, three significant digits", () => {
-    expect(humanSize(0)).toBe("0B");
-    expect(humanSize(512)).toBe("512B");
-    expect(humanSize(1234)).toBe("1.23kB");
-    expect(humanSize(4_261_234)).toBe("4.26MB");
-    expect(humanSize(1_000_000)).toBe("1MB");
-    expect(humanSize(77_800_000_000)).toBe("77.8GB");
+  test("sizes as docker prints them: images and history with three digits, df, prune and pull progress with four (go-units)", () => {
+    expect(humanSize3(0)).toBe("0B");
+    expect(humanSize3(512)).toBe("512B");
+    expect(humanSize3(1234)).toBe("1.23kB");
+    expect(humanSize3(4_261_234)).toBe("4.26MB");
+    expect(humanSize3(1_000_000)).toBe("1MB");
+    expect(humanSize3(77_800_000_000)).toBe("77.8GB");
+    // Go's %g runs out of digits: docker shows 999.6 kB as "1e+03kB".
+    expect(humanSize3(999_600)).toBe("1e+03kB");
+    expect(humanSize4(4_261_234)).toBe("4.261MB");
+    expect(humanSize4(1_000_000)).toBe("1MB");
   });
 
   test("durations in words", () => {

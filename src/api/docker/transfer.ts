@@ -3,6 +3,7 @@
 // A pull's stream starts with its first progress line, so an error before any (no such image,
 // a registry that refuses) is a plain status with docker's {"message"}; after that it is an
 // error line in the stream, as dockerd does.
+import { shortId } from "../../docker/ids.ts";
 import { createReadStream, mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -57,7 +58,6 @@ class ProgressStream {
   }
 }
 
-const shortId = (d: string) => d.replace(/^sha256:/, "").slice(0, 12);
 
 function progressLine(s: TransferStatus): Record<string, unknown> {
   const detail = s.progress ? { current: s.progress[0], total: s.progress[1] } : {};

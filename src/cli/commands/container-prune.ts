@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
-import { humanSize } from "../format.ts";
+import { humanSize4 } from "../units.ts";
+
 
 export default command({
   name: "container prune",
@@ -14,7 +15,7 @@ export default command({
     const { pruneContainers } = await import("../../engine/prune.ts");
     const r = await pruneContainers(e, (p.flags.filter as string[] | undefined) ?? []);
     const out = r.removed.length ? ["Deleted Containers:", ...r.removed, ""] : [];
-    out.push(`Total reclaimed space: ${humanSize(r.reclaimed)}`);
+    out.push(`Total reclaimed space: ${humanSize4(r.reclaimed)}`);
     process.stdout.write(`${out.join("\n")}\n`);
     return 0;
   },

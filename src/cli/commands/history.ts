@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
-import { ago, formatRows, humanSize, shortId, table } from "../format.ts";
+import { humanSize3 } from "../units.ts";
+import { ago, formatRows, shortId, table } from "../format.ts";
 
 /** docker's stringutils.Ellipsis: cut to n characters, the last one "…". */
 const ellipsis = (s: string, n: number) => ([...s].length <= n ? s : `${[...s].slice(0, n - 1).join("")}…`);
@@ -28,7 +29,7 @@ export default command({
         CreatedSince: h.created ? (human ? ago(h.created, now) : h.created.toISOString().replace(/\.\d+Z$/, "Z")) : "N/A",
         CreatedAt: h.created ? h.created.toISOString().replace(/\.\d+Z$/, "Z") : "",
         CreatedBy: noTrunc ? createdBy : ellipsis(createdBy, 45),
-        Size: human ? humanSize(h.size) : String(h.size),
+        Size: human ? humanSize3(h.size) : String(h.size),
         Comment: h.comment,
       };
     });

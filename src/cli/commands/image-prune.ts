@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
-import { humanSize } from "../format.ts";
+import { humanSize4 } from "../units.ts";
+
 
 export default command({
   name: "image prune",
@@ -21,7 +22,7 @@ export default command({
     if (r.untagged.length || r.deleted.length) {
       out.push("Deleted Images:", ...r.untagged.map((n) => `untagged: ${familiarName(n)}`), ...r.deleted.map((d) => `deleted: ${d}`), "");
     }
-    out.push(`Total reclaimed space: ${humanSize(g.reclaimed)}`);
+    out.push(`Total reclaimed space: ${humanSize4(g.reclaimed)}`);
     process.stdout.write(`${out.join("\n")}\n`);
     return 0;
   },

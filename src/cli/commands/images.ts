@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
-import { ago, humanSize, shortId, table } from "../format.ts";
+import { humanSize3 } from "../units.ts";
+import { ago, shortId, table } from "../format.ts";
 import { readImage, repoAndTag, normalizeName } from "../../engine/images.ts";
 
 export default command({
@@ -43,7 +44,7 @@ export default command({
       const id = img?.id ?? rec.target.digest;
       rows.push({
         Repository: repo, Tag: tag, ID: noTrunc ? id : shortId(id), Digest: rec.target.digest,
-        CreatedAt: created.toISOString(), CreatedSince: ago(created, now), Size: humanSize(size), VirtualSize: humanSize(size),
+        CreatedAt: created.toISOString(), CreatedSince: ago(created, now), Size: humanSize3(size), VirtualSize: humanSize3(size),
         Containers: "N/A", SharedSize: "N/A", UniqueSize: "N/A",
       });
     }

@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
-import { humanSize, table } from "../format.ts";
+import { humanSize4 } from "../units.ts";
+import { table } from "../format.ts";
 
 export default command({
   name: "system df",
@@ -22,11 +23,11 @@ export default command({
       : undefined;
     const { diskUsage } = await import("../../engine/disk-usage.ts");
     const d = await diskUsage(e);
-    const pct = (r: number, t: number) => `${humanSize(r)} (${t > 0 ? Math.round((r / t) * 100) : 0}%)`;
+    const pct = (r: number, t: number) => `${humanSize4(r)} (${t > 0 ? Math.round((r / t) * 100) : 0}%)`;
     const rows = [
-      { Type: "Images", TotalCount: String(d.images.total), Active: String(d.images.active), Size: humanSize(d.images.size), Reclaimable: pct(d.images.reclaimable, d.images.size) },
-      { Type: "Containers", TotalCount: String(d.containers.total), Active: String(d.containers.active), Size: humanSize(d.containers.size), Reclaimable: pct(d.containers.reclaimable, d.containers.size) },
-      { Type: "Local Volumes", TotalCount: String(d.volumes.total), Active: String(d.volumes.active), Size: humanSize(d.volumes.size), Reclaimable: pct(d.volumes.reclaimable, d.volumes.size) },
+      { Type: "Images", TotalCount: String(d.images.total), Active: String(d.images.active), Size: humanSize4(d.images.size), Reclaimable: pct(d.images.reclaimable, d.images.size) },
+      { Type: "Containers", TotalCount: String(d.containers.total), Active: String(d.containers.active), Size: humanSize4(d.containers.size), Reclaimable: pct(d.containers.reclaimable, d.containers.size) },
+      { Type: "Local Volumes", TotalCount: String(d.volumes.total), Active: String(d.volumes.active), Size: humanSize4(d.volumes.size), Reclaimable: pct(d.volumes.reclaimable, d.volumes.size) },
       { Type: "Build Cache", TotalCount: "0", Active: "0", Size: "0B", Reclaimable: "0B" },
     ];
     if (listFormat) {

@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
-import { humanSize } from "../format.ts";
+import { humanSize4 } from "../units.ts";
+
 
 export default command({
   name: "system prune",
@@ -22,7 +23,7 @@ export default command({
     if (r.images.length) out.push("Deleted Images:", ...r.images.map((n) => `untagged: ${familiarName(n)}`), "");
     if (r.blobs.length) out.push("Deleted Content:", ...r.blobs, "");
     if (r.snapshots.length) out.push("Deleted Snapshots:", ...r.snapshots, "");
-    out.push(`Total reclaimed space: ${humanSize(r.reclaimed)}`);
+    out.push(`Total reclaimed space: ${humanSize4(r.reclaimed)}`);
     process.stdout.write(`${out.join("\n")}\n`);
     return 0;
   },
