@@ -60,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -306,11 +307,19 @@ static void log_open(void) {
   log_size = fstat(log_fd, &s) == 0 ? s.st_size : 0;
 }
 
-/* json.log → json.log.1 → … → json.log.(max-1); the oldest goes. */
+/* json.log → json.log.1 → … → json.log.(max-1); the oldest goes. Under an exclusive flock of the
+ * log's directory: a reader (src/engine/logs.ts) opens the whole set under a shared one, so it
+ * never sees the live name missing or a set that shifted between two of its opens. */
 static void log_rotate(void) {
   close(log_fd);
   log_fd = -1;
   char from[4200], to[4200];
+  snprintf(from, sizeof from, "%s", o.log_path);
+  char *slash = strrchr(from, '/');
+  if (slash && slash != from) *slash = 0;
+  else snprintf(from, sizeof from, "%s", slash ? "/" : ".");
+  int dfd = open(from, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) while (flock(dfd, LOCK_EX) < 0 && errno == EINTR) {}
   if (o.log_max_files <= 1) {
     if (truncate(o.log_path, 0) < 0) diag("truncate %s: %s", o.log_path, strerror(errno));
   } else {
@@ -322,6 +331,7 @@ static void log_rotate(void) {
     }
   }
   log_open();
+  if (dfd >= 0) close(dfd); /* drops the flock */
 }
 
 static void log_entry(int stream, const char *p, size_t n, int partial) {

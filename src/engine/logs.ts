@@ -2,7 +2,9 @@
 // ({"log","stream","time"}) or the CRI's k8s-file lines ("<time> stdout|stderr F|P text"), over
 // the rotated files (oldest first), with --since/--until/--tail, and --follow until the
 // container stops (following rotation by inode).
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import { errno, libcSymbols, EINTR, LOCK_SH } from "../sys/libc.ts";
 import type { Engine } from "./engine.ts";
 import { failedPrecondition } from "../sys/errdefs.ts";
 import type { Container } from "./containers.ts";
@@ -57,12 +59,43 @@ function files(path: string, maxFiles: number): string[] {
   return out;
 }
 
-function readAll(path: string): string {
+/**
+ * Opens the log's files, oldest first, under a shared flock of their directory: berth-monitor
+ * rotates under an exclusive one, so the set is one moment's (no file renamed between two opens,
+ * the live name never missing). The last fd is the live file's, or -1 when it is not there.
+ */
+function openLogSet(path: string, maxFiles: number): number[] {
+  let dfd = -1;
   try {
-    return readFileSync(path, "utf8");
+    dfd = openSync(dirname(path), "r");
+    while (libcSymbols().flock(dfd, LOCK_SH) !== 0 && errno() === EINTR) {}
   } catch {
-    return "";
+    // no directory: no logs yet
   }
+  try {
+    return files(path, maxFiles).map((f) => {
+      try {
+        return openSync(f, "r");
+      } catch {
+        return -1;
+      }
+    });
+  } finally {
+    if (dfd >= 0) closeSync(dfd); // drops the flock
+  }
+}
+
+/** The rest of an open file from `pos` on, as text; returns it and the new position. */
+function readRest(fd: number, pos: number): { text: string; pos: number } {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, pos);
+    if (n <= 0) break;
+    pos += n;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return { text: Buffer.concat(chunks).toString("utf8"), pos };
 }
 
 export async function* readLogs(e: Engine, c: Container, o: LogOptions = {}, stillRunning?: () => Promise<boolean>): AsyncGenerator<LogEntry> {
@@ -72,34 +105,59 @@ export async function* readLogs(e: Engine, c: Container, o: LogOptions = {}, sti
     && (o.since === undefined || x.ns >= BigInt(Math.floor(o.since)) * 1_000_000n)
     && (o.until === undefined || x.ns <= BigInt(Math.floor(o.until)) * 1_000_000n);
   let entries: LogEntry[] = [];
-  for (const f of files(path, c.spec.log?.maxFiles ?? 3)) {
-    for (const line of readAll(f).split("\n")) {
-      if (!line) continue;
-      const x = parseLogLine(line, driver);
-      if (x && want(x)) entries.push(x);
+  const maxFiles = c.spec.log?.maxFiles ?? 3;
+  const fds = openLogSet(path, maxFiles);
+  // Follow from where this read of the live file ended, on the same file.
+  let fd = fds.pop()!, ino = 0, pos = 0;
+  let partial = "";
+  try {
+    for (const f of [...fds, fd]) {
+      if (f < 0) continue;
+      const r = readRest(f, 0);
+      let text = r.text;
+      if (f === fd) {
+        pos = r.pos;
+        ino = fstatSync(fd).ino;
+        // A line the monitor is still writing is finished by the follow below.
+        const cut = text.lastIndexOf("\n") + 1;
+        if (o.follow && stillRunning) {
+          partial = text.slice(cut);
+          text = text.slice(0, cut);
+        }
+      }
+      for (const line of text.split("\n")) {
+        if (!line) continue;
+        const x = parseLogLine(line, driver);
+        if (x && want(x)) entries.push(x);
+      }
     }
+  } finally {
+    for (const f of fds) if (f >= 0) closeSync(f);
   }
   if (o.tail !== undefined && o.tail >= 0) entries = entries.slice(Math.max(0, entries.length - o.tail));
-  for (const x of entries) yield x;
-  if (!o.follow || !stillRunning) return;
-  // Follow from the current end of the live file.
-  let fd = -1, ino = 0, pos = 0;
-  const open = () => {
-    try {
-      fd = openSync(path, "r");
-      const st = fstatSync(fd);
-      ino = st.ino;
-      return st.size;
-    } catch {
-      fd = -1;
-      return 0;
-    }
-  };
-  pos = open();
-  let partial = "";
-  const buf = Buffer.alloc(65536);
-  let idle = 0;
   try {
+    for (const x of entries) yield x;
+    if (!o.follow || !stillRunning) return;
+    yield* follow();
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+
+  async function* follow(): AsyncGenerator<LogEntry> {
+    const open = () => {
+      try {
+        fd = openSync(path, "r");
+        const st = fstatSync(fd);
+        ino = st.ino;
+        return st.size;
+      } catch {
+        fd = -1;
+        return 0;
+      }
+    };
+    if (fd < 0) pos = open();
+    const buf = Buffer.alloc(65536);
+    let idle = 0;
     for (;;) {
       if (o.signal?.aborted) return;
       let got = 0;
@@ -119,17 +177,45 @@ export async function* readLogs(e: Engine, c: Container, o: LogOptions = {}, sti
           }
         }
       }
-      // Rotated: the live name points at a new file; the old one is read to its end above.
+      // Rotated: the live name points at a new file; ours is read to its end above. Several
+      // rotations can pass between two polls: the files written after ours (found by its inode
+      // in the set, opened at one moment) are read in order before the live one is followed.
+      let rotated = false;
       try {
-        if (statSync(path).ino !== ino) {
-          if (fd >= 0) closeSync(fd);
-          open();
-          pos = 0;
-          continue;
-        }
+        rotated = statSync(path).ino !== ino;
       } catch {}
+      if (rotated && ino === 0) {
+        // The live file appeared (no file before): follow it from its start.
+        pos = 0;
+        open();
+        continue;
+      }
+      if (rotated) {
+        const set = openLogSet(path, maxFiles);
+        const at = set.findIndex((f) => f >= 0 && fstatSync(f).ino === ino);
+        for (const f of set.slice(0, at + 1)) if (f >= 0) closeSync(f);
+        const newer = set.slice(at + 1);
+        const live = newer.pop()!;
+        // Ours first: what the monitor wrote to it after our read above, before it rotated.
+        for (const [f, from] of [[fd, pos] as const, ...newer.map((f) => [f, 0] as const)]) {
+          if (f < 0) continue;
+          partial += readRest(f, from).text;
+          closeSync(f);
+          let nl;
+          while ((nl = partial.indexOf("\n")) >= 0) {
+            const line = partial.slice(0, nl);
+            partial = partial.slice(nl + 1);
+            const x = parseLogLine(line, driver);
+            if (x && want(x)) yield x;
+          }
+        }
+        fd = live;
+        pos = 0;
+        ino = live >= 0 ? fstatSync(live).ino : 0;
+        continue;
+      }
       if (got === 0) {
-        if (++idle % 5 === 0 && !(await stillRunning())) {
+        if (++idle % 5 === 0 && !(await stillRunning!())) {
           // One last read: what was written between our read and the exit.
           if (fd >= 0) {
             const n = readSync(fd, buf, 0, buf.length, pos);
@@ -144,8 +230,6 @@ export async function* readLogs(e: Engine, c: Container, o: LogOptions = {}, sti
         await Bun.sleep(50);
       } else idle = 0;
     }
-  } finally {
-    if (fd >= 0) closeSync(fd);
   }
 }
 

@@ -280,4 +280,38 @@ describe.if(ready)("ps and events", () => {
     expect(out).toEqual(out.slice().sort((a, b) => Number(a.slice(5)) - Number(b.slice(5))));
     await cli.ok(["rm", "rot"]);
   });
+
+  test("log rotation while logs read and follow: no read fails, and each sees one contiguous run of lines", async () => {
+    // ~75 bytes per json-file line, 1k files: a rotation every ~14 lines, hundreds while the readers run.
+    await cli.ok(["run", "-d", "--name", "rotr", "--network", "none", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "busybox", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo $i; i=$((i+1)); done; sleep 600"]);
+    // A follower keeps up with rotations while the files hold more than it reads between two
+    // polls (every 50 ms when idle): ~75-byte lines, 20 per 20 ms, 5 files of ~55 (~275 ms).
+    await cli.ok(["run", "-d", "--name", "rotf", "--network", "none", "--log-opt", "max-size=4k", "--log-opt", "max-file=5", "busybox", "sh", "-c", "sleep 0.5; i=0; while [ $i -lt 2000 ]; do echo $i; i=$((i+1)); [ $((i % 20)) = 0 ] && sleep 0.02; done; sleep 600"]);
+    const follow = Bun.spawn(cli.argv(["logs", "-f", "rotf"]), { stdout: "pipe", stderr: "pipe" });
+    const contiguous = (lines: string[]) => lines.every((l, i) => i === 0 || Number(l) === Number(lines[i - 1]) + 1);
+    const last = async (name: string, want: string) => {
+      for (let i = 0; i < 600 && (await cli.ok(["logs", "--tail", "1", name])).trim() !== want; i++) await Bun.sleep(50);
+      return (await cli.ok(["logs", "--tail", "1", name])).trim();
+    };
+    try {
+      for (let round = 0; round < 25; round++) {
+        const r = await cli.run(["logs", "rotr"]);
+        expect({ round, code: r.code, stderr: r.stderr }).toEqual({ round, code: 0, stderr: "" });
+        const lines = r.stdout.split("\n").filter(Boolean);
+        expect({ round, contiguous: contiguous(lines) }).toEqual({ round, contiguous: true });
+      }
+      expect(await last("rotr", "19999")).toBe("19999");
+      expect(await last("rotf", "1999")).toBe("1999");
+      await Bun.sleep(300);
+      await cli.ok(["rm", "-f", "rotf"]); // ends the follower
+      const [out, err] = await Promise.all([new Response(follow.stdout).text(), new Response(follow.stderr).text(), follow.exited]);
+      expect(err).toBe("");
+      const lines = out.split("\n").filter(Boolean);
+      // Started before the first line: it saw every line, in order, across ~35 rotations.
+      expect({ first: lines[0], last: lines.at(-1), count: lines.length, contiguous: contiguous(lines) }).toEqual({ first: "0", last: "1999", count: 2000, contiguous: true });
+    } finally {
+      follow.kill();
+      await cli.run(["rm", "-f", "rotr", "rotf"]);
+    }
+  }, 90_000);
 });
