@@ -143,6 +143,17 @@ export async function* readLogs(e: Engine, c: Container, o: LogOptions = {}, sti
     if (fd >= 0) closeSync(fd);
   }
 
+  /** The complete lines of `partial`, as entries; the unfinished rest stays in it. */
+  function* complete(): Generator<LogEntry> {
+    let nl;
+    while ((nl = partial.indexOf("\n")) >= 0) {
+      const line = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      const x = parseLogLine(line, driver);
+      if (x && want(x)) yield x;
+    }
+  }
+
   async function* follow(): AsyncGenerator<LogEntry> {
     const open = () => {
       try {
@@ -168,13 +179,7 @@ export async function* readLogs(e: Engine, c: Container, o: LogOptions = {}, sti
           pos += n;
           got += n;
           partial += buf.subarray(0, n).toString("utf8");
-          let nl;
-          while ((nl = partial.indexOf("\n")) >= 0) {
-            const line = partial.slice(0, nl);
-            partial = partial.slice(nl + 1);
-            const x = parseLogLine(line, driver);
-            if (x && want(x)) yield x;
-          }
+          yield* complete();
         }
       }
       // Rotated: the live name points at a new file; ours is read to its end above. Several
@@ -201,13 +206,7 @@ export async function* readLogs(e: Engine, c: Container, o: LogOptions = {}, sti
           if (f < 0) continue;
           partial += readRest(f, from).text;
           closeSync(f);
-          let nl;
-          while ((nl = partial.indexOf("\n")) >= 0) {
-            const line = partial.slice(0, nl);
-            partial = partial.slice(nl + 1);
-            const x = parseLogLine(line, driver);
-            if (x && want(x)) yield x;
-          }
+          yield* complete();
         }
         fd = live;
         pos = 0;
