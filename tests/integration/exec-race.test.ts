@@ -13,7 +13,8 @@ import { createExec, finishExec, listExecs, startExec } from "../../src/engine/e
 import { systemReset } from "../../src/engine/prune.ts";
 import { installBuiltinBusybox } from "../../src/image/builtin-busybox.ts";
 import { criProto } from "../../src/api/cri/proto.ts";
-import { mountsUnder, pidsWithArg } from "../helpers/leftovers.ts";
+import { monitorAlive, readStatus, spawnMonitor } from "../../src/monitor/monitor.ts";
+import { killPid, mountsUnder, pidsWithArg } from "../helpers/leftovers.ts";
 import { CriServer } from "./cri-harness.ts";
 
 const TOP = resolve(import.meta.dir, "../..");
@@ -52,6 +53,42 @@ async function pool(n: number, width: number, job: (i: number) => Promise<void>)
   }));
   return failures;
 }
+
+async function until<T>(f: () => T, ok: (v: T) => boolean, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (ok(v) || Date.now() > end) return v;
+    await Bun.sleep(25);
+  }
+}
+
+describe.if(ready)("the monitor's sync socket", () => {
+  // The protocol's safety net (berth-monitor.c): end of file before "start" means the start failed
+  // or the engine went away, and the monitor records that and exits. It used to be defeated in the
+  // engine's own process: the "ready" line was read through Bun.file(fd).stream(), whose duplicate
+  // of the fd outlived our close, so a monitor whose "start" never came stayed "creating" for ever
+  // (its session "running", its ExecSync unanswered) — seen here with the close below: still
+  // "creating" after 10 s, the engine holding a second fd on the socket (ss -xp).
+  test("closed by the engine before \"start\": the monitor records the failed start and exits", async () => {
+    const dir = mkdtempSync("/tmp/bt-exec-race-sync-");
+    try {
+      const m = await spawnMonitor({
+        id: "sync-eof", dir, stdin: false, tty: false, restart: { name: "no" },
+        runtime: join(TOP, "build/berth-runtime"), runtimeRoot: join(dir, "runtime"), bundle: dir,
+        berthInit: join(TOP, "build/berth-init"), monitor: join(TOP, "build/berth-monitor"), exitCommand: [],
+      });
+      m.close();
+      const st = await until(() => readStatus(dir), (s) => s?.state === "exited", 10_000);
+      expect(st).toMatchObject({ state: "exited", pid: 0, error: "the engine went away before the container started" });
+      expect(await until(() => monitorAlive(st!), (alive) => !alive, 10_000)).toBe(false);
+    } finally {
+      const left = readStatus(dir); // ended by pid only while it is still this monitor (its start time)
+      if (left && monitorAlive(left)) killPid(left.monitorPid);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe.if(ready)("exec sessions under load", () => {
   const dir = mkdtempSync("/tmp/bt-exec-race-");
