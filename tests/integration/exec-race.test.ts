@@ -91,26 +91,31 @@ describe.if(ready)("the monitor's sync socket", () => {
 });
 
 describe.if(ready)("exec sessions under load", () => {
-  const dir = mkdtempSync("/tmp/bt-exec-race-");
-  const root = join(dir, "root"), runroot = join(dir, "run");
-  const opts: EngineOptions = {
-    root, runroot, storageDriver: "overlay",
-    berthInit: join(TOP, "build/berth-init"), monitor: join(TOP, "build/berth-monitor"), runtime: join(TOP, "build/berth-runtime"),
-    exitCommand: [BERTH, "--root", root, "--runroot", runroot, "container", "cleanup"],
-  };
+  let dir = "", runroot = "";
   let e: Engine;
 
   beforeAll(async () => {
+    dir = mkdtempSync("/tmp/bt-exec-race-");
+    const root = join(dir, "root");
+    runroot = join(dir, "run");
+    const opts: EngineOptions = {
+      root, runroot, storageDriver: "overlay",
+      berthInit: join(TOP, "build/berth-init"), monitor: join(TOP, "build/berth-monitor"), runtime: join(TOP, "build/berth-runtime"),
+      exitCommand: [BERTH, "--root", root, "--runroot", runroot, "container", "cleanup"],
+    };
     e = new Engine(opts);
     await installBuiltinBusybox({ content: e.content, images: e.images });
   });
 
   afterAll(async () => {
-    await systemReset(e);
-    await e.close();
-    expect(mountsUnder(dir)).toEqual([]);
-    expect(pidsWithArg(dir)).toEqual([]);
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      await systemReset(e);
+      await e.close();
+      expect(mountsUnder(dir)).toEqual([]);
+      expect(pidsWithArg(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("engine API: 200 short sessions, 40 at a time, while containers start and go", async () => {
