@@ -30,7 +30,7 @@ import type { ExecRecord } from "../metadata/execs.ts";
 import type { Process, Spec } from "../runtime/spec/types.ts";
 import type { Engine } from "./engine.ts";
 import { getContainer, StartError, type Container } from "./containers.ts";
-import { collectExec, execEvent } from "./exec-collect.ts";
+import { collectExec, execEvent, LOST_EXIT } from "./exec-collect.ts";
 
 export { collectContainerExecs } from "./exec-collect.ts";
 
@@ -259,7 +259,9 @@ export async function finishExec(e: Engine, s: ExecSession, exit?: MonitorStatus
   let code: number;
   let error: string | undefined;
   if (st) {
-    code = st.exitCode;
+    // A monitor that never saw the process start (its "start" did not come: it recorded why)
+    // has no exit status to give: LOST_EXIT, not the 0 of a status that was never filled in.
+    code = st.error && !st.startedAt ? LOST_EXIT : st.exitCode;
     if (st.error) error = st.error;
     if (e.execs.markExited(s.exec.id, code, st.finishedAt ? new Date(Date.parse(st.finishedAt)) : new Date())) {
       execEvent(e, "exec_die", s.exec, { exitCode: String(code) });

@@ -2,7 +2,7 @@
 // spawning it, the sync socket it answers on, and reading what it records in the container's
 // runtime directory (status.json, events.jsonl). The protocol is documented in the C file's
 // header; this file and attach.ts are its only other speakers.
-import { existsSync, readFileSync, writeSync, closeSync } from "node:fs";
+import { closeSync, existsSync, readFileSync, readSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BerthError, internal } from "../sys/errdefs.ts";
 import { processAlive } from "../sys/proc.ts";
@@ -179,20 +179,33 @@ export async function spawnMonitor(o: MonitorOptions): Promise<SpawnedMonitor> {
   };
 }
 
-/** One line from a socket fd (the monitor's "ready" answer). */
+/**
+ * One line from the sync socket (the monitor's "ready" answer), read with readSync on our
+ * non-blocking fd, polled. Not through Bun.file(fd).stream(): that reads through a duplicate of
+ * the fd which stays open until the stream is garbage-collected, so our later close of the sync
+ * socket did not reach the monitor as the end of file its protocol relies on ("EOF before start:
+ * the start failed or the engine went away", see berth-monitor.c). In a long-lived engine
+ * (berthd) a monitor whose "start" never came then waited for ever, its session "running" with
+ * its process long gone. The poll costs at most a few ms once per start (the monitor answers
+ * within milliseconds of its spawn).
+ */
 async function readLine(fd: number): Promise<string> {
-  const reader = Bun.file(fd).stream().getReader();
+  const chunk = Buffer.alloc(1024);
   let text = "";
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return text.trim();
-      text += new TextDecoder().decode(value);
-      const nl = text.indexOf("\n");
-      if (nl >= 0) return text.slice(0, nl);
+  for (let wait = 0; ; ) {
+    let n: number;
+    try {
+      n = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") return text.trim(); // the monitor is gone (ECONNRESET…)
+      await Bun.sleep(wait);
+      wait = Math.min(wait + 1, 5);
+      continue;
     }
-  } finally {
-    reader.releaseLock();
+    if (n === 0) return text.trim();
+    text += chunk.toString("utf8", 0, n);
+    const nl = text.indexOf("\n");
+    if (nl >= 0) return text.slice(0, nl); // nothing else comes before our "start"
   }
 }
 
