@@ -80,14 +80,28 @@ export async function create(o: CreateOptions): Promise<Created> {
     // start path); all-allow rules the kernel refuses cost nothing (as the manager's own warning).
     const optional = (config.resources.devices ?? []).every((d) => d.allow);
     const setDevices = (dir: string, insns: Uint8Array) => void (deviceProgram = { dir, insns, optional });
-    cgroup = timed("create the cgroup and apply limits", () => createCgroup(config, id, host, (dirs) => (existed = dirs.some((d) => existsSync(d))), setDevices));
+    const created = new Date().toISOString();
+    let cgroupPaths: Record<string, string> = {};
+    const record = (pid: number, timeline?: [number, number][]): SavedState => ({
+      ociVersion: OCI_VERSION, id, pid, pidStart: pid > 0 ? processStartTime(pid) : 0, bundle: o.bundle,
+      rootfs: config.rootfs, created, owner: "", annotations: { ...config.annotations },
+      cgroupPaths: { ...cgroupPaths }, poststart: config.hooks.poststart, poststop: config.hooks.poststop, spec: config.spec,
+      ...(timeline?.length ? { timeline: timeline.map(([i, ms]) => [steps[i]!.describe, ms] as const) } : {}),
+    });
+    cgroup = timed("create the cgroup and apply limits", () => createCgroup(config, id, host, (planned) => {
+      existed = Object.values(planned.paths).some((d) => existsSync(d));
+      // Recorded before the first cgroup directory exists: a runtime killed from here on leaves
+      // a state that `delete --force` finds, with the cgroup to remove (pid 0: nothing started).
+      cgroupPaths = planned.paths;
+      store.save(record(0));
+    }, setDevices));
     const cg = cgroup;
+    cgroupPaths = cg?.paths ?? {};
     if (cg && existed && o.onWarning) {
       // runc's warning: whatever is in there already shares the limits, and `delete` kills it.
       const n = cg.processes().length;
       if (n > 0) o.onWarning(`container's cgroup is not empty: ${n} process(es) found`);
     }
-    const created = new Date().toISOString();
     const hookState: State = { ociVersion: OCI_VERSION, id, status: "creating", bundle: o.bundle, ...(Object.keys(config.annotations).length ? { annotations: config.annotations } : {}) };
     const json = JSON.stringify({ ...hookState, pid: 0 });
     const at = json.indexOf('"pid":0') + 6;
@@ -108,15 +122,10 @@ export async function create(o: CreateOptions): Promise<Created> {
       hostHasKcore: existsSync("/proc/kcore"),
       ...(o.consoleSocket ? { consoleSocket: o.consoleSocket } : {}),
     });
-    // Recorded before the process exists: if this runtime dies mid-create (killed, OOM), a
-    // `delete --force` still finds the cgroup — and with it every process already in it.
+    // Recorded again before the process exists (the cgroup as made: none when rootless without
+    // delegation): if this runtime dies mid-create (killed, OOM), a `delete --force` still finds
+    // the cgroup — and with it every process already in it.
     if (o.pidFile) checkPidFile(o.pidFile);
-    const record = (pid: number, timeline?: [number, number][]): SavedState => ({
-      ociVersion: OCI_VERSION, id, pid, pidStart: pid > 0 ? processStartTime(pid) : 0, bundle: o.bundle,
-      rootfs: config.rootfs, created, owner: "", annotations: { ...config.annotations },
-      cgroupPaths: { ...(cg?.paths ?? {}) }, poststart: config.hooks.poststart, poststop: config.hooks.poststop, spec: config.spec,
-      ...(timeline?.length ? { timeline: timeline.map(([i, ms]) => [steps[i]!.describe, ms] as const) } : {}),
-    });
     store.save(record(0));
     const t0 = performance.now();
     const launched = await launch(steps, {
@@ -216,8 +225,12 @@ export async function remove(root: string, id: string, force = false): Promise<v
   try {
     s = store.load(id);
   } catch (e) {
-    // `delete --force` of a container that is already gone succeeds (runc does the same).
-    if (force && e instanceof BerthError && e.code === "NotFound") return;
+    // `delete --force` of a container that is already gone succeeds (runc does the same); a
+    // directory without a state is a create killed before it made anything else: it goes.
+    if (force && e instanceof BerthError && e.code === "NotFound") {
+      if (!id.includes("/") && id !== "." && id !== "..") store.remove(id);
+      return;
+    }
     throw e;
   }
   const status = store.status(s);
@@ -274,9 +287,9 @@ function hasLimits(r: RuntimeConfig["resources"]): boolean {
  * runs in our own cgroup (as runc does); one with limits fails with the reason.
  */
 /** `before` sees the cgroup's directories before they are made (to warn only about reused ones). */
-function createCgroup(config: RuntimeConfig, id: string, host: HostCgroups, before?: (dirs: string[]) => void, setDevices?: DeviceProgramSetter): CgroupManager | undefined {
+function createCgroup(config: RuntimeConfig, id: string, host: HostCgroups, before?: (planned: CgroupManager) => void, setDevices?: DeviceProgramSetter): CgroupManager | undefined {
   const cg = openCgroupManager({ ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}), id, host, ...(setDevices ? { setDevices } : {}) });
-  before?.([...new Set(Object.values(cg.paths))]);
+  before?.(cg);
   try {
     cg.create(ROOTLESS ? { ...config.resources, devices: [] } : config.resources);
     return cg;

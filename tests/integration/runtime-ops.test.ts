@@ -347,3 +347,28 @@ describe.skipIf(!hasRunc)("error cases match runc: exit codes and output shapes"
     for (const id of [running[1], stopped[1]]) await h.rt(["delete", "--force", id], { runtime: RUNC });
   });
 });
+
+describe("a create killed part-way", () => {
+  test("SIGKILL at any point of create: delete --force removes the state directory and the cgroup", async () => {
+    const b = h.bundle((s) => {
+      s.process!.args = ["sleep", "60"];
+    });
+    const cgroup = h.cgroupNames.get(b)!;
+    const cgroupDirs = () => leftoverCgroups().filter((d) => d.endsWith(`/${cgroup}`));
+    const seen = new Set<string>();
+    for (const delay of [0, 1, 2, 3, 4, 6, 8, 11, 15, 20]) {
+      const id = newId("killed");
+      const p = h.spawn(["create", "--bundle", b, id]);
+      await Bun.sleep(delay);
+      p.kill("SIGKILL");
+      await p.exited;
+      // What the kill left: nothing, a bare state directory, a state with its cgroup, a created container.
+      seen.add(`${existsSync(join(h.root, id))}/${existsSync(join(h.root, id, "state.json"))}/${cgroupDirs().length > 0}`);
+      const r = await h.rt(["delete", "--force", id]);
+      expect({ delay, code: r.code, stderr: r.stderr }).toEqual({ delay, code: 0, stderr: "" });
+      expect({ delay, dir: existsSync(join(h.root, id)), cgroups: cgroupDirs() }).toEqual({ delay, dir: false, cgroups: [] });
+    }
+    // The kills landed at more than one point of create.
+    expect(seen.size).toBeGreaterThan(1);
+  });
+});

@@ -17,7 +17,8 @@ export interface Result {
 export class Harness {
   readonly root: string;
   private readonly dirs: string[] = [];
-  private readonly cgroupNames = new Map<string, string>();
+  /** The cgroupsPath each bundle gets (its name under this process's cgroup). */
+  readonly cgroupNames = new Map<string, string>();
 
   /** Cgroups still there for the container made from this bundle (each bundle has its own name). */
   leftoverCgroupsOf(bundle: string): string[] {
