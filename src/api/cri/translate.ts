@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { invalidArgument, notFound } from "../../sys/errdefs.ts";
 import type { Container } from "../../engine/containers.ts";
+import { devicePermissions, devicesFromHost } from "../../engine/devices.ts";
 import type { Pod, PodRunSpec, PodSandboxSpec } from "../../engine/pods.ts";
 import type { ContainerSpec, MountSpec } from "../../engine/spec.ts";
 import type { PodSandboxConfig__Output } from "./generated/runtime/v1/PodSandboxConfig.ts";
@@ -111,7 +112,10 @@ export function containerSpec(cfg: ContainerConfig__Output | null): { spec: Cont
   if (!cfg.metadata?.name) throw invalidArgument("CreateContainer: config.metadata.name is empty", "config.metadata.name");
   if (!/^[a-zA-Z0-9][a-zA-Z0-9.-]*$/.test(cfg.metadata.name)) throw invalidArgument(`config.metadata.name ${JSON.stringify(cfg.metadata.name)}: use letters, digits, '.' and '-'`, "config.metadata.name");
   if (!cfg.image?.image) throw invalidArgument("CreateContainer: config.image.image is empty", "config.image");
-  if (cfg.devices.length) throw invalidArgument(`config.devices (${cfg.devices.map((d) => d.host_path).join(", ")}): devices are not supported by berth's CRI yet`, "config.devices");
+  const devices = cfg.devices.flatMap((d, i) => {
+    const field = `config.devices[${i}]`;
+    return devicesFromHost(d.host_path, d.container_path, devicePermissions(d.permissions, `${field}.permissions`), field);
+  });
   const lx = cfg.linux;
   const sc = lx?.security_context;
   const res = lx?.resources;
@@ -137,6 +141,7 @@ export function containerSpec(cfg: ContainerConfig__Output | null): { spec: Cont
   if (cfg.stdin) spec.stdin = true;
   if (mounts.length) spec.mounts = mounts;
   if (sc?.privileged) spec.privileged = true;
+  if (devices.length) spec.devices = devices;
   if (sc?.capabilities?.add_capabilities.length) spec.capAdd = [...sc.capabilities.add_capabilities];
   if (sc?.capabilities?.drop_capabilities.length) spec.capDrop = [...sc.capabilities.drop_capabilities];
   if (sc?.readonly_rootfs) spec.readOnly = true;
@@ -161,7 +166,17 @@ export function resourcesSpec(res: NonNullable<NonNullable<ContainerConfig__Outp
   const oom = num(res.oom_score_adj, "resources.oom_score_adj");
   if (shares < 0 || quota < -1 || memory < 0) throw invalidArgument(`resources: negative cpu_shares ${shares}, cpu_quota ${quota} or memory_limit_in_bytes ${memory}`, "resources");
   if (oom < -1000 || oom > 1000) throw invalidArgument(`resources.oom_score_adj ${oom} is outside -1000..1000`, "resources.oom_score_adj");
-  if (res.hugepage_limits.some((h) => h.limit !== "0")) throw invalidArgument("resources.hugepage_limits: this node has no hugepage controller berth can set", "resources.hugepage_limits");
+  // containerd's WithResources: one runtime-spec hugepageLimits entry per CRI limit; the page
+  // size is the hugetlb file names' form ("2MB", "1GB", "64KB"). Without a hugetlb controller the
+  // runtime skips them (as runc), so the container still starts.
+  const huge = res.hugepage_limits.map((h, i) => {
+    const field = `resources.hugepage_limits[${i}]`;
+    if (!/^[1-9]\d*[KMG]B$/.test(h.page_size)) throw invalidArgument(`${field}.page_size ${JSON.stringify(h.page_size)} is not a page size like "2MB" or "1GB"`, `${field}.page_size`);
+    const limit = num(h.limit, `${field}.limit`);
+    if (limit < 0) throw invalidArgument(`${field}.limit ${limit} is negative`, `${field}.limit`);
+    return { pageSize: h.page_size, limit };
+  });
+  if (huge.length) out.hugepageLimits = huge;
   if (shares > 0) out.cpuShares = shares;
   if (quota > 0) out.cpus = quota / period;
   if (memory > 0) {
