@@ -99,6 +99,19 @@ describe("CRI devices, hugepage limits, Version", () => {
     }
   }, 60_000);
 
+  test("privileged: every host device node is there (containerd's host devices)", async () => {
+    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("priv") })).pod_sandbox_id;
+    try {
+      const id = await runIn(p, "priv", "p", { linux: { security_context: { privileged: true } } });
+      const r = await exec(id, ["ls", "-l", "/dev/loop-control", "/dev/loop7"]);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/10,\s+237 .*\/dev\/loop-control/);
+      expect(r.out).toMatch(/7,\s+7 .*\/dev\/loop7/);
+    } finally {
+      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+    }
+  }, 60_000);
+
   test("hugepage limits: the container starts on a host without the hugetlb controller", async () => {
     const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("huge") })).pod_sandbox_id;
     const id = await runIn(p, "huge", "h", { linux: { resources: { hugepage_limits: [{ page_size: "2MB", limit: 4194304 }, { page_size: "1GB", limit: 0 }] } } });
