@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { containerSpec, resourcesSpec } from "../../src/api/cri/translate.ts";
+import { containerSpec, podRunSpec, podUsernsMappings, resourcesSpec } from "../../src/api/cri/translate.ts";
 import { devMajor, devMinor } from "../../src/engine/devices.ts";
 import { BerthError } from "../../src/sys/errdefs.ts";
 import type { ContainerConfig__Output } from "../../src/api/cri/generated/runtime/v1/ContainerConfig.ts";
@@ -93,5 +93,46 @@ describe("CRI hugepage_limits → ContainerSpec.hugepageLimits", () => {
       const r = refusal(() => resourcesSpec(res([{ page_size: "2MB", limit: "1" }, { page_size: ps, limit: "1" }])));
       expect([r.code, r.field]).toEqual(["InvalidArgument", "resources.hugepage_limits[1].page_size"]);
     }
+  });
+});
+
+describe("CRI userns_options (pod user namespaces)", () => {
+  const U = "linux.security_context.namespace_options.userns_options";
+  const range = (container_id: number, host_id: number, length: number) => ({ container_id, host_id, length });
+  const podCfg = (userns_options: object | null) =>
+    ({ metadata: { name: "p", uid: "u", namespace: "n", attempt: 0 }, hostname: "", log_directory: "", dns_config: null, port_mappings: [], labels: {}, annotations: {}, linux: { cgroup_parent: "", sysctls: {}, security_context: { namespace_options: { network: "POD", pid: "POD", ipc: "POD", target_id: "", userns_options }, privileged: false } } }) as never;
+
+  test("kubelet's form (one 65536 range from container id 0) passes the checks", () => {
+    expect(podUsernsMappings({ mode: "POD", uids: [range(0, 65536, 65536)], gids: [range(0, 131072, 65536)] })).toEqual({
+      uids: [{ containerId: 0, hostId: 65536, size: 65536 }], gids: [{ containerId: 0, hostId: 131072, size: 65536 }],
+    });
+  });
+
+  test("NODE is today's behaviour: the pod runs in the host's user namespace", () => {
+    expect(podRunSpec(podCfg({ mode: "NODE", uids: [], gids: [] }), "").pod.name).toBe("p");
+    expect(podRunSpec(podCfg(null), "").pod.name).toBe("p");
+  });
+
+  test("bad mappings → InvalidArgument naming the field", () => {
+    const cases: [object, string][] = [
+      [{ mode: "POD", uids: [], gids: [range(0, 65536, 65536)] }, `${U}.uids`],
+      [{ mode: "POD", uids: [range(0, 65536, 65536)], gids: [] }, `${U}.gids`],
+      [{ mode: "POD", uids: [range(0, 65536, 1000), range(1000, 70000, 10)], gids: [range(0, 65536, 65536)] }, `${U}.uids`],
+      [{ mode: "POD", uids: [range(1, 65536, 65536)], gids: [range(0, 65536, 65536)] }, `${U}.uids[0].container_id`],
+      [{ mode: "POD", uids: [range(0, 65536, 65536)], gids: [range(0, 65536, 0)] }, `${U}.gids[0].length`],
+      [{ mode: "POD", uids: [range(0, 0, 65536)], gids: [range(0, 65536, 65536)] }, `${U}.uids[0].host_id`],
+      [{ mode: "POD", uids: [range(0, 4294967000, 65536)], gids: [range(0, 65536, 65536)] }, `${U}.uids[0]`],
+      [{ mode: "CONTAINER", uids: [], gids: [] }, `${U}.mode`],
+    ];
+    for (const [u, field] of cases) {
+      const r = refusal(() => podRunSpec(podCfg(u), ""));
+      expect([r.code, r.field]).toEqual(["InvalidArgument", field]);
+      expect(r.message).toContain(field);
+    }
+  });
+
+  test("mode POD with good mappings is still refused, naming the mode (not served yet)", () => {
+    const r = refusal(() => podRunSpec(podCfg({ mode: "POD", uids: [range(0, 65536, 65536)], gids: [range(0, 65536, 65536)] }), ""));
+    expect([r.code, r.field]).toEqual(["InvalidArgument", "userns_options.mode"]);
   });
 });

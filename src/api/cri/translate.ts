@@ -15,6 +15,8 @@ import type { PodSandbox } from "./generated/runtime/v1/PodSandbox.ts";
 import type { Container as CriContainer } from "./generated/runtime/v1/Container.ts";
 import type { ContainerStatus } from "./generated/runtime/v1/ContainerStatus.ts";
 import type { NamespaceMode__Output } from "./generated/runtime/v1/NamespaceMode.ts";
+import type { UserNamespace__Output } from "./generated/runtime/v1/UserNamespace.ts";
+import type { IDMapping__Output } from "./generated/runtime/v1/IDMapping.ts";
 import type { SecurityProfile__Output } from "./generated/runtime/v1/SecurityProfile.ts";
 
 /** Labels berth keeps on a CRI container's record besides the CRI's own (hidden from CRI clients). */
@@ -38,6 +40,30 @@ function nsMode(m: NamespaceMode__Output | undefined, field: string, allowed: Na
   return v;
 }
 
+const USERNS = "linux.security_context.namespace_options.userns_options";
+
+/**
+ * Checks a mode POD userns_options as containerd 1.7 does (one range each for uids and gids, as
+ * its remapped snapshots need) and as kubelet sends them (KEP-127: container_id 0, a 65536-wide
+ * range at a multiple of 65536): each bad input is InvalidArgument naming the field.
+ */
+export function podUsernsMappings(u: UserNamespace__Output): { uids: IdMap[]; gids: IdMap[] } {
+  if (u.mode !== "POD") throw invalidArgument(`${USERNS}.mode ${u.mode}: use NODE or POD`, `${USERNS}.mode`);
+  const one = (list: IDMapping__Output[], kind: "uids" | "gids"): IdMap[] => {
+    const field = `${USERNS}.${kind}`;
+    if (list.length === 0) throw invalidArgument(`${field}: mode POD needs a mapping (none given)`, field);
+    if (list.length > 1) throw invalidArgument(`${field}: only one mapping range is supported (got ${list.length})`, field);
+    const m = list[0]!;
+    if (m.container_id !== 0) throw invalidArgument(`${field}[0].container_id ${m.container_id}: the range must start at container id 0`, `${field}[0].container_id`);
+    if (!(m.length > 0)) throw invalidArgument(`${field}[0].length ${m.length}: must be at least 1`, `${field}[0].length`);
+    if (m.host_id === 0) throw invalidArgument(`${field}[0].host_id 0: mapping onto the host's root ids is no user namespace isolation`, `${field}[0].host_id`);
+    if (m.host_id + m.length > 2 ** 32 - 1) throw invalidArgument(`${field}[0]: host_id ${m.host_id} + length ${m.length} is beyond the 32-bit id space`, `${field}[0]`);
+    return [{ containerId: 0, hostId: m.host_id, size: m.length }];
+  };
+  return { uids: one(u.uids, "uids"), gids: one(u.gids, "gids") };
+}
+type IdMap = { containerId: number; hostId: number; size: number };
+
 export function podRunSpec(cfg: PodSandboxConfig__Output | null, runtimeHandler: string): PodRunSpec {
   if (!cfg) throw invalidArgument("RunPodSandbox: config is missing", "config");
   if (!cfg.metadata) throw invalidArgument("RunPodSandbox: config.metadata is missing (name, uid, namespace, attempt)", "config.metadata");
@@ -49,8 +75,9 @@ export function podRunSpec(cfg: PodSandboxConfig__Output | null, runtimeHandler:
   const net = nsMode(ns?.network, "linux.security_context.namespace_options.network", ["POD", "NODE"]);
   const ipc = nsMode(ns?.ipc, "linux.security_context.namespace_options.ipc", ["POD", "NODE"]);
   const pid = nsMode(ns?.pid, "linux.security_context.namespace_options.pid", ["POD", "CONTAINER", "NODE"]);
-  if (ns?.userns_options && ns.userns_options.mode === "POD") {
-    throw invalidArgument("linux.security_context.namespace_options.userns_options: user namespaces for pods are not supported by berth yet (use NODE)", "userns_options");
+  if (ns?.userns_options && ns.userns_options.mode !== "NODE") {
+    podUsernsMappings(ns.userns_options);
+    throw invalidArgument("linux.security_context.namespace_options.userns_options.mode POD: pod user namespaces are not served by berth's CRI yet (use NODE)", "userns_options.mode");
   }
   const pod: PodSandboxSpec = {
     name: cfg.metadata.name, namespace: cfg.metadata.namespace, uid: cfg.metadata.uid, attempt: cfg.metadata.attempt,
