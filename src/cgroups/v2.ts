@@ -115,13 +115,15 @@ export class V2Manager implements CgroupManager {
     const chain = dirChain(this.mountPoint, this.dir);
     if (chain.length === 0) throw invalidArgument(`${PATH_FIELD} resolves to the hierarchy root ${this.dir}`, PATH_FIELD);
     try {
-      const need = controllersNeeded(resources);
+      let need = controllersNeeded(resources);
       // Check availability before creating anything (config-linux.md "Unified": a missing
       // controller is an error).
       const topParent = posix.dirname(chain[0] as string);
       if (need.length > 0) {
         const avail = (this.files.tryRead(topParent, "cgroup.controllers") ?? "").trim().split(/\s+/);
-        const missing = need.filter((c) => !avail.includes(c));
+        // hugetlb is the exception: runc writes hugetlb.<size>.max only when the controller is
+        // there, so limits on a host without it are skipped (with a warning in apply), not refused.
+        const missing = need.filter((c) => !avail.includes(c) && c !== "hugetlb");
         if (missing.length > 0) {
           const ctrl = missing[0] as string;
           const field = f(CONTROLLER_FIELD[ctrl] ?? "unified");
@@ -130,6 +132,7 @@ export class V2Manager implements CgroupManager {
             field,
           );
         }
+        need = need.filter((c) => avail.includes(c));
       }
       for (const dir of chain) {
         this.enableControllers(posix.dirname(dir), need);
@@ -247,6 +250,11 @@ export class V2Manager implements CgroupManager {
 
     r.hugepageLimits?.forEach((h, i) => {
       const field = f(`hugepageLimits[${i}].limit`);
+      // The hugetlb.<size>.* files exist only where the controller is enabled (runc: write only then).
+      if (!w.has(dir, `hugetlb.${h.pageSize}.max`)) {
+        this.warn(`${field} ignored: the hugetlb controller is not enabled for ${dir} (no hugetlb.${h.pageSize}.max)`);
+        return;
+      }
       w.write(dir, `hugetlb.${h.pageSize}.max`, String(h.limit), field);
       if (w.has(dir, `hugetlb.${h.pageSize}.rsvd.max`)) w.write(dir, `hugetlb.${h.pageSize}.rsvd.max`, String(h.limit), field);
     });

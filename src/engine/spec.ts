@@ -12,6 +12,7 @@ import { parseSignal, signalName } from "../sys/signals.ts";
 import { defaultSeccomp } from "../seccomp/default-profile.ts";
 import { specFromImage, DOCKER_DEFAULT_CAPS, type ImageConfigFile } from "../image/config-to-spec.ts";
 import type { Mount, Spec } from "../runtime/spec/types.ts";
+import { hostDevices, type DeviceSpec } from "./devices.ts";
 import type { RestartPolicy } from "../monitor/monitor.ts";
 
 export type { RestartPolicy };
@@ -134,6 +135,10 @@ export interface ContainerSpec {
   ipc?: string;
   uts?: string;
   pidMode?: string;
+  /** Device nodes made in the container, each with a device-cgroup allow rule (engine/devices.ts). */
+  devices?: DeviceSpec[];
+  /** hugetlb limits: pageSize like "2MB", limit in bytes (skipped by the runtime without the controller). */
+  hugepageLimits?: { pageSize: string; limit: number }[];
   /** Replace the default masked and read-only paths (the CRI's; ignored when privileged). */
   maskedPaths?: string[];
   readonlyPaths?: string[];
@@ -320,6 +325,8 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
     linux.maskedPaths = [];
     linux.readonlyPaths = [];
     res.devices = [{ allow: true, access: "rwm" }];
+    // containerd's privileged: every host device node too (oci.WithHostDevices).
+    addDevices(linux, hostDevices(), false);
     for (const m of spec.mounts!) {
       if (m.destination === "/sys" || m.destination === "/sys/fs/cgroup") m.options = (m.options ?? []).filter((o) => o !== "ro").concat("rw");
     }
@@ -350,6 +357,9 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
     // The hostname belongs to the UTS namespace that is joined: it is not set again.
     if (type === "uts") delete spec.hostname;
   }
+
+  if (s.devices?.length) addDevices(linux, s.devices, !s.privileged);
+  if (s.hugepageLimits?.length) res.hugepageLimits = s.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: h.limit }));
 
   // Limits beyond what specFromImage knows.
   if (s.memory !== undefined) {
@@ -402,6 +412,16 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
     proc.args = [DOCKER_INIT_TARGET, "--", ...(proc.args ?? [])];
   }
   return spec;
+}
+
+/** Device nodes into linux.devices (one per path, the later wins) and, when asked, their allow rules. */
+function addDevices(linux: NonNullable<Spec["linux"]>, devs: DeviceSpec[], allow: boolean): void {
+  const byPath = new Map((linux.devices ?? []).map((d) => [d.path, d]));
+  for (const d of devs) byPath.set(d.path, { type: d.type, path: d.path, major: d.major, minor: d.minor, fileMode: d.fileMode, uid: d.uid, gid: d.gid });
+  linux.devices = [...byPath.values()];
+  if (!allow) return;
+  const res = (linux.resources ??= {});
+  res.devices = [...(res.devices ?? []), ...devs.map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: d.permissions }))];
 }
 
 /** docker's --init binary: tini, statically linked (Debian's tini package). */

@@ -419,6 +419,9 @@ function withDeviceRules(r: LinuxResources | undefined, devices: readonly Device
     const type = (d.mode & S_IF.FIFO) === S_IF.FIFO && (d.mode & S_IF.CHR) !== S_IF.CHR ? undefined : (d.mode & S_IF.BLK) === S_IF.BLK ? "b" : "c";
     if (!type) continue;
     const major = Number((d.dev >> 8n) & 0xfffn), minor = Number((d.dev & 0xffn) | ((d.dev >> 12n) & ~0xffn));
+    // A rule the config gives for this very node (the CRI's permissions, e.g. "r") is kept as
+    // the only one: an extra rwm allow would widen it (the v1 allow list is additive).
+    if (r?.devices?.some((x) => x.allow && x.type === type && x.major === major && x.minor === minor)) continue;
     rules.push(dev(type, major, minor));
   }
   rules.push(dev("c", null, null, "m"), dev("b", null, null, "m"), dev("c", 5, 1), dev("c", 136, null), dev("c", 5, 2), dev("c", 10, 200));

@@ -186,6 +186,17 @@ describe("v2 driver on a fake tree", () => {
     expect(m.paths).toEqual({ "": d });
   });
 
+  test("hugepage limits without the hugetlb controller: created, skipped with a warning (as runc)", () => {
+    const f = fake as Fake;
+    fs.writeFileSync(`${f.root}/cgroup.controllers`, "cpuset cpu io memory pids");
+    const m = v2Manager(f);
+    m.create({ memory: { limit: 100 << 20 }, hugepageLimits: [{ pageSize: "1GB", limit: 1 << 30 }] });
+    expect(read(`${f.root}/cgroup.subtree_control`)).toBe("+memory");
+    expect(fs.existsSync(`${f.root}/c1/hugetlb.1GB.max`)).toBe(false);
+    expect(f.writes.some((w) => w.includes("hugetlb"))).toBe(false);
+    expect(m.warnings).toEqual([`linux.resources.hugepageLimits[0].limit ignored: the hugetlb controller is not enabled for ${f.root}/c1 (no hugetlb.1GB.max)`]);
+  });
+
   test("a cgroup with no resources writes nothing into the parent", () => {
     const f = fake as Fake;
     v2Manager(f).create({});

@@ -6,12 +6,12 @@ import { getContainer, listContainers, removeContainer, startContainer, stopCont
 import { createPodContainer, getPod, listPods, removePod, runPod, stopPod } from "../../engine/pods.ts";
 import { BerthError, failedPrecondition, invalidArgument, isBerthError, notFound } from "../../sys/errdefs.ts";
 import { CriStats } from "./stats.ts";
+import { BERTH_VERSION } from "../../sys/version.ts";
 import type { StreamingServer } from "./streaming.ts";
 import type { RuntimeServiceHandlers } from "./generated/runtime/v1/RuntimeService.ts";
 import { containerSpec, containerStatusOf, criContainerOf, matchesLabels, nanos, podRunSpec, podSandboxOf } from "./translate.ts";
 import { unary, unimplemented } from "./grpc-edge.ts";
 
-export const CRI_VERSION = "0.1.0";
 const CNI_DIR = process.env.BERTH_CNI_PATH ?? "/usr/lib/cni";
 
 /** A CRI container (one that belongs to a pod) by id or unique prefix; NotFound names the id. */
@@ -32,7 +32,7 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
   let podCidr = "";
   const stats = new CriStats(e);
   return {
-    Version: unary(async () => ({ version: "0.1.0", runtime_name: "berth", runtime_version: CRI_VERSION, runtime_api_version: "v1" })),
+    Version: unary(async () => ({ version: "0.1.0", runtime_name: "berth", runtime_version: BERTH_VERSION, runtime_api_version: "v1" })),
 
     Status: unary(async (req) => {
       const cni = ["bridge", "host-local", "loopback", "portmap"].filter((p) => !existsSync(`${CNI_DIR}/${p}`));

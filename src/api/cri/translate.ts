@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { invalidArgument, notFound } from "../../sys/errdefs.ts";
 import type { Container } from "../../engine/containers.ts";
+import { devicePermissions, devicesFromHost } from "../../engine/devices.ts";
 import type { Pod, PodRunSpec, PodSandboxSpec } from "../../engine/pods.ts";
 import type { ContainerSpec, MountSpec } from "../../engine/spec.ts";
 import type { PodSandboxConfig__Output } from "./generated/runtime/v1/PodSandboxConfig.ts";
@@ -14,6 +15,8 @@ import type { PodSandbox } from "./generated/runtime/v1/PodSandbox.ts";
 import type { Container as CriContainer } from "./generated/runtime/v1/Container.ts";
 import type { ContainerStatus } from "./generated/runtime/v1/ContainerStatus.ts";
 import type { NamespaceMode__Output } from "./generated/runtime/v1/NamespaceMode.ts";
+import type { UserNamespace__Output } from "./generated/runtime/v1/UserNamespace.ts";
+import type { IDMapping__Output } from "./generated/runtime/v1/IDMapping.ts";
 import type { SecurityProfile__Output } from "./generated/runtime/v1/SecurityProfile.ts";
 
 /** Labels berth keeps on a CRI container's record besides the CRI's own (hidden from CRI clients). */
@@ -37,6 +40,30 @@ function nsMode(m: NamespaceMode__Output | undefined, field: string, allowed: Na
   return v;
 }
 
+const USERNS = "linux.security_context.namespace_options.userns_options";
+
+/**
+ * Checks a mode POD userns_options as containerd 1.7 does (one range each for uids and gids, as
+ * its remapped snapshots need) and as kubelet sends them (KEP-127: container_id 0, a 65536-wide
+ * range at a multiple of 65536): each bad input is InvalidArgument naming the field.
+ */
+export function podUsernsMappings(u: UserNamespace__Output): { uids: IdMap[]; gids: IdMap[] } {
+  if (u.mode !== "POD") throw invalidArgument(`${USERNS}.mode ${u.mode}: use NODE or POD`, `${USERNS}.mode`);
+  const one = (list: IDMapping__Output[], kind: "uids" | "gids"): IdMap[] => {
+    const field = `${USERNS}.${kind}`;
+    if (list.length === 0) throw invalidArgument(`${field}: mode POD needs a mapping (none given)`, field);
+    if (list.length > 1) throw invalidArgument(`${field}: only one mapping range is supported (got ${list.length})`, field);
+    const m = list[0]!;
+    if (m.container_id !== 0) throw invalidArgument(`${field}[0].container_id ${m.container_id}: the range must start at container id 0`, `${field}[0].container_id`);
+    if (!(m.length > 0)) throw invalidArgument(`${field}[0].length ${m.length}: must be at least 1`, `${field}[0].length`);
+    if (m.host_id === 0) throw invalidArgument(`${field}[0].host_id 0: mapping onto the host's root ids is no user namespace isolation`, `${field}[0].host_id`);
+    if (m.host_id + m.length > 2 ** 32 - 1) throw invalidArgument(`${field}[0]: host_id ${m.host_id} + length ${m.length} is beyond the 32-bit id space`, `${field}[0]`);
+    return [{ containerId: 0, hostId: m.host_id, size: m.length }];
+  };
+  return { uids: one(u.uids, "uids"), gids: one(u.gids, "gids") };
+}
+type IdMap = { containerId: number; hostId: number; size: number };
+
 export function podRunSpec(cfg: PodSandboxConfig__Output | null, runtimeHandler: string): PodRunSpec {
   if (!cfg) throw invalidArgument("RunPodSandbox: config is missing", "config");
   if (!cfg.metadata) throw invalidArgument("RunPodSandbox: config.metadata is missing (name, uid, namespace, attempt)", "config.metadata");
@@ -48,8 +75,9 @@ export function podRunSpec(cfg: PodSandboxConfig__Output | null, runtimeHandler:
   const net = nsMode(ns?.network, "linux.security_context.namespace_options.network", ["POD", "NODE"]);
   const ipc = nsMode(ns?.ipc, "linux.security_context.namespace_options.ipc", ["POD", "NODE"]);
   const pid = nsMode(ns?.pid, "linux.security_context.namespace_options.pid", ["POD", "CONTAINER", "NODE"]);
-  if (ns?.userns_options && ns.userns_options.mode === "POD") {
-    throw invalidArgument("linux.security_context.namespace_options.userns_options: user namespaces for pods are not supported by berth yet (use NODE)", "userns_options");
+  if (ns?.userns_options && ns.userns_options.mode !== "NODE") {
+    podUsernsMappings(ns.userns_options);
+    throw invalidArgument("linux.security_context.namespace_options.userns_options.mode POD: pod user namespaces are not served by berth's CRI yet (use NODE)", "userns_options.mode");
   }
   const pod: PodSandboxSpec = {
     name: cfg.metadata.name, namespace: cfg.metadata.namespace, uid: cfg.metadata.uid, attempt: cfg.metadata.attempt,
@@ -111,7 +139,10 @@ export function containerSpec(cfg: ContainerConfig__Output | null): { spec: Cont
   if (!cfg.metadata?.name) throw invalidArgument("CreateContainer: config.metadata.name is empty", "config.metadata.name");
   if (!/^[a-zA-Z0-9][a-zA-Z0-9.-]*$/.test(cfg.metadata.name)) throw invalidArgument(`config.metadata.name ${JSON.stringify(cfg.metadata.name)}: use letters, digits, '.' and '-'`, "config.metadata.name");
   if (!cfg.image?.image) throw invalidArgument("CreateContainer: config.image.image is empty", "config.image");
-  if (cfg.devices.length) throw invalidArgument(`config.devices (${cfg.devices.map((d) => d.host_path).join(", ")}): devices are not supported by berth's CRI yet`, "config.devices");
+  const devices = cfg.devices.flatMap((d, i) => {
+    const field = `config.devices[${i}]`;
+    return devicesFromHost(d.host_path, d.container_path, devicePermissions(d.permissions, `${field}.permissions`), field);
+  });
   const lx = cfg.linux;
   const sc = lx?.security_context;
   const res = lx?.resources;
@@ -137,6 +168,7 @@ export function containerSpec(cfg: ContainerConfig__Output | null): { spec: Cont
   if (cfg.stdin) spec.stdin = true;
   if (mounts.length) spec.mounts = mounts;
   if (sc?.privileged) spec.privileged = true;
+  if (devices.length) spec.devices = devices;
   if (sc?.capabilities?.add_capabilities.length) spec.capAdd = [...sc.capabilities.add_capabilities];
   if (sc?.capabilities?.drop_capabilities.length) spec.capDrop = [...sc.capabilities.drop_capabilities];
   if (sc?.readonly_rootfs) spec.readOnly = true;
@@ -161,7 +193,17 @@ export function resourcesSpec(res: NonNullable<NonNullable<ContainerConfig__Outp
   const oom = num(res.oom_score_adj, "resources.oom_score_adj");
   if (shares < 0 || quota < -1 || memory < 0) throw invalidArgument(`resources: negative cpu_shares ${shares}, cpu_quota ${quota} or memory_limit_in_bytes ${memory}`, "resources");
   if (oom < -1000 || oom > 1000) throw invalidArgument(`resources.oom_score_adj ${oom} is outside -1000..1000`, "resources.oom_score_adj");
-  if (res.hugepage_limits.some((h) => h.limit !== "0")) throw invalidArgument("resources.hugepage_limits: this node has no hugepage controller berth can set", "resources.hugepage_limits");
+  // containerd's WithResources: one runtime-spec hugepageLimits entry per CRI limit; the page
+  // size is the hugetlb file names' form ("2MB", "1GB", "64KB"). Without a hugetlb controller the
+  // runtime skips them (as runc), so the container still starts.
+  const huge = res.hugepage_limits.map((h, i) => {
+    const field = `resources.hugepage_limits[${i}]`;
+    if (!/^[1-9]\d*[KMG]B$/.test(h.page_size)) throw invalidArgument(`${field}.page_size ${JSON.stringify(h.page_size)} is not a page size like "2MB" or "1GB"`, `${field}.page_size`);
+    const limit = num(h.limit, `${field}.limit`);
+    if (limit < 0) throw invalidArgument(`${field}.limit ${limit} is negative`, `${field}.limit`);
+    return { pageSize: h.page_size, limit };
+  });
+  if (huge.length) out.hugepageLimits = huge;
   if (shares > 0) out.cpuShares = shares;
   if (quota > 0) out.cpus = quota / period;
   if (memory > 0) {

@@ -1,0 +1,147 @@
+// CRI devices, hugepage limits and Version over a grpc-js client built from the generated types:
+// a test-made device node inside a container (ls -l major:minor, "r" only refusing a write),
+// hugepage limits on a host without the hugetlb controller, and bad inputs refused with nothing
+// left behind.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as grpc from "@grpc/grpc-js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { criProto } from "../../src/api/cri/proto.ts";
+import { BERTH_VERSION } from "../../src/sys/version.ts";
+import type { RuntimeServiceClient } from "../../src/api/cri/generated/runtime/v1/RuntimeService.ts";
+import type { ImageServiceClient } from "../../src/api/cri/generated/runtime/v1/ImageService.ts";
+import type { PodSandboxConfig } from "../../src/api/cri/generated/runtime/v1/PodSandboxConfig.ts";
+import { CriServer } from "./cri-harness.ts";
+
+let s: CriServer;
+let rt: RuntimeServiceClient;
+let img: ImageServiceClient;
+let devDir: string;
+
+function call<Req, Res>(client: object, method: string, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    (client as Record<string, (r: Req, cb: (e: grpc.ServiceError | null, v: Res) => void) => void>)[method]!(req, (e, v) => (e ? reject(e) : resolve(v)));
+  });
+}
+async function code(p: Promise<unknown>): Promise<{ code: number; details: string }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as grpc.ServiceError;
+    return { code: err.code, details: err.details };
+  }
+  throw new Error("the call succeeded");
+}
+const pod = (name: string): PodSandboxConfig => ({
+  metadata: { name, namespace: "res-test", uid: `uid-${name}`, attempt: 0 },
+  hostname: name,
+  log_directory: join(s.cli.dir, "logs", name),
+});
+type Exec = { stdout: Buffer; stderr: Buffer; exit_code: number };
+const exec = async (id: string, cmd: string[]) => {
+  const r = await call<object, Exec>(rt, "ExecSync", { container_id: id, cmd, timeout: 20 });
+  return { out: r.stdout.toString(), err: r.stderr.toString(), code: r.exit_code };
+};
+async function runIn(p: string, podName: string, name: string, extra: object): Promise<string> {
+  const config = { metadata: { name }, image: { image: "busybox" }, command: ["sleep", "300"], log_path: `${name}.log`, ...extra };
+  const id = (await call<object, { container_id: string }>(rt, "CreateContainer", { pod_sandbox_id: p, config, sandbox_config: pod(podName) })).container_id;
+  await call(rt, "StartContainer", { container_id: id });
+  return id;
+}
+
+beforeAll(async () => {
+  devDir = mkdtempSync(join(tmpdir(), "bt-cri-dev-"));
+  // A test-made node for an existing, unattached loop device (7:7 is /dev/loop7 here): not one of
+  // the default devices, whose rwm rules would hide the permissions under test; opening it reads
+  // nothing and writes nothing, and the kernel makes no new loop device for it.
+  expect(Bun.spawnSync(["mknod", "-m", "666", join(devDir, "btloop"), "b", "7", "7"]).exitCode).toBe(0);
+  writeFileSync(join(devDir, "plain"), "x");
+  s = new CriServer("bt-crires-");
+  await s.start();
+  const proto = await criProto();
+  rt = new proto.runtime.v1.RuntimeService(`unix://${s.socket}`, grpc.credentials.createInsecure()) as unknown as RuntimeServiceClient;
+  img = new proto.runtime.v1.ImageService(`unix://${s.socket}`, grpc.credentials.createInsecure()) as unknown as ImageServiceClient;
+  await call(img, "PullImage", { image: { image: "busybox" } });
+});
+
+afterAll(async () => {
+  rt?.close();
+  img?.close();
+  const left = await s.cleanup();
+  rmSync(devDir, { recursive: true, force: true });
+  expect(left).toEqual({ mounts: [], cgroups: [], processes: [] });
+});
+
+describe("CRI devices, hugepage limits, Version", () => {
+  test("Version: runtime_version is berth's own", async () => {
+    const v = await call<object, { runtime_version: string; runtime_name: string }>(rt, "Version", { version: "v1" });
+    expect([v.runtime_name, v.runtime_version]).toEqual(["berth", BERTH_VERSION]);
+  });
+
+  test("devices: a test-made node readable inside with its major:minor; \"r\" only makes a write fail", async () => {
+    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("dev") })).pod_sandbox_id;
+    try {
+      const rw = await runIn(p, "dev", "rw", { devices: [{ host_path: join(devDir, "btloop"), container_path: "/dev/btloop", permissions: "rwm" }] });
+      const ro = await runIn(p, "dev", "ro", { devices: [{ host_path: join(devDir, "btloop"), container_path: "/dev/btloop", permissions: "r" }] });
+      for (const id of [rw, ro]) {
+        const ls = await exec(id, ["ls", "-l", "/dev/btloop"]);
+        expect(ls.code).toBe(0);
+        expect(ls.out).toMatch(/^brw-rw-rw-\s.*\s7,\s+7\s/);
+        expect(await exec(id, ["sh", "-c", "head -c 1 /dev/btloop"])).toMatchObject({ code: 0 });
+      }
+      expect(await exec(rw, ["sh", "-c", ": > /dev/btloop"])).toMatchObject({ code: 0 });
+      const w = await exec(ro, ["sh", "-c", ": > /dev/btloop"]);
+      expect(w.code).not.toBe(0);
+      expect(w.err).toMatch(/not permitted/i);
+    } finally {
+      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+    }
+  }, 60_000);
+
+  test("privileged: every host device node is there (containerd's host devices)", async () => {
+    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("priv") })).pod_sandbox_id;
+    try {
+      const id = await runIn(p, "priv", "p", { linux: { security_context: { privileged: true } } });
+      const r = await exec(id, ["ls", "-l", "/dev/loop-control", "/dev/loop7"]);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/10,\s+237 .*\/dev\/loop-control/);
+      expect(r.out).toMatch(/7,\s+7 .*\/dev\/loop7/);
+    } finally {
+      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+    }
+  }, 60_000);
+
+  test("hugepage limits: the container starts on a host without the hugetlb controller", async () => {
+    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("huge") })).pod_sandbox_id;
+    const id = await runIn(p, "huge", "h", { linux: { resources: { hugepage_limits: [{ page_size: "2MB", limit: 4194304 }, { page_size: "1GB", limit: 0 }] } } });
+    const st = await call<object, { status: { state: string } }>(rt, "ContainerStatus", { container_id: id });
+    expect(st.status.state).toBe("CONTAINER_RUNNING");
+    expect((await exec(id, ["true"])).code).toBe(0);
+    await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+  }, 60_000);
+
+  test("userns POD with bad mappings → InvalidArgument naming the field, no pod left", async () => {
+    const bad = (userns_options: object) => code(call(rt, "RunPodSandbox", { config: { ...pod("unsbad"), linux: { security_context: { namespace_options: { userns_options } } } } }));
+    const r = { container_id: 0, host_id: 200000, length: 65536 };
+    expect(await bad({ mode: "POD", uids: [], gids: [r] })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("userns_options.uids") });
+    expect(await bad({ mode: "POD", uids: [r, { ...r, container_id: 65536, host_id: 400000 }], gids: [r] })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("only one mapping range") });
+    expect(await bad({ mode: "POD", uids: [r], gids: [{ ...r, container_id: 5 }] })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("gids[0].container_id") });
+    // Good mappings: still refused, by the mode (pod user namespaces are not served yet).
+    expect(await bad({ mode: "POD", uids: [r], gids: [r] })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("userns_options.mode POD") });
+    expect((await call<object, { items: unknown[] }>(rt, "ListPodSandbox", { filter: { label_selector: {} } })).items.filter((x) => (x as { metadata: { name: string } }).metadata.name === "unsbad")).toEqual([]);
+  }, 60_000);
+
+  test("bad devices and page sizes → InvalidArgument naming them, nothing created", async () => {
+    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("bad") })).pod_sandbox_id;
+    const base = { metadata: { name: "x" }, image: { image: "busybox" }, command: ["true"], log_path: "x.log" };
+    const bad = (config: object) => code(call(rt, "CreateContainer", { pod_sandbox_id: p, config: { ...base, ...config }, sandbox_config: pod("bad") }));
+    const missing = join(devDir, "absent");
+    expect(await bad({ devices: [{ host_path: missing, container_path: "/dev/a", permissions: "rwm" }] })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining(missing) });
+    expect(await bad({ devices: [{ host_path: join(devDir, "plain"), container_path: "/dev/a", permissions: "rwm" }] })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("not a device") });
+    expect(await bad({ devices: [{ host_path: "/dev/null", container_path: "/dev/a", permissions: "rwx" }] })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("permissions") });
+    expect(await bad({ linux: { resources: { hugepage_limits: [{ page_size: "2M", limit: 1 }] } } })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("hugepage_limits[0].page_size") });
+    expect((await call<object, { containers: unknown[] }>(rt, "ListContainers", { filter: { pod_sandbox_id: p } })).containers).toEqual([]);
+    await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+  }, 60_000);
+});
