@@ -14,6 +14,7 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import type { Writable } from "node:stream";
+import { EventEmitter } from "node:events";
 import { acceptKey, WebSocketConn } from "./websocket.ts";
 import type { Engine } from "../../engine/engine.ts";
 import type { Container } from "../../engine/containers.ts";
@@ -66,6 +67,62 @@ function acceptPlainStreams(t: Transport): void {
     });
   };
   proto.berthPlain = true;
+}
+
+type SendSide = { update(size: number, cb?: () => void): void };
+type Windowed = { _spdyState: { window: { send: SendSide } } };
+
+/**
+ * Kubernetes' SPDY peer (docker/moby spdystream, in crictl, kubelet's clients and the apiserver)
+ * does no SPDY flow control: it never sends WINDOW_UPDATE and leaves back-pressure to TCP (its
+ * reader blocks, the socket fills). spdy-transport keeps the SPDY/3.1 send windows, so every
+ * stream stalled after the initial 64 KiB (exec output cut there, or hung). So berth's side does
+ * as spdystream: the connection's and each stream's send window never shrink, and a slow client
+ * is felt through the socket (the stream's write() says full; runCommand's Throttle pauses).
+ */
+function withoutSendWindows(conn: SpdyConnection): void {
+  const open = (side: SendSide) => (side.update = (_size, cb) => void (cb && process.nextTick(cb)));
+  open((conn as unknown as Windowed)._spdyState.window.send);
+  conn.on("stream", (s) => open((s as unknown as Windowed)._spdyState.window.send));
+}
+
+/** What berthd lets wait for a slow SPDY client, per connection, before it pauses the source. */
+const SPDY_BACKLOG = 1 << 20;
+
+/**
+ * A stream's writes as the Throttle needs them: write() says full while the connection's backlog
+ * (spdy-transport's frame queue plus the socket's buffer) is over SPDY_BACKLOG, and "drain" comes
+ * when it is under again. The stream's own write() cannot say it: spdy-transport's scheduler
+ * takes every frame at once and calls back before it is written (its "TODO: handle stream
+ * backoff"), so its queue grows without bound behind a slow socket.
+ */
+function spdySink(conn: SpdyConnection, s: SpdyStream): Writable {
+  const { socket, _spdyState } = conn as unknown as { socket: Socket; _spdyState: { framer: { readableLength: number } } };
+  const backlog = () => _spdyState.framer.readableLength + socket.writableLength;
+  const ev = new EventEmitter();
+  let waiting = false;
+  const check = () => {
+    if (!waiting) return;
+    if (backlog() < SPDY_BACKLOG) {
+      waiting = false;
+      ev.emit("drain");
+    } else socket.once("drain", check);
+  };
+  socket.once("close", () => ev.emit("close"));
+  return Object.assign(ev, {
+    get destroyed() {
+      return socket.destroyed;
+    },
+    write(d: Uint8Array) {
+      s.write(Buffer.from(d));
+      if (backlog() < SPDY_BACKLOG) return true;
+      if (!waiting) {
+        waiting = true;
+        socket.once("drain", check);
+      }
+      return false;
+    },
+  }) as unknown as Writable;
 }
 
 const TOKEN_TTL_MS = 60_000;
@@ -172,6 +229,7 @@ export class StreamingServer {
       sock.destroy();
     });
     conn.start(3.1);
+    withoutSendWindows(conn);
     const req = entry.req;
     if (req.kind === "portforward") this.portForward(conn, req.pod);
     else void this.spdyCommand(conn, req).catch((err: unknown) => this.o.log?.(`cri streaming: ${req.kind}: ${(err as Error).message}`));
@@ -286,10 +344,12 @@ export class StreamingServer {
     const err = streams.get("stderr") ?? (req.tty ? out : undefined);
     const stdin = streams.get("stdin");
     const resize = streams.get("resize");
+    const outs = new Map<SpdyStream, Writable>();
+    const sink = (s: SpdyStream) => outs.get(s) ?? outs.set(s, spdySink(conn, s)).get(s)!;
     await this.runCommand(req, {
       write: (fd, d, t) => {
         const s = fd === 1 ? out : err;
-        if (s) t.write(s as unknown as Writable, d);
+        if (s) t.write(sink(s), d);
       },
       stdin: (data, end) => {
         stdin?.on("data", (d) => data(new Uint8Array(d)));
@@ -326,7 +386,9 @@ export class StreamingServer {
     let stdinData: (d: Uint8Array) => void = (d) => early.push(d);
     let stdinEnd: () => void = () => early.push(null);
     let stdinEnded = false;
-    const onResize = { f: (_w: number, _h: number) => {} };
+    // A resize before the process has started is applied when it has (the latest one).
+    let earlySize: [number, number] | undefined;
+    const onResize: { f: (w: number, h: number) => void } = { f: (w, h) => void (earlySize = [w, h]) };
     const resize = resizeParser((w, h) => onResize.f(w, h));
     ws.message((m) => {
       let ch: number, body: Buffer;
@@ -358,7 +420,10 @@ export class StreamingServer {
         stdinData = data;
         stdinEnd = end;
       },
-      resize: (f) => (onResize.f = f),
+      resize: (f) => {
+        onResize.f = f;
+        if (earlySize) f(...earlySize);
+      },
       gone: (f) => ws.closing(f),
       finish: (status) => {
         const failed = (status as { status?: string }).status !== "Success";
