@@ -27,6 +27,7 @@ import { stopSignalOf, toOciSpec, validateSpec, type ContainerSpec, type Healthc
 import { copyUp, createVolume, removeVolume } from "./volumes.ts";
 import { collectDeadOwners } from "./gc.ts";
 import { setupNetwork, teardownNetwork, usesCni } from "./network.ts";
+import { netnsPathFor } from "../network/netns.ts";
 import { collectContainerExecs } from "./exec-collect.ts";
 
 /** What the engine works out once, at create, from the image and the spec. */
@@ -412,6 +413,7 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
   let attach: AttachClient | undefined;
   let created = false;
   let mounts: Awaited<ReturnType<typeof sn.mounts>> = [];
+  let net: ReturnType<typeof setupNetwork> | undefined;
   try {
     const cfg = JSON.parse(new TextDecoder().decode(await e.content.read(c.imageId))) as ImageConfigFile;
     // A --rm container's writable layer is removed at its exit: no sync of it, ever.
@@ -441,13 +443,14 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       hostname = spec.hostname ?? other.resolved.hostname ?? other.id.slice(0, 12);
       etc = { hosts: join(od, "hosts"), hostname: join(od, "hostname"), resolvConf: join(od, "resolv.conf") };
     } else if (usesCni(mode)) {
-      const { netnsPath, result } = await setupNetwork(e, c, hostname);
+      // CNI ADD runs on while the monitor and the runtime create the container in the netns;
+      // start waits for it (below). The /etc files the plugins' result fills are made empty now
+      // (the spec bind-mounts them at create) and written in place before the process runs.
+      net = setupNetwork(e, c, hostname);
       networked = true;
-      netns = { kind: "path", path: netnsPath };
+      netns = { kind: "path", path: netnsPathFor(e.opts.runroot, id) }; // made by net.netns, awaited before create
       etc = { hosts: join(dir, "hosts"), hostname: join(dir, "hostname"), resolvConf: join(dir, "resolv.conf") };
-      writeFileSync(etc.hosts, result.etc.hosts, { mode: 0o644 });
-      writeFileSync(etc.hostname, result.etc.hostname, { mode: 0o644 });
-      writeFileSync(etc.resolvConf, result.etc.resolvConf, { mode: 0o644 });
+      for (const f of Object.values(etc)) writeFileSync(f, "", { mode: 0o644 });
     } else {
       if (mode === "host") netns = { kind: "host" };
       etc = writeEtcFiles(dir, hostname, mode === "host" ? "host" : "own");
@@ -494,12 +497,20 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
     }
     const { create, start } = await import("../runtime/container.ts");
     const consoleSocket = spec.tty ? consoleSocketPath(dir, monitor.pid) : undefined;
+    if (net) await net.netns;
     const made = await create({
       root: e.runtimeRoot, id, bundle: dir, mode: "create", launchVia: { sock: monitor.initSock },
       ...(consoleSocket ? { consoleSocket } : {}), explain: e.opts.explain ?? false,
     });
     created = true;
     monitor.started(made.state.pid, oomFile(made.state.cgroupPaths));
+    if (net) {
+      // Written in place (the same inodes the container's mounts hold), before its process runs.
+      const { result } = await timed("engine", "network", "wait for CNI ADD (run beside the runtime's create)", () => net!.done);
+      writeFileSync(etc.hosts, result.etc.hosts);
+      writeFileSync(etc.hostname, result.etc.hostname);
+      writeFileSync(etc.resolvConf, result.etc.resolvConf);
+    }
     await start(e.runtimeRoot, id);
     // docker forgets a container's exec sessions when it starts again; a health check starts over.
     e.execs.deleteFor(id);
@@ -522,12 +533,18 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       const { remove } = await import("../runtime/container.ts");
       await remove(e.runtimeRoot, id, true).catch(() => {});
     }
-    if (networked) await teardownNetwork(e, id).catch(() => {});
+    if (networked) {
+      await net?.done.catch(() => {}); // settled before the teardown: no plugin still adding
+      await teardownNetwork(e, id).catch(() => {});
+    }
     if (mounted) try { unmountAll(rootfs, { detach: true }); } catch {}
     // The container stays (created or exited): its layer may be mounted again (cp, a start).
     if (mounted && spec.autoRemove) try { clearVolatileMarkers(mounts); } catch {}
     rmSync(dir, { recursive: true, force: true });
-    const failure = startFailure(err);
+    // A network that could not be set up is the cause when the runtime failed too (its netns
+    // went with the failed setup): say what the network said.
+    const netErr = net ? await net.done.then(() => undefined, (x: unknown) => x) : undefined;
+    const failure = startFailure(netErr ?? err);
     e.containers.update(id, { state: c.startedAt || failure.exitCode !== 125 ? "exited" : "created", exitCode: failure.exitCode, error: failure.message, pid: 0, finishedAt: new Date() });
     throw failure;
   }

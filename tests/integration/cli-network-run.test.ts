@@ -429,6 +429,12 @@ describe.if(ready)("--explain shows the seed's steps (seed 002: bridge, veth pai
     // In the seed's order: namespace, bridge, veth, address, route, then the container runs.
     const order = ["netns", "iptables rules", "bridge", "veth", "address", "route", "done", "bridge DEL"].map((k) => lines.indexOf(find(expected[k]!)!));
     expect(order).toEqual([...order].sort((x, y) => x - y));
-    expect(r.stderr.indexOf("setup of")).toBeLessThan(r.stderr.search(/clone3?\(/));
+    // The container is cloned into the namespace while the plugins still configure it; its
+    // process runs only once they are done (the engine waits for CNI ADD before start).
+    const at = (re: RegExp) => r.stderr.search(re);
+    expect(at(/wait for CNI ADD/)).toBeGreaterThan(-1);
+    expect(at(/unshare --net=/)).toBeLessThan(at(/clone3?\(/));
+    expect(at(/setup of [0-9a-f]{12} done/)).toBeLessThan(at(/wait for CNI ADD/));
+    expect(at(/clone3?\(/)).toBeLessThan(at(/wait for CNI ADD/));
   });
 });
