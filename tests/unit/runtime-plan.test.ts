@@ -57,20 +57,56 @@ describe("plan order", () => {
     const maps = p.filter((s) => s.op.name === "WRITE_CHILD_PROC").map((s) => s.args);
     expect(maps).toEqual([["uid_map", "0 1000 10\n"], ["gid_map", "0 2000 10\n"]]);
     const n = p.map((s) => s.op.name);
-    // Only what needs the host's credentials comes between: the exec fifo (in the 0700 state dir).
-    expect(n.slice(n.indexOf("WAIT_PARENT") + 1, n.indexOf("BECOME_NS_ROOT"))).toEqual(["OPEN_EXEC_FIFO"]);
+    // Only what needs the host's credentials comes between: the exec fifo (in the 0700 state dir)
+    // and the rootfs (an engine's is under its 0700 run directory).
+    expect(n.slice(n.indexOf("WAIT_PARENT") + 1, n.indexOf("BECOME_NS_ROOT"))).toEqual(["OPEN_EXEC_FIFO", "OPEN_ROOTFS"]);
     expect(n).not.toContain("MKNOD");
     expect(n.filter((x) => x === "BIND_DEVICE").length).toBe(6);
   });
 
-  test("joined namespaces: setns before clone, user first, and not in the clone flags", () => {
+  test("joined namespaces: setns before clone, not in the clone flags; with a user namespace, the others are tried before it and again after it", () => {
     const p = plan((s) => {
       s.linux!.namespaces = [{ type: "mount" }, { type: "network", path: "/proc/self/ns/net" }, { type: "user", path: "/proc/self/ns/user" }, { type: "uts" }];
       s.linux!.uidMappings = undefined;
     });
     const setns = p.filter((s) => s.op.name === "SETNS").map((s) => s.args);
-    expect(setns).toEqual([["/proc/self/ns/user", CLONE.NEWUSER], ["/proc/self/ns/net", CLONE.NEWNET]]);
+    expect(setns).toEqual([["/proc/self/ns/net", CLONE.NEWNET, 1], ["/proc/self/ns/user", CLONE.NEWUSER, 0], ["/proc/self/ns/net", CLONE.NEWNET, 0]]);
     expect(p.find((s) => s.op.name === "CLONE")!.args[0]).toBe(CLONE.NEWNS | CLONE.NEWUTS);
+    // A joined user namespace: the child takes its root too, after opening what needs the host's uid.
+    const n = p.map((s) => s.op.name);
+    expect(n.slice(n.indexOf("WAIT_PARENT") + 1, n.indexOf("BECOME_NS_ROOT"))).toEqual(["OPEN_EXEC_FIFO", "OPEN_ROOTFS"]);
+    expect(n).not.toContain("JOIN_CGROUP");
+    const plain = plan((s) => (s.linux!.namespaces = [{ type: "mount" }, { type: "uts" }, { type: "network", path: "/proc/self/ns/net" }]));
+    expect(plain.filter((s) => s.op.name === "SETNS").map((s) => s.args)).toEqual([["/proc/self/ns/net", CLONE.NEWNET, 0]]);
+  });
+
+  test("idmapped mounts: one helper user namespace per mapping, trees made before any setns, mounted from them; no preopen", () => {
+    const src = join(bundle, "rootfs");
+    const p = plan((s) => {
+      s.linux!.namespaces!.push({ type: "user" }, { type: "ipc", path: "/proc/self/ns/ipc" });
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n, i, all) => n.type !== "ipc" || n.path || !all.some((x) => x.type === "ipc" && x.path));
+      s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.mounts!.push(
+        { destination: "/a", type: "bind", source: src, options: ["rbind", "idmap"] },
+        { destination: "/b", type: "bind", source: src, options: ["bind", "ridmap"], uidMappings: [{ containerID: 0, hostID: 5000, size: 10 }], gidMappings: [{ containerID: 0, hostID: 6000, size: 10 }] },
+        { destination: "/c", type: "bind", source: src, options: ["bind", "idmap", "ro"] },
+        { destination: "/d", type: "bind", source: src, options: ["bind"] },
+      );
+    });
+    const n = p.map((s) => s.op.name);
+    const idm = p.filter((s) => s.op.name === "IDMAP_USERNS" || s.op.name === "IDMAP_TREE").map((s) => [s.op.name, ...s.args]);
+    expect(idm).toEqual([
+      ["IDMAP_USERNS", "0 100000 65536\n", "0 100000 65536\n", ""], ["IDMAP_TREE", src, 1, 0, 0, ""], ["IDMAP_TREE", src, 0, 0, 0, ""],
+      ["IDMAP_USERNS", "0 5000 10\n", "0 6000 10\n", ""], ["IDMAP_TREE", src, 0, 1, 0, ""],
+    ]);
+    expect(n.lastIndexOf("IDMAP_TREE")).toBeLessThan(n.indexOf("SETNS"));
+    // Only the plain bind is preopened by the child; the MOUNT steps say which are idmapped.
+    expect(p.filter((s) => s.op.name === "PREOPEN_BIND").length).toBe(p.filter((s) => s.op.name === "MOUNT" && (s.args[4] as number) & 1).length - 3);
+    const mounts = p.filter((s) => s.op.name === "MOUNT" && ["/a", "/b", "/c", "/d"].includes(s.args[1] as string));
+    expect(mounts.map((s) => ((s.args[4] as number) & 64) !== 0)).toEqual([true, true, true, false]);
+    expect(() => plan((s) => s.mounts!.push({ destination: "/a", type: "bind", source: src, options: ["bind"], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }), { rootless: true }))
+      .toThrow(/mounts\[\d+\]: idmapped mounts need root/);
   });
 
   test("hooks: prestart and createRuntime in the parent between the child's mounts and pivot_root", () => {
@@ -199,8 +235,20 @@ describe("mount options", () => {
     expect(b).toMatchObject({ bind: true, recursive: true, attrRecursive: true, propagation: MS.SLAVE | MS.REC, data: "" });
     expect(b.attrSet).toBe(MOUNT_ATTR.RDONLY);
   });
+  test("idmapped mounts: mappings, idmap/ridmap, the container's own mappings; bad ones name the field", () => {
+    const map = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    const bind = (o: object, userns?: { uidMappings: typeof map; gidMappings: typeof map }) => parseMount({ destination: "/x", type: "bind", source: bundle, ...o }, 0, bundle, userns);
+    expect(bind({ options: ["rbind", "ridmap"], uidMappings: map, gidMappings: map }).idmap).toEqual({ uidMappings: map, gidMappings: map, recursive: true });
+    expect(bind({ options: ["bind"], uidMappings: map, gidMappings: map }).idmap).toEqual({ uidMappings: map, gidMappings: map, recursive: false });
+    expect(bind({ options: ["bind", "idmap"] }, { uidMappings: map, gidMappings: map }).idmap).toEqual({ uidMappings: map, gidMappings: map, recursive: false });
+    expect(bind({ options: ["bind"] }).idmap).toBeUndefined();
+    expect(() => bind({ options: ["bind", "idmap"] })).toThrow(/mounts\[0\]\.options: "idmap" without uidMappings\/gidMappings uses the container's user namespace mappings/);
+    expect(() => bind({ options: ["bind"], uidMappings: map })).toThrow(/mounts\[0\]\.gidMappings: uidMappings and gidMappings of a mount go together/);
+    expect(() => bind({ options: ["bind"], uidMappings: [], gidMappings: [] })).toThrow(/mounts\[0\]\.uidMappings: an idmapped mount needs at least one/);
+    expect(() => bind({ options: ["bind"], uidMappings: [{ containerID: 0, hostID: -1, size: 1 }], gidMappings: map })).toThrow(/mounts\[0\]\.uidMappings\[0\]: needs non-negative integers/);
+    expect(() => m(["idmap"])).toThrow(/mounts\[0\]\.options: idmapped mounts are bind mounts only; "tmpfs" cannot be idmapped/);
+  });
   test("unsupported options are refused with the field", () => {
-    expect(() => m(["idmap"])).toThrow(/mounts\[0\]\.options: "idmap"/);
     expect(() => m(["tmpcopyup"], "bind")).toThrow(/tmpcopyup" applies to tmpfs mounts only/);
     expect(m(["tmpcopyup"]).tmpcopyup).toBe(true);
   });
