@@ -135,6 +135,12 @@ export async function runPod(e: Engine, r: PodRunSpec): Promise<Pod> {
   if (r.cgroupParent !== undefined && r.cgroupParent !== "" && r.cgroupParent.split("/").includes("..")) {
     throw invalidArgument(`linux.cgroup_parent ${JSON.stringify(r.cgroupParent)}: '..' is not allowed`, "linux.cgroup_parent");
   }
+  if (p.userns) {
+    // kubelet's rule for hostUsers: false: a pod user namespace owns the pod's other namespaces.
+    const host = (["network", "pid", "ipc"] as const).filter((k) => p[k] === "host");
+    if (host.length) throw invalidArgument(`a pod user namespace cannot be used with the host's ${host.join(", ")} namespace${host.length > 1 ? "s" : ""}: use the pod's own`, "userns");
+    if (r.privileged) throw invalidArgument("a pod user namespace cannot be used with a privileged pod", "userns");
+  }
   const image = await ensurePauseImage(e);
   const hostNet = p.network === "host";
   const network: NetworkSpec = hostNet ? { mode: "host" } : {
@@ -156,6 +162,7 @@ export async function runPod(e: Engine, r: PodRunSpec): Promise<Pod> {
     ...(r.cgroupParent ? { cgroupParent: r.cgroupParent } : {}),
     ...(r.privileged ? { privileged: true } : {}),
     oomScoreAdj: SANDBOX_OOM_SCORE_ADJ,
+    ...(p.userns ? { userns: { uidMappings: p.userns.uidMappings, gidMappings: p.userns.gidMappings } } : {}),
     readOnly: true,
     stopTimeout: 2,
     log: { driver: "none" },
@@ -224,6 +231,7 @@ export async function createPodContainer(e: Engine, podId: string, spec: Contain
     log = { driver: "k8s-file", path: p.logDirectory ? join(p.logDirectory, o.logPath) : o.logPath, maxSize: 0, maxFiles: 1 };
     mkdirSync(dirname(log.path!), { recursive: true, mode: 0o755 });
   }
+  if (p.userns && spec.privileged) throw invalidArgument("a privileged container cannot run in a pod with a user namespace", "linux.security_context.privileged");
   const full: ContainerSpec = {
     ...spec,
     name: memberContainerName(o.name, p, o.attempt),
@@ -231,6 +239,8 @@ export async function createPodContainer(e: Engine, podId: string, spec: Contain
     ipc: p.ipc === "host" ? "host" : infra,
     uts: p.network === "host" ? "host" : infra,
     ...(p.pid === "pod" ? { pidMode: infra } : p.pid === "host" ? { pidMode: "host" } : {}),
+    // The pod's user namespace, held by its infra process like the others.
+    ...(p.userns ? { userns: { uidMappings: p.userns.uidMappings, gidMappings: p.userns.gidMappings, join: infra } } : {}),
     ...(pod.infra.spec.cgroupParent ? { cgroupParent: pod.infra.spec.cgroupParent } : {}),
     log,
     pod: pod.id,
