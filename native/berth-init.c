@@ -15,6 +15,8 @@
  *   WAKE_CHILD  ⇄ WAIT_PARENT   parent sends the child its host pid; child goes on
  *   WAIT_CHILD  ⇄ WAKE_PARENT   child asks the parent to run host-side steps (hooks), then waits
  *                               for the parent's next WAKE_CHILD
+ *   SEND_TREES  ⇄ RECV_TREES    before WAKE_CHILD: the idmapped trees made with the child's own
+ *                               user namespace, one fd a message (SCM_RIGHTS, one byte)
  *   EOF on the sync socket means the other side died; the survivor exits (the parent kills the
  *   child first).
  *
@@ -373,11 +375,11 @@ static int take_preopened(const char *source, int recursive, int idmap) {
 /* ---- idmapped mounts (mount_setattr(2) MOUNT_ATTR_IDMAP) ----------------------------------
  * The kernel idmaps a detached tree with a user namespace's maps: an id the file system stores as
  * a map's inside id appears as its outside id. It asks for CAP_SYS_ADMIN over the source's file
- * system (the host's, for ext4 or tmpfs), which the child in its new user namespace no longer has:
- * so the parent makes the trees, before it joins any namespace, and the child inherits them
- * through clone (as PREOPEN_BIND's). The user namespace is a helper made for the maps — also
- * when they are the container's own: the container's exists only after the clone, when the
- * child's fd table is its own — or one given by path (the engine's pod members: the pod's). */
+ * system (the host's, for ext4 or tmpfs), which the child in its new user namespace no longer has,
+ * nor the parent once it has joined a user namespace. So the parent makes the trees: with the
+ * container's own new user namespace after the clone (IDMAP_USERNS_CHILD; SEND_TREES hands them
+ * to the child), or before any setns with a joined one given by path or a helper made for other
+ * maps (IDMAP_USERNS; the child inherits those through clone, as PREOPEN_BIND's). */
 static int idmap_ns = -1;
 static void write_file_at(int dfd, const char *path, const char *content);
 
@@ -436,6 +438,54 @@ static void op_idmap_tree(struct cursor *c) {
   } else {
     keep_preopened(source, rec, 1, fd);
   }
+}
+
+/* The container's own user namespace: the trees are made after the clone, by the parent (which
+ * still has the host's capabilities), and handed to the child over the sync socket. */
+static void op_send_trees(struct cursor *c) {
+  uint64_t n = next_u64(c);
+  int idx[MAX_PREOPEN], k = 0;
+  for (int i = npreopen - 1; i >= 0 && (uint64_t)k < n; i--)
+    if (preopen[i].idmap && preopen[i].fd >= 0) idx[k++] = i;
+  if ((uint64_t)k != n) die_err(EINVAL, "plan: SEND_TREES of %llu trees, %d made", (unsigned long long)n, k);
+  for (int j = k - 1; j >= 0; j--) {
+    int fd = preopen[idx[j]].fd;
+    char b = 'T', cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct iovec iov = {.iov_base = &b, .iov_len = 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &fd, sizeof fd);
+    if (sendmsg(sync_fd, &m, MSG_NOSIGNAL) != 1) DIE("send the idmapped tree of %s to the child", preopen[idx[j]].source);
+    close(fd);
+    preopen[idx[j]].fd = -1;
+  }
+  if (idmap_ns >= 0) close(idmap_ns);
+  idmap_ns = -1;
+}
+
+static void op_recv_trees(struct cursor *c) {
+  size_t ns, nr;
+  char **src = next_strs(c, &ns), **rec = next_strs(c, &nr);
+  if (ns != nr) die_err(EINVAL, "plan: RECV_TREES of %zu sources, %zu flags", ns, nr);
+  for (size_t i = 0; i < ns; i++) {
+    char b, cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = &b, .iov_len = 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    ssize_t n;
+    while ((n = recvmsg(sync_fd, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+    if (n == 0) _exit(1); /* the parent died and has reported why */
+    struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+    if (!h || h->cmsg_type != SCM_RIGHTS) die_err(n < 0 ? errno : EPROTO, "receive the idmapped tree of %s", src[i]);
+    int fd;
+    memcpy(&fd, CMSG_DATA(h), sizeof fd);
+    keep_preopened(src[i], rec[i][0] == '1', 1, fd);
+  }
+  free(src);
+  free(rec);
 }
 
 static void op_mount(struct cursor *c) {
@@ -1111,6 +1161,16 @@ static void run_op(uint32_t code, struct cursor *c) {
     break;
   }
   case OP_IDMAP_USERNS: op_idmap_userns(c); break;
+  case OP_IDMAP_USERNS_CHILD: {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child_pid);
+    if (idmap_ns >= 0) close(idmap_ns);
+    idmap_ns = open(path, O_RDONLY | O_CLOEXEC);
+    if (idmap_ns < 0) DIE("open %s", path);
+    break;
+  }
+  case OP_SEND_TREES: op_send_trees(c); break;
+  case OP_RECV_TREES: op_recv_trees(c); break;
   case OP_IDMAP_TREE: op_idmap_tree(c); break;
   case OP_LOOPBACK_UP: {
     int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

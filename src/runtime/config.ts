@@ -2,7 +2,7 @@
 // (runc's specconv + validate habit). Later code never re-reads the Spec. Each error names the
 // field ("linux.namespaces[2].type") and says what to do.
 import { isAbsolute, join, resolve } from "node:path";
-import { existsSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { invalidArgument, notImplemented } from "../sys/errdefs.ts";
 import { capabilityMask } from "../sys/capabilities.ts";
 import { RLIMITS, RLIM_INFINITY } from "../sys/rlimits.ts";
@@ -66,6 +66,8 @@ export interface RuntimeConfig {
   readonly joinNamespaces: readonly { type: NamespaceType; path: string; flag: number; field: string }[];
   readonly uidMappings: readonly IdMapping[];
   readonly gidMappings: readonly IdMapping[];
+  /** A joined /proc/PID/ns/user's maps ("inside outside size" lines), when they can be read. */
+  readonly joinedUsernsMaps?: { readonly uid: string; readonly gid: string };
   readonly timeOffsets?: string;
   readonly mounts: readonly MountConfig[];
   /** Devices to create in /dev (undefined when /dev is bind-mounted from the host). */
@@ -184,6 +186,8 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
   } else {
     need(uidMappings.length === 0 && gidMappings.length === 0, "linux.uidMappings", "id mappings need a new user namespace: add {\"type\": \"user\"} to linux.namespaces");
   }
+  const joinedUser = joinNamespaces.find((j) => j.type === "user");
+  const joinedUsernsMaps = joinedUser ? usernsMapsAt(joinedUser.path) : undefined;
   const mountns = seen.has("mount");
   need(mountns, "linux.namespaces", "berth needs a mount namespace: add {\"type\": \"mount\"}");
 
@@ -247,6 +251,7 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
     ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}),
     ...(spec.domainname !== undefined ? { domainname: spec.domainname } : {}),
     newNamespaces, joinNamespaces, uidMappings, gidMappings,
+    ...(joinedUsernsMaps ? { joinedUsernsMaps } : {}),
     ...(timeOffsets !== undefined ? { timeOffsets } : {}),
     mounts,
     ...(devices ? { devices } : {}),
@@ -277,6 +282,22 @@ function seccompListener(s: Seccomp): void {
   if (s.listenerMetadata !== undefined) {
     need(typeof s.listenerMetadata === "string", "linux.seccomp.listenerMetadata", "must be a string");
     need(!!s.listenerPath, "linux.seccomp.listenerMetadata", "must not be set without linux.seccomp.listenerPath");
+  }
+}
+
+/**
+ * The maps of the user namespace at /proc/PID/ns/user, from its process's uid_map and gid_map
+ * (normalized to "inside outside size" lines): an idmapped mount with the same mappings then uses
+ * that namespace itself. Another path (a bind-mounted namespace) has no maps to read.
+ */
+function usernsMapsAt(path: string): { uid: string; gid: string } | undefined {
+  const m = /^\/proc\/(\d+|self)\/ns\/user$/.exec(path);
+  if (!m) return undefined;
+  const norm = (t: string) => t.split("\n").map((l) => l.trim().split(/\s+/).join(" ")).filter(Boolean).map((l) => `${l}\n`).join("");
+  try {
+    return { uid: norm(readFileSync(`/proc/${m[1]}/uid_map`, "utf8")), gid: norm(readFileSync(`/proc/${m[1]}/gid_map`, "utf8")) };
+  } catch {
+    return undefined;
   }
 }
 

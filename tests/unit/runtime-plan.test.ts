@@ -80,11 +80,11 @@ describe("plan order", () => {
     expect(plain.filter((s) => s.op.name === "SETNS").map((s) => s.args)).toEqual([["/proc/self/ns/net", CLONE.NEWNET, 0]]);
   });
 
-  test("idmapped mounts: one helper user namespace per mapping, trees made before any setns, mounted from them; no preopen", () => {
+  test("idmapped mounts: the container's own user namespace after the clone (trees sent to the child), a helper per other mapping before any setns; no preopen", () => {
     const src = join(bundle, "rootfs");
     const p = plan((s) => {
-      s.linux!.namespaces!.push({ type: "user" }, { type: "ipc", path: "/proc/self/ns/ipc" });
-      s.linux!.namespaces = s.linux!.namespaces!.filter((n, i, all) => n.type !== "ipc" || n.path || !all.some((x) => x.type === "ipc" && x.path));
+      s.linux!.namespaces!.push({ type: "user" });
+      s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "ipc" ? { type: "ipc", path: "/proc/self/ns/ipc" } : n));
       s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
       s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
       s.mounts!.push(
@@ -95,18 +95,40 @@ describe("plan order", () => {
       );
     });
     const n = p.map((s) => s.op.name);
-    const idm = p.filter((s) => s.op.name === "IDMAP_USERNS" || s.op.name === "IDMAP_TREE").map((s) => [s.op.name, ...s.args]);
+    const idm = p.filter((s) => /^(IDMAP_|SEND_TREES|RECV_TREES)/.test(s.op.name)).map((s) => [s.op.name, ...s.args]);
     expect(idm).toEqual([
-      ["IDMAP_USERNS", "0 100000 65536\n", "0 100000 65536\n", ""], ["IDMAP_TREE", src, 1, 0, 0, ""], ["IDMAP_TREE", src, 0, 0, 0, ""],
       ["IDMAP_USERNS", "0 5000 10\n", "0 6000 10\n", ""], ["IDMAP_TREE", src, 0, 1, 0, ""],
+      ["IDMAP_USERNS_CHILD"], ["IDMAP_TREE", src, 1, 0, 0, ""], ["IDMAP_TREE", src, 0, 0, 0, ""], ["SEND_TREES", 2],
+      ["RECV_TREES", [src, src], ["1", "0"]],
     ]);
-    expect(n.lastIndexOf("IDMAP_TREE")).toBeLessThan(n.indexOf("SETNS"));
-    // Only the plain bind is preopened by the child; the MOUNT steps say which are idmapped.
-    expect(p.filter((s) => s.op.name === "PREOPEN_BIND").length).toBe(p.filter((s) => s.op.name === "MOUNT" && (s.args[4] as number) & 1).length - 3);
+    expect(n.indexOf("IDMAP_TREE")).toBeLessThan(n.indexOf("SETNS"));
+    expect(n.indexOf("IDMAP_USERNS_CHILD")).toBeGreaterThan(n.lastIndexOf("WRITE_CHILD_PROC"));
+    expect(n.indexOf("SEND_TREES")).toBeLessThan(n.indexOf("WAKE_CHILD"));
+    expect(n.indexOf("RECV_TREES")).toBe(n.indexOf("WAIT_PARENT") - 1);
+    // Only the plain binds are preopened by the child; the MOUNT steps say which are idmapped.
     const mounts = p.filter((s) => s.op.name === "MOUNT" && ["/a", "/b", "/c", "/d"].includes(s.args[1] as string));
     expect(mounts.map((s) => ((s.args[4] as number) & 64) !== 0)).toEqual([true, true, true, false]);
+    expect(p.filter((s) => s.op.name === "PREOPEN_BIND" && s.args[0] === src).length).toBe(1);
     expect(() => plan((s) => s.mounts!.push({ destination: "/a", type: "bind", source: src, options: ["bind"], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }), { rootless: true }))
       .toThrow(/mounts\[\d+\]: idmapped mounts need root/);
+  });
+
+  test("idmapped mounts in a joined user namespace: with its own mappings, that namespace, opened before any setns", () => {
+    const src = join(bundle, "rootfs");
+    // This process's user namespace maps everything onto itself (the host's): read from /proc/self.
+    const self = readFileSync("/proc/self/uid_map", "utf8").trim().split(/\s+/).map(Number);
+    const p = plan((s) => {
+      s.linux!.namespaces = [{ type: "mount" }, { type: "user", path: "/proc/self/ns/user" }, { type: "network", path: "/proc/self/ns/net" }];
+      s.linux!.uidMappings = undefined;
+      s.linux!.gidMappings = undefined;
+      delete s.hostname;
+      const m = [{ containerID: self[0]!, hostID: self[1]!, size: self[2]! }];
+      s.mounts!.push({ destination: "/a", type: "bind", source: src, options: ["bind", "idmap"], uidMappings: m, gidMappings: m });
+    });
+    const idm = p.filter((s) => s.op.name.startsWith("IDMAP_")).map((s) => [s.op.name, s.op.name === "IDMAP_USERNS" ? s.args[2] : s.args[4]]);
+    expect(idm).toEqual([["IDMAP_USERNS", "/proc/self/ns/user"], ["IDMAP_TREE", ""]]);
+    const n = p.map((s) => s.op.name);
+    expect(n.indexOf("IDMAP_TREE")).toBeLessThan(n.indexOf("SETNS"));
   });
 
   test("hooks: prestart and createRuntime in the parent between the child's mounts and pivot_root", () => {

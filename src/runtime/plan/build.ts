@@ -165,6 +165,8 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
     if (o.rootless) s.push(step("WRITE_CHILD_PROC", ["setgroups", "deny"], "write /proc/<pid>/setgroups deny — needed before an unprivileged gid_map", "linux.gidMappings"));
     s.push(step("WRITE_CHILD_PROC", ["gid_map", idMap(c.gidMappings)], `write /proc/<pid>/gid_map ${q(idMap(c.gidMappings).trim())}`, "linux.gidMappings"));
   }
+  const ownIdmap = ownIdmapSteps(c);
+  s.push(...ownIdmap.parent);
   // In a user namespace the child has no rights on the host's cgroup files: the parent moves it.
   const joinsUserns = c.joinNamespaces.some((j) => j.type === "user");
   const userns = (newNs & CLONE.NEWUSER) !== 0 || joinsUserns;
@@ -175,6 +177,7 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   s.push(step("WAKE_CHILD", [], "wake the child"));
 
   // ---- child ----
+  s.push(...ownIdmap.child);
   s.push(step("WAIT_PARENT", [], "wait for the parent (id maps, cgroup)"));
   if (childJoins) for (const f of o.cgroupTasks!) s.push(step("JOIN_CGROUP", [f], `write 0 > ${f}`, "linux.cgroupsPath"));
   if (userns) {
@@ -322,28 +325,65 @@ function joinSteps(c: RuntimeConfig): PlanStep[] {
 }
 
 /**
- * Idmapped bind mounts: their trees are made by the parent before it joins any namespace (the
- * kernel wants CAP_SYS_ADMIN over the source's file system), one helper user namespace per
- * distinct mapping; the child's MOUNT takes them.
+ * Idmapped bind mounts. The kernel wants CAP_SYS_ADMIN over the source's file system, so the
+ * parent makes their trees while it has the host's credentials, with a user namespace that has
+ * the mount's mappings (runc 1.2's choice of namespace):
+ *   - "own": the container's new user namespace when the mappings are its: after the clone, once
+ *     its maps are written; the trees go to the child over the sync socket (SEND_TREES);
+ *   - "joined": the joined user namespace (/proc/PID/ns/user) when they are its: opened before
+ *     any setns (after joining it the parent is no longer the host's root);
+ *   - "helper": else a helper user namespace per distinct mapping, before any setns; the child
+ *     inherits the trees through clone.
  */
+function idmapKind(m: MountConfig, c: RuntimeConfig): "own" | "joined" | "helper" {
+  const u = idMap(m.idmap!.uidMappings), g = idMap(m.idmap!.gidMappings);
+  if (c.newNamespaces & CLONE.NEWUSER && u === idMap(c.uidMappings) && g === idMap(c.gidMappings)) return "own";
+  if (c.joinedUsernsMaps && u === c.joinedUsernsMaps.uid && g === c.joinedUsernsMaps.gid) return "joined";
+  return "helper";
+}
+
+function idmapTree(m: MountConfig): PlanStep {
+  return step("IDMAP_TREE", [m.source, m.recursive ? 1 : 0, m.idmap!.recursive ? 1 : 0, 0, ""], `open_tree(${q(m.source)}, OPEN_TREE_CLONE${m.recursive ? "|AT_RECURSIVE" : ""}); mount_setattr(MOUNT_ATTR_IDMAP${m.idmap!.recursive ? ", AT_RECURSIVE" : ""})`, m.field);
+}
+
+/** The trees made before any setns: with the joined user namespace, or helpers. */
 function idmapSteps(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   const idmapped = c.mounts.filter((m) => m.idmap);
   if (idmapped.length === 0) return [];
   if (o.rootless) throw invalidArgument(`${idmapped[0]!.field}: idmapped mounts need root (CAP_SYS_ADMIN over the source's file system); a rootless runtime cannot make them`, idmapped[0]!.field);
+  const s: PlanStep[] = [];
+  const joined = idmapped.filter((m) => idmapKind(m, c) === "joined");
+  if (joined.length > 0) {
+    const path = c.joinNamespaces.find((j) => j.type === "user")!.path;
+    s.push(step("IDMAP_USERNS", [c.joinedUsernsMaps!.uid, c.joinedUsernsMaps!.gid, path], `open(${q(path)}) — the joined user namespace, whose mappings these are`, `${joined[0]!.field}.uidMappings`));
+    s.push(...joined.map(idmapTree));
+  }
   const groups = new Map<string, MountConfig[]>();
-  for (const m of idmapped) {
+  for (const m of idmapped.filter((x) => idmapKind(x, c) === "helper")) {
     const key = `${idMap(m.idmap!.uidMappings)}|${idMap(m.idmap!.gidMappings)}`;
     groups.set(key, [...(groups.get(key) ?? []), m]);
   }
-  const s: PlanStep[] = [];
   for (const [, ms] of groups) {
     const { uidMappings, gidMappings } = ms[0]!.idmap!;
     const u = idMap(uidMappings), g = idMap(gidMappings);
     s.push(step("IDMAP_USERNS", [u, g, ""], `a helper user namespace: uid_map ${q(u.trim())}, gid_map ${q(g.trim())}`, `${ms[0]!.field}.uidMappings`));
-    for (const m of ms)
-      s.push(step("IDMAP_TREE", [m.source, m.recursive ? 1 : 0, m.idmap!.recursive ? 1 : 0, 0, ""], `open_tree(${q(m.source)}, OPEN_TREE_CLONE${m.recursive ? "|AT_RECURSIVE" : ""}); mount_setattr(MOUNT_ATTR_IDMAP${m.idmap!.recursive ? ", AT_RECURSIVE" : ""})`, m.field));
+    s.push(...ms.map(idmapTree));
   }
   return s;
+}
+
+/** The trees made with the container's own new user namespace, after the clone: parent and child steps. */
+function ownIdmapSteps(c: RuntimeConfig): { parent: PlanStep[]; child: PlanStep[] } {
+  const own = c.mounts.filter((m) => m.idmap && idmapKind(m, c) === "own");
+  if (own.length === 0) return { parent: [], child: [] };
+  return {
+    parent: [
+      step("IDMAP_USERNS_CHILD", [], "open(/proc/<pid>/ns/user) — the container's own user namespace, its maps written", `${own[0]!.field}.uidMappings`),
+      ...own.map(idmapTree),
+      step("SEND_TREES", [own.length], `send the ${own.length} idmapped tree${own.length > 1 ? "s" : ""} to the child (SCM_RIGHTS)`),
+    ],
+    child: [step("RECV_TREES", [own.map((m) => m.source), own.map((m) => (m.recursive ? "1" : "0"))], `receive the ${own.length} idmapped tree${own.length > 1 ? "s" : ""}`)],
+  };
 }
 
 function mountSteps(m: MountConfig, c: RuntimeConfig, o: PlanOptions): PlanStep[] {

@@ -32,12 +32,15 @@ const table = [
   ["CLONE", "parent", [["flags", "u64"], ["cgroup", "str"]], "clone(flags|SIGCHLD): the child runs the child ops that follow; with a cgroup2 directory, clone3(CLONE_INTO_CGROUP) starts it there (no migration, no global lock), falling back to writing its pid to cgroup.procs"],
   // ---- parent, after clone ---------------------------------------------------------------
   ["WRITE_CHILD_PROC", "parent", [["file", "str"], ["content", "str"]], "write content to /proc/<child>/<file> (uid_map, gid_map, setgroups)"],
+  ["IDMAP_USERNS_CHILD", "parent", [], "after the child's maps are written: its user namespace (/proc/<child>/ns/user), the container's own, is the one the IDMAP_TREE steps after it idmap with"],
+  ["SEND_TREES", "parent", [["count", "u64"]], "send the last count trees IDMAP_TREE kept to the child over the sync socket (SCM_RIGHTS, one a message, in order) and close them here"],
   ["WRITE_CHILD_PID", "parent", [["path", "str"]], "write the child's pid to path (cgroup.procs)"],
   ["WAKE_CHILD", "parent", [], "let the child go on past its WAIT_PARENT (sends it its host pid)"],
   ["WAIT_CHILD", "parent", [], "wait until the child reaches WAKE_PARENT"],
   ["HOOK", "parent", [["path", "str"], ["args", "strs"], ["env", "strs"], ["timeout_s", "u64"], ["state_head", "str"], ["state_tail", "str"]], "fork+exec a hook with the state JSON on stdin; non-zero exit or timeout fails"],
   ["FINISH", "parent", [["foreground", "u64"]], "foreground: forward signals, wait for the child, exit with its status; else exit 0"],
   // ---- child ----------------------------------------------------------------------------
+  ["RECV_TREES", "child", [["sources", "strs"], ["recursive", "strs"]], "receive the trees SEND_TREES sends, in order, as the idmapped trees of these sources (recursive: \"1\" or \"0\" each) for their MOUNT steps"],
   ["WAIT_PARENT", "child", [], "block until the parent's WAKE_CHILD"],
   ["WAKE_PARENT", "child", [], "tell the parent to go on past WAIT_CHILD, then wait for its WAKE_CHILD"],
   ["CHILD_SETNS", "child", [["path", "str"], ["nstype", "u64"], ["early", "u64"]], "setns in the intermediate child (exec): the parent stays in the host's namespaces; early as SETNS's"],
