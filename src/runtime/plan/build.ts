@@ -2,9 +2,12 @@
 // check plans as data (youki's recording-fake habit; here the plan *is* the recording).
 //
 // Order (runc's, see libcontainer/nsenter and rootfs_linux.go; runtime-spec runtime.md "Lifecycle"):
-//   parent: join namespaces → [time ns] → [exec fifo] → clone(new namespaces)
-//           → uid/gid maps → cgroup.procs → oom_score_adj → wake child
-//   child:  [cgroup ns] → / rslave → bind rootfs → mounts → devices → /dev links → exec fifo
+//   parent: [idmapped trees: joined/helper user namespace] → [v2 device program]
+//           → join namespaces → [time ns] → [exec fifo] → clone(new namespaces)
+//           → uid/gid maps → [idmapped trees: the child's user namespace, sent to it]
+//           → cgroup.procs → oom_score_adj → wake child
+//   child:  [idmapped trees received] → [user ns: bind sources, rootfs opened; its root]
+//           → [cgroup ns] → / rslave → bind rootfs → mounts → devices → /dev links → exec fifo
 //           → (parent: prestart, createRuntime hooks) → createContainer hooks → pivot_root
 //           → sysctl → readonly/masked paths → read-only root → hostname → rlimits
 //           → bounding set → user → cwd → capabilities → no_new_privs → find executable
@@ -140,6 +143,12 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   // ---- parent, before clone ----
   s.push(...seccomp.connect);
   s.push(...idmapSteps(c, o));
+  // Before the joins: loading a BPF program needs the host's capabilities, which a parent that
+  // joined a user namespace (a pod member) no longer has.
+  if (o.deviceProgram) {
+    const d = o.deviceProgram;
+    s.push(step("DEVICE_PROGRAM", [d.dir, d.insns, d.optional ? 1 : 0], `bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, ${d.insns.length / 8} insns); bpf(BPF_PROG_ATTACH, ${q(d.dir)}, BPF_CGROUP_DEVICE)`, "linux.resources.devices"));
+  }
   s.push(...joinSteps(c));
   // clone(2) cannot take CLONE_NEWTIME (it overlaps CSIGNAL): unshare it in the parent, whose
   // children then start in the new time namespace (time_namespaces(7)).
@@ -147,10 +156,6 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   if (newNs & CLONE.NEWTIME) {
     s.push(step("UNSHARE", [CLONE.NEWTIME], "unshare(CLONE_NEWTIME)", "linux.namespaces"));
     if (c.timeOffsets) s.push(step("WRITE_SELF", ["timens_offsets", c.timeOffsets], `write /proc/self/timens_offsets ${q(c.timeOffsets.trim())}`, "linux.timeOffsets"));
-  }
-  if (o.deviceProgram) {
-    const d = o.deviceProgram;
-    s.push(step("DEVICE_PROGRAM", [d.dir, d.insns, d.optional ? 1 : 0], `bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, ${d.insns.length / 8} insns); bpf(BPF_PROG_ATTACH, ${q(d.dir)}, BPF_CGROUP_DEVICE)`, "linux.resources.devices"));
   }
   if (o.mode === "create") s.push(step("MKFIFO", [o.fifoPath!, 0o600], `mkfifo(${q(o.fifoPath)}, 0600) — the exec fifo \`start\` opens`));
   const term = terminalSteps(c.process, o.consoleSocket, o.mode === "foreground", true);
