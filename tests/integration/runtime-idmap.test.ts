@@ -2,7 +2,7 @@
 // ridmap), checked from inside real containers. berth alone: Debian's runc 1.1.5 ignores a
 // mount's mappings (the files show as they are on the host, or as 65534 in a user namespace).
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Harness, leftoverCgroups } from "../lib/runtime.ts";
 import type { Spec } from "../../src/runtime/spec/types.ts";
@@ -99,6 +99,43 @@ describe("idmapped bind mounts", () => {
     });
     expect(r.stdout).toBe("300000\nrefused\n");
     expect(existsSync(join(d, "f2"))).toBe(false);
+  });
+});
+
+describe("a joined user namespace", () => {
+  test("with a network namespace it does not own (this process's, the host's): joined in two passes; its idmapped mounts use it; exec too", async () => {
+    const d = data();
+    const a = h.bundle((s) => {
+      s.process!.args = ["sleep", "300"];
+      userns(s);
+    });
+    expect((await h.rt(["run", "-d", "--bundle", a, "idm-a"])).stderr).toBe("");
+    const aPid = JSON.parse((await h.rt(["state", "idm-a"])).stdout).pid as number;
+    const b = h.bundle((s) => {
+      s.process!.args = ["sh", "-c", "id -u; cat /proc/self/uid_map; stat -c %u /data/f; readlink /proc/self/ns/user; readlink /proc/self/ns/net; exec sleep 300"];
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "network").concat({ type: "user", path: `/proc/${aPid}/ns/user` }, { type: "network", path: `/proc/${process.pid}/ns/net` });
+      delete s.hostname;
+      s.linux!.namespaces = s.linux!.namespaces.filter((n) => n.type !== "uts");
+      // The host's netns is not the user namespace's: sysfs cannot be mounted, bind the host's.
+      s.mounts = s.mounts!.filter((m) => m.destination !== "/sys/fs/cgroup").map((m) => (m.destination === "/sys" ? { destination: "/sys", type: "none", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] } : m));
+      s.mounts.push({ destination: "/data", type: "bind", source: d, options: ["bind", "idmap"], uidMappings: [map(0, 200000, 65536)], gidMappings: [map(0, 200000, 65536)] });
+    });
+    const out = join(h.tmpdir(), "out");
+    const p = Bun.spawn(["sh", "-c", `exec "$0" --root "$1" run --bundle "$2" idm-b > "$3" 2>&1`, h.runtime, h.root, b, out], { stdio: ["ignore", "ignore", "inherit"] });
+    for (let i = 0; i < 200 && !(existsSync(out) && readFileSync(out, "utf8").split("\n").length > 6); i++) await Bun.sleep(10);
+    const lines = readFileSync(out, "utf8").split("\n");
+    expect(lines[0]).toBe("0");
+    expect(lines[1]!.trim().split(/\s+/)).toEqual(["0", "200000", "65536"]);
+    expect(lines[2]).toBe("0");
+    expect(lines[3]).toBe(readlinkSync(`/proc/${aPid}/ns/user`));
+    expect(lines[4]).toBe(readlinkSync("/proc/self/ns/net"));
+    const ex = await h.rt(["exec", "idm-b", "sh", "-c", "id -u; readlink /proc/self/ns/net; stat -c %u /data/f"]);
+    expect(ex.stderr).toBe("");
+    expect(ex.stdout).toBe(`0\n${readlinkSync("/proc/self/ns/net")}\n0\n`);
+    await h.rt(["kill", "idm-b", "KILL"]);
+    await p.exited;
+    await h.rt(["delete", "-f", "idm-b"]);
+    await h.rt(["delete", "-f", "idm-a"]);
   });
 });
 
