@@ -174,6 +174,12 @@ describe("idmapped mounts: bad input names the mount, nothing is left behind", (
     mounted.push(join(d, "m"));
     const err = await runBad((s) => s.mounts!.push({ destination: "/data", type: "bind", source: join(d, "m"), options: ["bind"], uidMappings: [map(0, 300000, 10)], gidMappings: [map(0, 300000, 10)] }));
     expect(err).toMatch(/mounts\[\d+\]: open_tree.*MOUNT_ATTR_IDMAP.*failed: mount_setattr\(MOUNT_ATTR_IDMAP\) .*cannot be idmapped/);
+    // The same with the container's own user namespace: made after the clone, the child waiting.
+    const own = await runBad((s) => {
+      userns(s);
+      s.mounts!.push({ destination: "/data", type: "bind", source: join(d, "m"), options: ["bind", "idmap"] });
+    });
+    expect(own).toMatch(/mounts\[\d+\]: open_tree.*failed: mount_setattr\(MOUNT_ATTR_IDMAP\) .*cannot be idmapped/);
     Bun.spawnSync(["umount", join(d, "m")]);
     mounted.pop();
     rmSync(d, { recursive: true, force: true });
