@@ -224,6 +224,7 @@ export async function createPodContainer(e: Engine, podId: string, spec: Contain
   if (pod.state !== "ready") throw failedPrecondition(`pod sandbox ${pod.id} is not ready (stopped): run a new pod for this container`, "pod_sandbox_id");
   const p = pod.pod;
   const infra = `container:${pod.id}`;
+  if (p.userns && spec.privileged) throw invalidArgument("a privileged container cannot run in a pod with a user namespace", "linux.security_context.privileged");
   let log: ContainerSpec["log"] = { driver: "none" };
   if (o.logPath) {
     if (!p.logDirectory && !isAbsolute(o.logPath)) throw invalidArgument(`log_path ${JSON.stringify(o.logPath)} is relative and the pod has no log_directory`, "log_path");
@@ -231,7 +232,6 @@ export async function createPodContainer(e: Engine, podId: string, spec: Contain
     log = { driver: "k8s-file", path: p.logDirectory ? join(p.logDirectory, o.logPath) : o.logPath, maxSize: 0, maxFiles: 1 };
     mkdirSync(dirname(log.path!), { recursive: true, mode: 0o755 });
   }
-  if (p.userns && spec.privileged) throw invalidArgument("a privileged container cannot run in a pod with a user namespace", "linux.security_context.privileged");
   const full: ContainerSpec = {
     ...spec,
     name: memberContainerName(o.name, p, o.attempt),
