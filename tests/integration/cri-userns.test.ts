@@ -137,12 +137,18 @@ describe("CRI pod user namespaces (mode POD)", () => {
     const pods = async () => (await call<object, { items: { metadata: { name: string } }[] }>(rt, "ListPodSandbox", {})).items.map((x) => x.metadata.name);
     const before = await pods();
     expect(await code(call(rt, "RunPodSandbox", { config: pod("unshost", USERNS, { network: "NODE" }) }))).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("host's network namespace") });
+    const priv = pod("unspriv");
+    priv.linux!.security_context!.privileged = true;
+    expect(await code(call(rt, "RunPodSandbox", { config: priv }))).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("privileged pod") });
     expect(await pods()).toEqual(before);
     const p = await runPod("unsbadc");
     const bad = (userns: object) =>
       code(call(rt, "CreateContainer", { pod_sandbox_id: p, config: { metadata: { name: "x" }, image: { image: "busybox" }, command: ["true"], linux: { security_context: { namespace_options: { userns_options: userns } } } }, sandbox_config: pod("unsbadc") }));
     expect(await bad({ mode: "NODE" })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("userns_options.mode NODE") });
     expect(await bad({ mode: "POD", uids: [{ ...range, host_id: 2 * HOST_ID }], gids: [range] })).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("differ from the pod sandbox's") });
+    expect(await code(call(rt, "CreateContainer", { pod_sandbox_id: p, config: { metadata: { name: "x" }, image: { image: "busybox" }, command: ["true"], log_path: "x.log", linux: { security_context: { privileged: true } } }, sandbox_config: pod("unsbadc") })))
+      .toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("privileged container") });
+    expect(existsSync(join(s.cli.dir, "logs", "unsbadc", "x.log"))).toBe(false);
     const list = await call<object, { containers: unknown[] }>(rt, "ListContainers", { filter: { pod_sandbox_id: p } });
     expect(list.containers).toEqual([]);
     await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
