@@ -226,6 +226,14 @@ describe("plan order", () => {
     expect(() => buildExecPlan(c.process, { initPid: 77, namespaces: [], cgroupJoin: [], foreground: true, seccomp: { bpf: new Uint8Array(8), flags: 8 } })).toThrow(/linux\.seccomp\.listenerPath/);
   });
 
+  test("exec into a user namespace: the other namespaces but mount tried before it, then user, then all again (mount last)", () => {
+    const c = buildConfig(spec(), "c1", bundle);
+    const j = (namespaces: ("user" | "network" | "ipc" | "mount" | "pid")[]) =>
+      buildExecPlan(c.process, { initPid: 77, namespaces, cgroupJoin: [], foreground: true }).filter((x) => x.op.name === "CHILD_SETNS").map((x) => `${(x.args[0] as string).split("/").pop()}${x.args[2] ? "*" : ""}`);
+    expect(j(["user", "network", "ipc", "mount", "pid"])).toEqual(["ipc*", "net*", "pid*", "user", "ipc", "net", "pid", "mnt"]);
+    expect(j(["network", "mount"])).toEqual(["net", "mnt"]);
+  });
+
   test("processStatePayload: a pid-like text inside strings is not a hole", () => {
     const parts = processStatePayload({ path: "/s", metadata: '"pid":-1', state: { ociVersion: "1", id: "x", status: "creating", bundle: "/b", annotations: { pid: "-1", '"pid":-1': "1" } } });
     expect(parts).toHaveLength(3);
@@ -357,5 +365,16 @@ describe("signals and flags", () => {
     expect(parseFlags(["-b", "/x", "--", "-d"], t, false, "run")).toEqual({ flags: { bundle: "/x" }, rest: ["-d"] });
     expect(() => parseFlags(["--preserve-fds", "x"], t, false, "run")).toThrow(/needs a number/);
     expect(() => parseFlags(["--bundle"], t, false, "run")).toThrow(/needs a value/);
+  });
+});
+
+describe("features", () => {
+  test("idmapped mounts are announced: mountExtensions.idmap and the idmap/ridmap options", async () => {
+    const { featuresDocument } = await import("../../src/runtime/features.ts");
+    const f = featuresDocument();
+    expect(f.linux.mountExtensions.idmap.enabled).toBe(true);
+    expect(f.mountOptions).toContain("idmap");
+    expect(f.mountOptions).toContain("ridmap");
+    expect([...f.mountOptions].sort()).toEqual(f.mountOptions);
   });
 });
