@@ -211,7 +211,14 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
     need(newNamespaces & CLONE.NEWUTS || spec.domainname === "", "domainname", "setting a domainname needs a new uts namespace");
   }
 
-  const mounts = (spec.mounts ?? []).map((m, i) => parseMount(m, i, bundle, newNamespaces & CLONE.NEWUSER ? { uidMappings, gidMappings } : undefined));
+  // `idmap` without mappings: the container's user namespace's, new or joined (when readable).
+  const fromText = (t: string): IdMapping[] => t.split("\n").filter(Boolean).map((l) => {
+    const [containerID, hostID, size] = l.split(" ").map(Number);
+    return { containerID: containerID!, hostID: hostID!, size: size! };
+  });
+  const containerMaps = newNamespaces & CLONE.NEWUSER ? { uidMappings, gidMappings }
+    : joinedUsernsMaps ? { uidMappings: fromText(joinedUsernsMaps.uid), gidMappings: fromText(joinedUsernsMaps.gid) } : undefined;
+  const mounts = (spec.mounts ?? []).map((m, i) => parseMount(m, i, bundle, containerMaps));
   const devBind = mounts.some((m) => m.destination === "/dev" && m.bind);
   const devices = devBind ? undefined : deviceList(linux.devices ?? []);
 
@@ -354,7 +361,7 @@ export function propagationFlag(v: string | undefined, field: string): number {
 const KNOWN_FS = new Set(["bind", "none", "tmpfs", "proc", "sysfs", "mqueue", "devpts", "cgroup", "cgroup2", "overlay", "ramfs", "hugetlbfs", "securityfs", "debugfs", "tracefs", "fuse", "nfs", "xfs", "ext4", "btrfs"]);
 
 /**
- * One entry of `mounts`. `userns` is the container's new user namespace's mappings: what an
+ * One entry of `mounts`. `userns` is the container's user namespace's mappings: what an
  * `idmap`/`ridmap` option without mappings of its own uses (config.md: else an error).
  */
 export function parseMount(m: Spec["mounts"] extends (infer T)[] | undefined ? T : never, i: number, bundle: string, userns?: { uidMappings: readonly IdMapping[]; gidMappings: readonly IdMapping[] }): MountConfig {
@@ -414,7 +421,7 @@ export function parseMount(m: Spec["mounts"] extends (infer T)[] | undefined ? T
       need(uidMappings.length > 0 && gidMappings.length > 0, `${field}.uidMappings`, "an idmapped mount needs at least one uid and one gid mapping");
       need(uidMappings.length <= 340 && gidMappings.length <= 340, `${field}.uidMappings`, "a user namespace holds at most 340 mappings (user_namespaces(7))");
     } else {
-      need(userns, `${field}.options`, `"${idmapOpt}" without uidMappings/gidMappings uses the container's user namespace mappings, and this container has no new user namespace: give the mount uidMappings and gidMappings`);
+      need(userns, `${field}.options`, `"${idmapOpt}" without uidMappings/gidMappings uses the container's user namespace mappings, and this container has no user namespace whose mappings are known (a new one, or a joined /proc/PID/ns/user): give the mount uidMappings and gidMappings`);
       ({ uidMappings, gidMappings } = userns);
     }
     idmap = { uidMappings, gidMappings, recursive: idmapOpt === "ridmap" };

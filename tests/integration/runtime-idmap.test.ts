@@ -118,7 +118,8 @@ describe("a joined user namespace", () => {
       s.linux!.namespaces = s.linux!.namespaces.filter((n) => n.type !== "uts");
       // The host's netns is not the user namespace's: sysfs cannot be mounted, bind the host's.
       s.mounts = s.mounts!.filter((m) => m.destination !== "/sys/fs/cgroup").map((m) => (m.destination === "/sys" ? { destination: "/sys", type: "none", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] } : m));
-      s.mounts.push({ destination: "/data", type: "bind", source: d, options: ["bind", "idmap"], uidMappings: [map(0, 200000, 65536)], gidMappings: [map(0, 200000, 65536)] });
+      // No mappings: the joined namespace's (read from /proc/PID/uid_map), and so that namespace itself.
+      s.mounts.push({ destination: "/data", type: "bind", source: d, options: ["bind", "idmap"] });
     });
     const out = join(h.tmpdir(), "out");
     const p = Bun.spawn(["sh", "-c", `exec "$0" --root "$1" run --bundle "$2" idm-b > "$3" 2>&1`, h.runtime, h.root, b, out], { stdio: ["ignore", "ignore", "inherit"] });

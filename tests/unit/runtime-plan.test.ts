@@ -124,9 +124,10 @@ describe("plan order", () => {
       delete s.hostname;
       const m = [{ containerID: self[0]!, hostID: self[1]!, size: self[2]! }];
       s.mounts!.push({ destination: "/a", type: "bind", source: src, options: ["bind", "idmap"], uidMappings: m, gidMappings: m });
+      s.mounts!.push({ destination: "/b", type: "bind", source: src, options: ["bind", "idmap"] }); // the joined namespace's mappings
     });
     const idm = p.filter((s) => s.op.name.startsWith("IDMAP_")).map((s) => [s.op.name, s.op.name === "IDMAP_USERNS" ? s.args[2] : s.args[4]]);
-    expect(idm).toEqual([["IDMAP_USERNS", "/proc/self/ns/user"], ["IDMAP_TREE", ""]]);
+    expect(idm).toEqual([["IDMAP_USERNS", "/proc/self/ns/user"], ["IDMAP_TREE", ""], ["IDMAP_TREE", ""]]);
     const n = p.map((s) => s.op.name);
     expect(n.indexOf("IDMAP_TREE")).toBeLessThan(n.indexOf("SETNS"));
   });
