@@ -116,6 +116,16 @@ describe("CRI pod user namespaces (mode POD)", () => {
     const w = statSync(join(data, "w"));
     expect([w.uid, w.gid]).toEqual([0, 0]);
 
+    // An exec'd process is the pod's root too: every process of the container's cgroup has the
+    // mapping's host uid on the host.
+    expect((await exec(c, ["sh", "-c", "sleep 60 >/dev/null 2>&1 &"])).code).toBe(0);
+    const cg = readFileSync(`/proc/${cpid}/cgroup`, "utf8");
+    const v1 = /^\d+:memory:(.*)$/m.exec(cg)?.[1];
+    const procsFile = v1 !== undefined ? `/sys/fs/cgroup/memory${v1}/cgroup.procs` : `/sys/fs/cgroup${/^0::(.*)$/m.exec(cg)![1]}/cgroup.procs`;
+    const procs = readFileSync(procsFile, "utf8").trim().split("\n").map(Number);
+    expect(procs.length).toBeGreaterThan(1);
+    for (const pid of procs) expect(hostUids(pid)).toEqual([HOST_ID, HOST_ID, HOST_ID, HOST_ID]);
+
     // A second container sees the first one's writes to the shared mount, as root.
     const c2 = await runIn(p, "uns", "two", { mounts: [{ container_path: "/data", host_path: data, readonly: true }] });
     expect((await exec(c2, ["stat", "-c", "%u", "/data/w"])).out.trim()).toBe("0");
