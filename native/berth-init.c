@@ -15,6 +15,8 @@
  *   WAKE_CHILD  ⇄ WAIT_PARENT   parent sends the child its host pid; child goes on
  *   WAIT_CHILD  ⇄ WAKE_PARENT   child asks the parent to run host-side steps (hooks), then waits
  *                               for the parent's next WAKE_CHILD
+ *   SEND_TREES  ⇄ RECV_TREES    before WAKE_CHILD: the idmapped trees made with the child's own
+ *                               user namespace, one fd a message (SCM_RIGHTS, one byte)
  *   EOF on the sync socket means the other side died; the survivor exits (the parent kills the
  *   child first).
  *
@@ -346,19 +348,144 @@ static void copy_tree(int src, int dst, const char *what) {
   closedir(d);
 }
 
-/* PREOPEN_BIND: bind sources opened before the child became the user namespace's root. */
+/* PREOPEN_BIND: bind sources opened before the child became the user namespace's root.
+ * IDMAP_TREE: idmapped bind sources the parent made before the clone (idmap = 1). */
 #define MAX_PREOPEN 256
-static struct { const char *source; int recursive, fd; } preopen[MAX_PREOPEN];
+static struct { const char *source; int recursive, idmap, fd; } preopen[MAX_PREOPEN];
 static int npreopen;
 
-static int take_preopened(const char *source, int recursive) {
+static void keep_preopened(const char *source, int recursive, int idmap, int fd) {
+  if (npreopen == MAX_PREOPEN) die_err(E2BIG, "more than %d bind mounts opened ahead", MAX_PREOPEN);
+  preopen[npreopen].source = source;
+  preopen[npreopen].recursive = recursive;
+  preopen[npreopen].idmap = idmap;
+  preopen[npreopen++].fd = fd;
+}
+
+static int take_preopened(const char *source, int recursive, int idmap) {
   for (int i = 0; i < npreopen; i++)
-    if (preopen[i].fd >= 0 && preopen[i].recursive == recursive && !strcmp(preopen[i].source, source)) {
+    if (preopen[i].fd >= 0 && preopen[i].recursive == recursive && preopen[i].idmap == idmap && !strcmp(preopen[i].source, source)) {
       int fd = preopen[i].fd;
       preopen[i].fd = -1;
       return fd;
     }
   return -1;
+}
+
+/* ---- idmapped mounts (mount_setattr(2) MOUNT_ATTR_IDMAP) ----------------------------------
+ * The kernel idmaps a detached tree with a user namespace's maps: an id the file system stores as
+ * a map's inside id appears as its outside id. It asks for CAP_SYS_ADMIN over the source's file
+ * system (the host's, for ext4 or tmpfs), which the child in its new user namespace no longer has,
+ * nor the parent once it has joined a user namespace. So the parent makes the trees: with the
+ * container's own new user namespace after the clone (IDMAP_USERNS_CHILD; SEND_TREES hands them
+ * to the child), or before any setns with a joined one given by path or a helper made for other
+ * maps (IDMAP_USERNS; the child inherits those through clone, as PREOPEN_BIND's). */
+static int idmap_ns = -1;
+static void write_file_at(int dfd, const char *path, const char *content);
+
+static int helper_userns(const char *uid_map, const char *gid_map) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) DIE("pipe for the idmap helper");
+  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0) DIE("clone(CLONE_NEWUSER) for the idmap helper");
+  if (pid == 0) {
+    /* Lives only until the parent has opened its namespace: end of file on the pipe. */
+    char b;
+    close(p[1]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    while (read(p[0], &b, 1) < 0 && errno == EINTR) {}
+    _exit(0);
+  }
+  close(p[0]);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+  write_file_at(AT_FDCWD, path, uid_map);
+  snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+  write_file_at(AT_FDCWD, path, gid_map);
+  snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+  int ns = open(path, O_RDONLY | O_CLOEXEC);
+  if (ns < 0) DIE("open %s", path);
+  close(p[1]);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+  return ns;
+}
+
+static void op_idmap_userns(struct cursor *c) {
+  const char *uid_map = next_str(c), *gid_map = next_str(c), *path = next_str(c);
+  if (idmap_ns >= 0) close(idmap_ns);
+  if (*path) {
+    idmap_ns = open(path, O_RDONLY | O_CLOEXEC);
+    if (idmap_ns < 0) DIE("open user namespace %s", path);
+  } else {
+    idmap_ns = helper_userns(uid_map, gid_map);
+  }
+}
+
+static void op_idmap_tree(struct cursor *c) {
+  const char *source = next_str(c);
+  int rec = next_u64(c) != 0, attr_rec = next_u64(c) != 0;
+  uint64_t attr_set = next_u64(c);
+  const char *target = next_str(c);
+  if (idmap_ns < 0) die_err(EINVAL, "plan: IDMAP_TREE %s without IDMAP_USERNS", source);
+  int fd = sys_open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
+  if (fd < 0) DIE("open_tree %s (idmapped bind source)", source);
+  struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP | attr_set, .userns_fd = (uint64_t)idmap_ns};
+  if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | (attr_rec ? AT_RECURSIVE : 0), &a) < 0)
+    DIE("mount_setattr(MOUNT_ATTR_IDMAP) %s%s", source, errno == EINVAL ? " (its file system cannot be idmapped: overlayfs itself, or one without idmap support)" : "");
+  if (*target) {
+    if (sys_move_mount(fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0) DIE("move_mount idmapped %s onto %s", source, target);
+    close(fd);
+  } else {
+    keep_preopened(source, rec, 1, fd);
+  }
+}
+
+/* The container's own user namespace: the trees are made after the clone, by the parent (which
+ * still has the host's capabilities), and handed to the child over the sync socket. */
+static void op_send_trees(struct cursor *c) {
+  uint64_t n = next_u64(c);
+  int idx[MAX_PREOPEN], k = 0;
+  for (int i = npreopen - 1; i >= 0 && (uint64_t)k < n; i--)
+    if (preopen[i].idmap && preopen[i].fd >= 0) idx[k++] = i;
+  if ((uint64_t)k != n) die_err(EINVAL, "plan: SEND_TREES of %llu trees, %d made", (unsigned long long)n, k);
+  for (int j = k - 1; j >= 0; j--) {
+    int fd = preopen[idx[j]].fd;
+    char b = 'T', cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct iovec iov = {.iov_base = &b, .iov_len = 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &fd, sizeof fd);
+    if (sendmsg(sync_fd, &m, MSG_NOSIGNAL) != 1) DIE("send the idmapped tree of %s to the child", preopen[idx[j]].source);
+    close(fd);
+    preopen[idx[j]].fd = -1;
+  }
+  if (idmap_ns >= 0) close(idmap_ns);
+  idmap_ns = -1;
+}
+
+static void op_recv_trees(struct cursor *c) {
+  size_t ns, nr;
+  char **src = next_strs(c, &ns), **rec = next_strs(c, &nr);
+  if (ns != nr) die_err(EINVAL, "plan: RECV_TREES of %zu sources, %zu flags", ns, nr);
+  for (size_t i = 0; i < ns; i++) {
+    char b, cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = &b, .iov_len = 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    ssize_t n;
+    while ((n = recvmsg(sync_fd, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+    if (n == 0) _exit(1); /* the parent died and has reported why */
+    struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+    if (!h || h->cmsg_type != SCM_RIGHTS) die_err(n < 0 ? errno : EPROTO, "receive the idmapped tree of %s", src[i]);
+    int fd;
+    memcpy(&fd, CMSG_DATA(h), sizeof fd);
+    keep_preopened(src[i], rec[i][0] == '1', 1, fd);
+  }
+  free(src);
+  free(rec);
 }
 
 static void op_mount(struct cursor *c) {
@@ -367,7 +494,9 @@ static void op_mount(struct cursor *c) {
   int as_file = 0;
   int tree;
   if (flags & MOUNT_FLAG_BIND) {
-    tree = take_preopened(source, (flags & MOUNT_FLAG_RECURSIVE) != 0);
+    int idmap = (flags & MOUNT_FLAG_IDMAP) != 0;
+    tree = take_preopened(source, (flags & MOUNT_FLAG_RECURSIVE) != 0, idmap);
+    if (tree < 0 && idmap) die_err(EINVAL, "plan: idmapped mount of %s without its IDMAP_TREE", source);
     if (tree < 0) tree = sys_open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & MOUNT_FLAG_RECURSIVE) ? AT_RECURSIVE : 0));
     if (tree < 0) DIE("open_tree %s (bind source)", source);
     struct stat st;
@@ -1011,14 +1140,38 @@ static void run_op(uint32_t code, struct cursor *c) {
   switch (code) {
   case OP_SETNS:
   case OP_CHILD_SETNS: {
+    /* Joined with a user namespace: each other type is tried before it ("early"), where our own
+     * credentials still admit a namespace its owner does not (a netns the host made, CNI's),
+     * then again after it if EPERM said only the user namespace admits it (runc's two passes). */
+    static uint64_t joined;
     const char *path = next_str(c);
-    uint64_t type = next_u64(c);
+    uint64_t type = next_u64(c), early = next_u64(c);
+    if (joined & type) break;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) DIE("open namespace %s", path);
-    if (setns(fd, (int)type) < 0) DIE("setns %s", path);
+    if (setns(fd, (int)type) < 0) {
+      if (early && errno == EPERM) {
+        close(fd);
+        break;
+      }
+      DIE("setns %s", path);
+    }
+    joined |= type;
     close(fd);
     break;
   }
+  case OP_IDMAP_USERNS: op_idmap_userns(c); break;
+  case OP_IDMAP_USERNS_CHILD: {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child_pid);
+    if (idmap_ns >= 0) close(idmap_ns);
+    idmap_ns = open(path, O_RDONLY | O_CLOEXEC);
+    if (idmap_ns < 0) DIE("open %s", path);
+    break;
+  }
+  case OP_SEND_TREES: op_send_trees(c); break;
+  case OP_RECV_TREES: op_recv_trees(c); break;
+  case OP_IDMAP_TREE: op_idmap_tree(c); break;
   case OP_LOOPBACK_UP: {
     int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct ifreq ifr;
@@ -1049,6 +1202,8 @@ static void run_op(uint32_t code, struct cursor *c) {
   case OP_CLONE: {
     uint64_t flags = next_u64(c);
     const char *cgroup = next_str(c);
+    if (idmap_ns >= 0) close(idmap_ns); /* the trees hold their idmapping */
+    idmap_ns = -1;
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) DIE("socketpair");
     pid_t pid = -1;
@@ -1142,12 +1297,9 @@ static void run_op(uint32_t code, struct cursor *c) {
   case OP_PREOPEN_BIND: {
     const char *source = next_str(c);
     int rec = next_u64(c) != 0;
-    if (npreopen == MAX_PREOPEN) die_err(E2BIG, "more than %d bind mounts in a user namespace", MAX_PREOPEN);
     int fd = sys_open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
     if (fd < 0) DIE("open_tree %s (bind source)", source);
-    preopen[npreopen].source = source;
-    preopen[npreopen].recursive = rec;
-    preopen[npreopen++].fd = fd;
+    keep_preopened(source, rec, 0, fd);
     break;
   }
   case OP_BECOME_NS_ROOT:

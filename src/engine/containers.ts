@@ -16,6 +16,7 @@ import type { ImageConfigFile } from "../image/config-to-spec.ts";
 import { checkContainerName, type ContainerRecord, type ContainerUpdate } from "../metadata/containers.ts";
 import { applyLayers } from "../snapshots/apply-layers.ts";
 import { mountAll, unmountAll } from "../snapshots/mount.ts";
+import { mountIdmapped } from "./idmapped-rootfs.ts";
 import { clearVolatileMarkers, volatileOverlays } from "../snapshots/overlay.ts";
 import { ATTACH, AttachClient, type AttachHandlers } from "../monitor/attach.ts";
 import { consoleSocketPath, findBinary, monitorAlive, readMonitorEvents, readStatus, spawnMonitor, type MonitorStatus } from "../monitor/monitor.ts";
@@ -418,7 +419,20 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
     const cfg = JSON.parse(new TextDecoder().decode(await e.content.read(c.imageId))) as ImageConfigFile;
     // A --rm container's writable layer is removed at its exit: no sync of it, ever.
     mounts = spec.autoRemove ? volatileOverlays(await sn.mounts(c.snapshotKey)) : await sn.mounts(c.snapshotKey);
-    timed("engine", "mount", `mount ${mounts.map((m) => m.type).join("+")} on ${rootfs}`, () => mountAll(mounts, rootfs));
+    // A user namespace (a pod's): joined from the container that has it, or a new one.
+    let userns: Parameters<typeof toOciSpec>[2]["userns"];
+    if (spec.userns?.join?.startsWith("container:")) {
+      const other = await getContainer(e, spec.userns.join.slice("container:".length));
+      if (other.state !== "running") throw failedPrecondition(`cannot join the user namespace of container ${other.name}: it is not running`, "userns");
+      userns = { kind: "path", path: `/proc/${other.pid}/ns/user` };
+    } else if (spec.userns) userns = { kind: "new" };
+    if (spec.userns) {
+      const u = spec.userns;
+      await timed("engine", "mount", `mount idmapped ${mounts.map((m) => m.type).join("+")} on ${rootfs}`, () =>
+        mountIdmapped(mounts, rootfs, join(dir, "idmap"), { uidMappings: u.uidMappings, gidMappings: u.gidMappings, ...(userns?.kind === "path" ? { usernsPath: userns.path } : {}) }, { helper: binaries(e).berthInit }));
+    } else {
+      timed("engine", "mount", `mount ${mounts.map((m) => m.type).join("+")} on ${rootfs}`, () => mountAll(mounts, rootfs));
+    }
     mounted = true;
 
     const volumePaths = new Map<string, string>();
@@ -469,7 +483,7 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
     // The image's VOLUMEs no mount of the spec covers are mounted as their anonymous volumes.
     const own = new Set((spec.mounts ?? []).map((m) => posix.normalize(m.target)));
     const imageVolumes = c.resolved.volumes.filter((v) => !own.has(v.target)).map((v) => ({ type: "volume" as const, source: v.name, target: v.target }));
-    const oci = toOciSpec(cfg, { ...spec, hostname, mounts: [...(spec.mounts ?? []), ...imageVolumes] }, { id, rootfs, volumePaths, etc, netns, namespaces, cgroupsPath, hostEnv: o.hostEnv ?? {} });
+    const oci = toOciSpec(cfg, { ...spec, hostname, mounts: [...(spec.mounts ?? []), ...imageVolumes] }, { id, rootfs, volumePaths, etc, netns, namespaces, ...(userns ? { userns } : {}), cgroupsPath, hostEnv: o.hostEnv ?? {} });
     if (oci.process!.oomScoreAdj !== undefined) oci.process!.oomScoreAdj = restrictOomScoreAdj(oci.process!.oomScoreAdj);
     makeWorkdir(rootfs, oci.process!.cwd);
     writeFileSync(join(dir, "config.json"), JSON.stringify(oci));

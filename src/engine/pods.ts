@@ -135,6 +135,12 @@ export async function runPod(e: Engine, r: PodRunSpec): Promise<Pod> {
   if (r.cgroupParent !== undefined && r.cgroupParent !== "" && r.cgroupParent.split("/").includes("..")) {
     throw invalidArgument(`linux.cgroup_parent ${JSON.stringify(r.cgroupParent)}: '..' is not allowed`, "linux.cgroup_parent");
   }
+  if (p.userns) {
+    // kubelet's rule for hostUsers: false: a pod user namespace owns the pod's other namespaces.
+    const host = (["network", "pid", "ipc"] as const).filter((k) => p[k] === "host");
+    if (host.length) throw invalidArgument(`a pod user namespace cannot be used with the host's ${host.join(", ")} namespace${host.length > 1 ? "s" : ""}: use the pod's own`, "userns");
+    if (r.privileged) throw invalidArgument("a pod user namespace cannot be used with a privileged pod", "userns");
+  }
   const image = await ensurePauseImage(e);
   const hostNet = p.network === "host";
   const network: NetworkSpec = hostNet ? { mode: "host" } : {
@@ -156,6 +162,7 @@ export async function runPod(e: Engine, r: PodRunSpec): Promise<Pod> {
     ...(r.cgroupParent ? { cgroupParent: r.cgroupParent } : {}),
     ...(r.privileged ? { privileged: true } : {}),
     oomScoreAdj: SANDBOX_OOM_SCORE_ADJ,
+    ...(p.userns ? { userns: { uidMappings: p.userns.uidMappings, gidMappings: p.userns.gidMappings } } : {}),
     readOnly: true,
     stopTimeout: 2,
     log: { driver: "none" },
@@ -217,6 +224,7 @@ export async function createPodContainer(e: Engine, podId: string, spec: Contain
   if (pod.state !== "ready") throw failedPrecondition(`pod sandbox ${pod.id} is not ready (stopped): run a new pod for this container`, "pod_sandbox_id");
   const p = pod.pod;
   const infra = `container:${pod.id}`;
+  if (p.userns && spec.privileged) throw invalidArgument("a privileged container cannot run in a pod with a user namespace", "linux.security_context.privileged");
   let log: ContainerSpec["log"] = { driver: "none" };
   if (o.logPath) {
     if (!p.logDirectory && !isAbsolute(o.logPath)) throw invalidArgument(`log_path ${JSON.stringify(o.logPath)} is relative and the pod has no log_directory`, "log_path");
@@ -231,6 +239,8 @@ export async function createPodContainer(e: Engine, podId: string, spec: Contain
     ipc: p.ipc === "host" ? "host" : infra,
     uts: p.network === "host" ? "host" : infra,
     ...(p.pid === "pod" ? { pidMode: infra } : p.pid === "host" ? { pidMode: "host" } : {}),
+    // The pod's user namespace, held by its infra process like the others.
+    ...(p.userns ? { userns: { uidMappings: p.userns.uidMappings, gidMappings: p.userns.gidMappings, join: infra } } : {}),
     ...(pod.infra.spec.cgroupParent ? { cgroupParent: pod.infra.spec.cgroupParent } : {}),
     log,
     pod: pod.id,

@@ -11,7 +11,7 @@ import { RLIMITS } from "../sys/rlimits.ts";
 import { parseSignal, signalName } from "../sys/signals.ts";
 import { defaultSeccomp } from "../seccomp/default-profile.ts";
 import { specFromImage, DOCKER_DEFAULT_CAPS, type ImageConfigFile } from "../image/config-to-spec.ts";
-import type { Mount, Spec } from "../runtime/spec/types.ts";
+import type { IdMapping, Mount, Spec } from "../runtime/spec/types.ts";
 import { hostDevices, type DeviceSpec } from "./devices.ts";
 import type { RestartPolicy } from "../monitor/monitor.ts";
 
@@ -142,10 +142,22 @@ export interface ContainerSpec {
   /** Replace the default masked and read-only paths (the CRI's; ignored when privileged). */
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  /**
+   * A user namespace with these mappings: a new one, or (join: container:<id>) that running
+   * container's, which has them (a pod's members join its infra's). Its rootfs, /etc files and
+   * bind mounts are idmapped with them, so what host root owns is the namespace's root's.
+   */
+  userns?: UsernsSpec;
   /** This container is a pod's infra container (engine/pods.ts): the pod's configuration. */
   podSandbox?: PodSandboxSpec;
   /** The pod this container belongs to: its infra container's id (engine/pods.ts). */
   pod?: string;
+}
+
+export interface UsernsSpec {
+  uidMappings: IdMapping[];
+  gidMappings: IdMapping[];
+  join?: string;
 }
 
 /** A pod's configuration in no front's words (the CRI's PodSandboxConfig, translated by api/cri). */
@@ -163,6 +175,8 @@ export interface PodSandboxSpec {
   network: "pod" | "host";
   ipc: "pod" | "host";
   runtimeHandler?: string;
+  /** The pod's user namespace (the CRI's userns_options mode POD): its infra's, joined by its containers. */
+  userns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
 }
 
 /** What the engine resolves before building the spec: host paths of volumes, the files it bound. */
@@ -179,6 +193,8 @@ export interface StartContext {
   initPath?: string;
   /** IPC, UTS, PID: the host's, another container's (a /proc/<pid>/ns path); absent: a new one. */
   namespaces?: Partial<Record<"ipc" | "uts" | "pid", { kind: "host" } | { kind: "path"; path: string }>>;
+  /** The user namespace: a new one with the spec's mappings, or another container's (/proc/<pid>/ns/user). */
+  userns?: { kind: "new" } | { kind: "path"; path: string };
   cgroupsPath: string;
   hostEnv?: Record<string, string | undefined>;
 }
@@ -358,6 +374,7 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
     if (type === "uts") delete spec.hostname;
   }
 
+  if (s.userns && ctx.userns) usernsSpec(spec, s.userns, ctx);
   if (s.devices?.length) addDevices(linux, s.devices, !s.privileged);
   if (s.hugepageLimits?.length) res.hugepageLimits = s.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: h.limit }));
 
@@ -406,12 +423,36 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
     ["/etc/hostname", ctx.etc.hostname], ["/etc/hosts", ctx.etc.hosts], ["/etc/resolv.conf", ctx.etc.resolvConf],
   ].filter(([d]) => !taken.has(d!)).map(([destination, source]) => ({ destination: destination!, type: "bind", source: source!, options: ["rbind", "rprivate", etcRO] }));
   spec.mounts = [...spec.mounts!.filter((m) => !taken.has(m.destination)), ...etc, ...user];
+  // In a user namespace the bind mounts are idmapped with its mappings (containerd 2.0's and
+  // CRI-O's way for volumes): what host root owns there is the namespace's root's, and what it
+  // writes is host root's on disk. /sys is the host's, bound (below), and stays as it is.
+  if (s.userns) for (const m of [...etc, ...user]) if (m.type === "bind") Object.assign(m, { uidMappings: s.userns.uidMappings, gidMappings: s.userns.gidMappings, options: [...m.options!, "idmap"] });
 
   if (s.init) {
     spec.mounts.push({ destination: DOCKER_INIT_TARGET, type: "bind", source: initBinary(), options: ["bind", "ro"] });
     proc.args = [DOCKER_INIT_TARGET, "--", ...(proc.args ?? [])];
   }
   return spec;
+}
+
+/**
+ * The user namespace: new (its mappings) or joined. sysfs can only be mounted by the user
+ * namespace that owns the network namespace, and a joined one (a pod's CNI netns) is the host's:
+ * then /sys is the host's, bound read-only, as runc's own tests do for such containers.
+ */
+function usernsSpec(spec: Spec, u: UsernsSpec, ctx: StartContext): void {
+  const linux = spec.linux!;
+  linux.namespaces = linux.namespaces!.filter((n) => n.type !== "user");
+  if (ctx.userns!.kind === "path") linux.namespaces.push({ type: "user", path: ctx.userns!.path });
+  else {
+    linux.namespaces.push({ type: "user" });
+    linux.uidMappings = u.uidMappings.map((m) => ({ ...m }));
+    linux.gidMappings = u.gidMappings.map((m) => ({ ...m }));
+  }
+  if (ctx.netns.kind !== "new") {
+    spec.mounts = spec.mounts!.map((m) => (m.destination === "/sys" && m.type === "sysfs"
+      ? { destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] } : m));
+  }
 }
 
 /** Device nodes into linux.devices (one per path, the later wins) and, when asked, their allow rules. */

@@ -2,7 +2,7 @@
 // (runc's specconv + validate habit). Later code never re-reads the Spec. Each error names the
 // field ("linux.namespaces[2].type") and says what to do.
 import { isAbsolute, join, resolve } from "node:path";
-import { existsSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { invalidArgument, notImplemented } from "../sys/errdefs.ts";
 import { capabilityMask } from "../sys/capabilities.ts";
 import { RLIMITS, RLIM_INFINITY } from "../sys/rlimits.ts";
@@ -32,6 +32,12 @@ export interface MountConfig {
   readonly propagation: number;
   /** Options handed to the file system (mode=755,size=65536k, sync, …). */
   readonly data: string;
+  /**
+   * An idmapped bind mount (config.md "POSIX-platform Mounts" uidMappings/gidMappings, options
+   * idmap/ridmap): files stored as a mapping's containerID appear as its hostID. recursive
+   * (ridmap) idmaps every mount of an rbind, else only its top one.
+   */
+  readonly idmap?: { readonly uidMappings: readonly IdMapping[]; readonly gidMappings: readonly IdMapping[]; readonly recursive: boolean };
 }
 
 export interface DeviceConfig {
@@ -60,6 +66,8 @@ export interface RuntimeConfig {
   readonly joinNamespaces: readonly { type: NamespaceType; path: string; flag: number; field: string }[];
   readonly uidMappings: readonly IdMapping[];
   readonly gidMappings: readonly IdMapping[];
+  /** A joined /proc/PID/ns/user's maps ("inside outside size" lines), when they can be read. */
+  readonly joinedUsernsMaps?: { readonly uid: string; readonly gid: string };
   readonly timeOffsets?: string;
   readonly mounts: readonly MountConfig[];
   /** Devices to create in /dev (undefined when /dev is bind-mounted from the host). */
@@ -178,6 +186,8 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
   } else {
     need(uidMappings.length === 0 && gidMappings.length === 0, "linux.uidMappings", "id mappings need a new user namespace: add {\"type\": \"user\"} to linux.namespaces");
   }
+  const joinedUser = joinNamespaces.find((j) => j.type === "user");
+  const joinedUsernsMaps = joinedUser ? usernsMapsAt(joinedUser.path) : undefined;
   const mountns = seen.has("mount");
   need(mountns, "linux.namespaces", "berth needs a mount namespace: add {\"type\": \"mount\"}");
 
@@ -201,7 +211,14 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
     need(newNamespaces & CLONE.NEWUTS || spec.domainname === "", "domainname", "setting a domainname needs a new uts namespace");
   }
 
-  const mounts = (spec.mounts ?? []).map((m, i) => parseMount(m, i, bundle));
+  // `idmap` without mappings: the container's user namespace's, new or joined (when readable).
+  const fromText = (t: string): IdMapping[] => t.split("\n").filter(Boolean).map((l) => {
+    const [containerID, hostID, size] = l.split(" ").map(Number);
+    return { containerID: containerID!, hostID: hostID!, size: size! };
+  });
+  const containerMaps = newNamespaces & CLONE.NEWUSER ? { uidMappings, gidMappings }
+    : joinedUsernsMaps ? { uidMappings: fromText(joinedUsernsMaps.uid), gidMappings: fromText(joinedUsernsMaps.gid) } : undefined;
+  const mounts = (spec.mounts ?? []).map((m, i) => parseMount(m, i, bundle, containerMaps));
   const devBind = mounts.some((m) => m.destination === "/dev" && m.bind);
   const devices = devBind ? undefined : deviceList(linux.devices ?? []);
 
@@ -241,6 +258,7 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
     ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}),
     ...(spec.domainname !== undefined ? { domainname: spec.domainname } : {}),
     newNamespaces, joinNamespaces, uidMappings, gidMappings,
+    ...(joinedUsernsMaps ? { joinedUsernsMaps } : {}),
     ...(timeOffsets !== undefined ? { timeOffsets } : {}),
     mounts,
     ...(devices ? { devices } : {}),
@@ -271,6 +289,22 @@ function seccompListener(s: Seccomp): void {
   if (s.listenerMetadata !== undefined) {
     need(typeof s.listenerMetadata === "string", "linux.seccomp.listenerMetadata", "must be a string");
     need(!!s.listenerPath, "linux.seccomp.listenerMetadata", "must not be set without linux.seccomp.listenerPath");
+  }
+}
+
+/**
+ * The maps of the user namespace at /proc/PID/ns/user, from its process's uid_map and gid_map
+ * (normalized to "inside outside size" lines): an idmapped mount with the same mappings then uses
+ * that namespace itself. Another path (a bind-mounted namespace) has no maps to read.
+ */
+function usernsMapsAt(path: string): { uid: string; gid: string } | undefined {
+  const m = /^\/proc\/(\d+|self)\/ns\/user$/.exec(path);
+  if (!m) return undefined;
+  const norm = (t: string) => t.split("\n").map((l) => l.trim().split(/\s+/).join(" ")).filter(Boolean).map((l) => `${l}\n`).join("");
+  try {
+    return { uid: norm(readFileSync(`/proc/${m[1]}/uid_map`, "utf8")), gid: norm(readFileSync(`/proc/${m[1]}/gid_map`, "utf8")) };
+  } catch {
+    return undefined;
   }
 }
 
@@ -326,13 +360,18 @@ export function propagationFlag(v: string | undefined, field: string): number {
 
 const KNOWN_FS = new Set(["bind", "none", "tmpfs", "proc", "sysfs", "mqueue", "devpts", "cgroup", "cgroup2", "overlay", "ramfs", "hugetlbfs", "securityfs", "debugfs", "tracefs", "fuse", "nfs", "xfs", "ext4", "btrfs"]);
 
-export function parseMount(m: Spec["mounts"] extends (infer T)[] | undefined ? T : never, i: number, bundle: string): MountConfig {
+/**
+ * One entry of `mounts`. `userns` is the container's user namespace's mappings: what an
+ * `idmap`/`ridmap` option without mappings of its own uses (config.md: else an error).
+ */
+export function parseMount(m: Spec["mounts"] extends (infer T)[] | undefined ? T : never, i: number, bundle: string, userns?: { uidMappings: readonly IdMapping[]; gidMappings: readonly IdMapping[] }): MountConfig {
   const field = `mounts[${i}]`;
   need(m && typeof m.destination === "string" && isAbsolute(m.destination), `${field}.destination`, "must be an absolute path inside the container");
   need(!m.destination.split("/").includes(".."), `${field}.destination`, `${m.destination} must not contain ".."`);
-  if (m.uidMappings || m.gidMappings) throw notImplemented(`${field}: idmapped mounts (uidMappings/gidMappings) are not supported yet`, field);
+  need((m.uidMappings === undefined) === (m.gidMappings === undefined), m.uidMappings === undefined ? `${field}.uidMappings` : `${field}.gidMappings`, "uidMappings and gidMappings of a mount go together: give both or neither");
   const options = strArray(m.options, `${field}.options`);
   let set = 0, clr = 0, rec = false, prop = 0, bind: "bind" | "rbind" | undefined, tmpcopyup = false;
+  let idmapOpt: "idmap" | "ridmap" | undefined;
   const data: string[] = [];
   for (const o of options) {
     const e = OPTIONS[o];
@@ -341,8 +380,10 @@ export function parseMount(m: Spec["mounts"] extends (infer T)[] | undefined ? T
         tmpcopyup = true;
         continue;
       }
-      if (o === "idmap" || o === "ridmap")
-        throw notImplemented(`${field}.options: "${o}" is not supported yet; remove it`, `${field}.options`);
+      if (o === "idmap" || o === "ridmap") {
+        idmapOpt = o;
+        continue;
+      }
       data.push(o);
       continue;
     }
@@ -367,12 +408,30 @@ export function parseMount(m: Spec["mounts"] extends (infer T)[] | undefined ? T
     source = resolve(bundle, source);
     need(existsSync(source), `${field}.source`, `${source} does not exist`);
   } else if (source === "") source = type;
+  // Idmapped: mappings given (with or without the option, as runc 1.2), or the option alone with
+  // the container's own. Only bind mounts: the kernel idmaps a detached tree (open_tree), and
+  // runc refuses the others too.
+  let idmap: MountConfig["idmap"];
+  if (m.uidMappings !== undefined || idmapOpt) {
+    need(isBind, m.uidMappings !== undefined ? `${field}.uidMappings` : `${field}.options`, `idmapped mounts are bind mounts only; ${JSON.stringify(type)} cannot be idmapped`);
+    let uidMappings: readonly IdMapping[], gidMappings: readonly IdMapping[];
+    if (m.uidMappings !== undefined) {
+      uidMappings = idMappings(m.uidMappings, `${field}.uidMappings`);
+      gidMappings = idMappings(m.gidMappings, `${field}.gidMappings`);
+      need(uidMappings.length > 0 && gidMappings.length > 0, `${field}.uidMappings`, "an idmapped mount needs at least one uid and one gid mapping");
+      need(uidMappings.length <= 340 && gidMappings.length <= 340, `${field}.uidMappings`, "a user namespace holds at most 340 mappings (user_namespaces(7))");
+    } else {
+      need(userns, `${field}.options`, `"${idmapOpt}" without uidMappings/gidMappings uses the container's user namespace mappings, and this container has no user namespace whose mappings are known (a new one, or a joined /proc/PID/ns/user): give the mount uidMappings and gidMappings`);
+      ({ uidMappings, gidMappings } = userns);
+    }
+    idmap = { uidMappings, gidMappings, recursive: idmapOpt === "ridmap" };
+  }
   // A plain bind keeps the source's flags unless told otherwise; "rw" on it is a no-op in runc
   // unless the source is read-only, which clearing RDONLY handles.
   return {
     field, destination: m.destination, type: isBind ? "bind" : type, source, bind: isBind,
     recursive: bind === "rbind", tmpcopyup, attrSet: set, attrClr: clr, attrRecursive: rec,
-    propagation: prop, data: isBind ? "" : data.join(","),
+    propagation: prop, data: isBind ? "" : data.join(","), ...(idmap ? { idmap } : {}),
   };
 }
 

@@ -72,6 +72,8 @@ export interface LaunchOptions {
    * WAIT_CALLER_EXIT step that the runtime is gone). For a runtime process that exits right after.
    */
   holdReportUntilExit?: boolean;
+  /** A plan of parent steps only (no clone, no READY): done when berth-init exits 0. */
+  parentOnly?: boolean;
 }
 
 /** Spawn berth-init and run the plan up to READY. The report socket sits above the container's fds. */
@@ -164,6 +166,7 @@ export async function launch(steps: readonly PlanStep[], opts: LaunchOptions = {
   }
   if (ready) return { pid, helper, timeline };
   const code = helper ? await helper.exited : "unknown: see the monitor's log";
+  if (opts.parentOnly && code === 0) return { pid, helper, timeline };
   throw new BerthError("Internal", `berth-init exited (status ${code}) before the container was ready`);
 }
 

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { containerSpec, podRunSpec, podUsernsMappings, resourcesSpec } from "../../src/api/cri/translate.ts";
+import { checkContainerUserns, containerSpec, podRunSpec, podUsernsMappings, resourcesSpec, usernsOptionsOf } from "../../src/api/cri/translate.ts";
 import { devMajor, devMinor } from "../../src/engine/devices.ts";
 import { BerthError } from "../../src/sys/errdefs.ts";
 import type { ContainerConfig__Output } from "../../src/api/cri/generated/runtime/v1/ContainerConfig.ts";
@@ -131,8 +131,36 @@ describe("CRI userns_options (pod user namespaces)", () => {
     }
   });
 
-  test("mode POD with good mappings is still refused, naming the mode (not served yet)", () => {
-    const r = refusal(() => podRunSpec(podCfg({ mode: "POD", uids: [range(0, 65536, 65536)], gids: [range(0, 65536, 65536)] }), ""));
-    expect([r.code, r.field]).toEqual(["InvalidArgument", "userns_options.mode"]);
+  test("mode POD with good mappings → the pod's user namespace in OCI terms; NODE and unset → none", () => {
+    const r = podRunSpec(podCfg({ mode: "POD", uids: [range(0, 65536, 65536)], gids: [range(0, 131072, 65536)] }), "");
+    expect(r.pod.userns).toEqual({ uidMappings: [{ containerID: 0, hostID: 65536, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 131072, size: 65536 }] });
+    expect(podRunSpec(podCfg({ mode: "NODE", uids: [], gids: [] }), "").pod.userns).toBeUndefined();
+    expect(podRunSpec(podCfg(null), "").pod.userns).toBeUndefined();
+  });
+
+  test("PodSandboxStatus's userns_options: POD with the mappings, or NODE", () => {
+    expect(usernsOptionsOf({ uidMappings: [{ containerID: 0, hostID: 65536, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 131072, size: 10 }] }))
+      .toEqual({ mode: "POD", uids: [range(0, 65536, 65536)], gids: [range(0, 131072, 10)] });
+    expect(usernsOptionsOf(undefined)).toEqual({ mode: "NODE", uids: [], gids: [] });
+  });
+
+  test("a container's userns_options must agree with its pod's; unset follows the pod", () => {
+    const pod = { uidMappings: [{ containerID: 0, hostID: 65536, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 65536, size: 65536 }] };
+    const ctr = (userns_options: object | null) => ({ linux: { security_context: { namespace_options: { userns_options } } } }) as never;
+    const same = { mode: "POD", uids: [range(0, 65536, 65536)], gids: [range(0, 65536, 65536)] };
+    expect(() => checkContainerUserns(ctr(same), pod)).not.toThrow();
+    expect(() => checkContainerUserns(ctr(null), pod)).not.toThrow();
+    expect(() => checkContainerUserns(ctr(null), undefined)).not.toThrow();
+    expect(() => checkContainerUserns(ctr({ mode: "NODE", uids: [], gids: [] }), undefined)).not.toThrow();
+    const cases: [object, typeof pod | undefined, string][] = [
+      [{ mode: "NODE", uids: [], gids: [] }, pod, `config.${U}.mode`],
+      [same, undefined, `config.${U}.mode`],
+      [{ ...same, gids: [range(0, 131072, 65536)] }, pod, `config.${U}`],
+      [{ ...same, uids: [] }, pod, `${U}.uids`],
+    ];
+    for (const [u, p, field] of cases) {
+      const r = refusal(() => checkContainerUserns(ctr(u), p));
+      expect([r.code, r.field]).toEqual(["InvalidArgument", field]);
+    }
   });
 });

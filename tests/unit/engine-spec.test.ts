@@ -89,6 +89,30 @@ describe("mounts", () => {
   });
 });
 
+describe("user namespaces", () => {
+  const maps = { uidMappings: [{ containerID: 0, hostID: 2097152, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 2097152, size: 65536 }] };
+  test("new: the mappings; joined: the path; binds and /etc files idmapped with them, tmpfs not", () => {
+    const s = oci({ userns: maps, mounts: [{ type: "bind", source: "/tmp", target: "/data" }, { type: "tmpfs", target: "/scratch" }] }, { userns: { kind: "new" } });
+    expect(s.linux!.namespaces!.filter((n) => n.type === "user")).toEqual([{ type: "user" }]);
+    expect([s.linux!.uidMappings, s.linux!.gidMappings]).toEqual([maps.uidMappings, maps.gidMappings]);
+    const idm = s.mounts!.filter((m) => m.uidMappings).map((m) => [m.destination, m.options!.at(-1)]);
+    expect(idm).toEqual([["/etc/hostname", "idmap"], ["/etc/hosts", "idmap"], ["/etc/resolv.conf", "idmap"], ["/data", "idmap"]]);
+    expect(s.mounts!.find((m) => m.destination === "/data")!.gidMappings).toEqual(maps.gidMappings);
+    // Its own netns: sysfs can be mounted by the namespace's root.
+    expect(s.mounts!.find((m) => m.destination === "/sys")!.type).toBe("sysfs");
+    const j = oci({ userns: { ...maps, join: "container:x" } }, { userns: { kind: "path", path: "/proc/7/ns/user" }, netns: { kind: "path", path: "/run/netns/x" } });
+    expect(j.linux!.namespaces!.filter((n) => n.type === "user")).toEqual([{ type: "user", path: "/proc/7/ns/user" }]);
+    expect(j.linux!.uidMappings).toBeUndefined();
+    // A netns it does not own (CNI's): the host's /sys, bound read-only, not idmapped.
+    expect(j.mounts!.find((m) => m.destination === "/sys")).toEqual({ destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] });
+  });
+  test("no userns: no user namespace, nothing idmapped", () => {
+    const s = oci({ mounts: [{ type: "bind", source: "/tmp", target: "/data" }] });
+    expect(s.linux!.namespaces!.some((n) => n.type === "user")).toBe(false);
+    expect(s.mounts!.some((m) => m.uidMappings)).toBe(false);
+  });
+});
+
 describe("validateSpec names the bad input", () => {
   const bad = (s: Partial<ContainerSpec>, re: RegExp) => {
     let err: unknown;

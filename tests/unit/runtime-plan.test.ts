@@ -57,20 +57,79 @@ describe("plan order", () => {
     const maps = p.filter((s) => s.op.name === "WRITE_CHILD_PROC").map((s) => s.args);
     expect(maps).toEqual([["uid_map", "0 1000 10\n"], ["gid_map", "0 2000 10\n"]]);
     const n = p.map((s) => s.op.name);
-    // Only what needs the host's credentials comes between: the exec fifo (in the 0700 state dir).
-    expect(n.slice(n.indexOf("WAIT_PARENT") + 1, n.indexOf("BECOME_NS_ROOT"))).toEqual(["OPEN_EXEC_FIFO"]);
+    // Only what needs the host's credentials comes between: the exec fifo (in the 0700 state dir)
+    // and the rootfs (an engine's is under its 0700 run directory).
+    expect(n.slice(n.indexOf("WAIT_PARENT") + 1, n.indexOf("BECOME_NS_ROOT"))).toEqual(["OPEN_EXEC_FIFO", "OPEN_ROOTFS"]);
     expect(n).not.toContain("MKNOD");
     expect(n.filter((x) => x === "BIND_DEVICE").length).toBe(6);
   });
 
-  test("joined namespaces: setns before clone, user first, and not in the clone flags", () => {
+  test("joined namespaces: setns before clone, not in the clone flags; with a user namespace, the others are tried before it and again after it", () => {
     const p = plan((s) => {
       s.linux!.namespaces = [{ type: "mount" }, { type: "network", path: "/proc/self/ns/net" }, { type: "user", path: "/proc/self/ns/user" }, { type: "uts" }];
       s.linux!.uidMappings = undefined;
     });
     const setns = p.filter((s) => s.op.name === "SETNS").map((s) => s.args);
-    expect(setns).toEqual([["/proc/self/ns/user", CLONE.NEWUSER], ["/proc/self/ns/net", CLONE.NEWNET]]);
+    expect(setns).toEqual([["/proc/self/ns/net", CLONE.NEWNET, 1], ["/proc/self/ns/user", CLONE.NEWUSER, 0], ["/proc/self/ns/net", CLONE.NEWNET, 0]]);
     expect(p.find((s) => s.op.name === "CLONE")!.args[0]).toBe(CLONE.NEWNS | CLONE.NEWUTS);
+    // A joined user namespace: the child takes its root too, after opening what needs the host's uid.
+    const n = p.map((s) => s.op.name);
+    expect(n.slice(n.indexOf("WAIT_PARENT") + 1, n.indexOf("BECOME_NS_ROOT"))).toEqual(["OPEN_EXEC_FIFO", "OPEN_ROOTFS"]);
+    expect(n).not.toContain("JOIN_CGROUP");
+    const plain = plan((s) => (s.linux!.namespaces = [{ type: "mount" }, { type: "uts" }, { type: "network", path: "/proc/self/ns/net" }]));
+    expect(plain.filter((s) => s.op.name === "SETNS").map((s) => s.args)).toEqual([["/proc/self/ns/net", CLONE.NEWNET, 0]]);
+  });
+
+  test("idmapped mounts: the container's own user namespace after the clone (trees sent to the child), a helper per other mapping before any setns; no preopen", () => {
+    const src = join(bundle, "rootfs");
+    const p = plan((s) => {
+      s.linux!.namespaces!.push({ type: "user" });
+      s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "ipc" ? { type: "ipc", path: "/proc/self/ns/ipc" } : n));
+      s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.mounts!.push(
+        { destination: "/a", type: "bind", source: src, options: ["rbind", "idmap"] },
+        { destination: "/b", type: "bind", source: src, options: ["bind", "ridmap"], uidMappings: [{ containerID: 0, hostID: 5000, size: 10 }], gidMappings: [{ containerID: 0, hostID: 6000, size: 10 }] },
+        { destination: "/c", type: "bind", source: src, options: ["bind", "idmap", "ro"] },
+        { destination: "/d", type: "bind", source: src, options: ["bind"] },
+      );
+    });
+    const n = p.map((s) => s.op.name);
+    const idm = p.filter((s) => /^(IDMAP_|SEND_TREES|RECV_TREES)/.test(s.op.name)).map((s) => [s.op.name, ...s.args]);
+    expect(idm).toEqual([
+      ["IDMAP_USERNS", "0 5000 10\n", "0 6000 10\n", ""], ["IDMAP_TREE", src, 0, 1, 0, ""],
+      ["IDMAP_USERNS_CHILD"], ["IDMAP_TREE", src, 1, 0, 0, ""], ["IDMAP_TREE", src, 0, 0, 0, ""], ["SEND_TREES", 2],
+      ["RECV_TREES", [src, src], ["1", "0"]],
+    ]);
+    expect(n.indexOf("IDMAP_TREE")).toBeLessThan(n.indexOf("SETNS"));
+    expect(n.indexOf("IDMAP_USERNS_CHILD")).toBeGreaterThan(n.lastIndexOf("WRITE_CHILD_PROC"));
+    expect(n.indexOf("SEND_TREES")).toBeLessThan(n.indexOf("WAKE_CHILD"));
+    expect(n.indexOf("RECV_TREES")).toBe(n.indexOf("WAIT_PARENT") - 1);
+    // Only the plain binds are preopened by the child; the MOUNT steps say which are idmapped.
+    const mounts = p.filter((s) => s.op.name === "MOUNT" && ["/a", "/b", "/c", "/d"].includes(s.args[1] as string));
+    expect(mounts.map((s) => ((s.args[4] as number) & 64) !== 0)).toEqual([true, true, true, false]);
+    expect(p.filter((s) => s.op.name === "PREOPEN_BIND" && s.args[0] === src).length).toBe(1);
+    expect(() => plan((s) => s.mounts!.push({ destination: "/a", type: "bind", source: src, options: ["bind"], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }), { rootless: true }))
+      .toThrow(/mounts\[\d+\]: idmapped mounts need root/);
+  });
+
+  test("idmapped mounts in a joined user namespace: with its own mappings, that namespace, opened before any setns", () => {
+    const src = join(bundle, "rootfs");
+    // This process's user namespace maps everything onto itself (the host's): read from /proc/self.
+    const self = readFileSync("/proc/self/uid_map", "utf8").trim().split(/\s+/).map(Number);
+    const p = plan((s) => {
+      s.linux!.namespaces = [{ type: "mount" }, { type: "user", path: "/proc/self/ns/user" }, { type: "network", path: "/proc/self/ns/net" }];
+      s.linux!.uidMappings = undefined;
+      s.linux!.gidMappings = undefined;
+      delete s.hostname;
+      const m = [{ containerID: self[0]!, hostID: self[1]!, size: self[2]! }];
+      s.mounts!.push({ destination: "/a", type: "bind", source: src, options: ["bind", "idmap"], uidMappings: m, gidMappings: m });
+      s.mounts!.push({ destination: "/b", type: "bind", source: src, options: ["bind", "idmap"] }); // the joined namespace's mappings
+    });
+    const idm = p.filter((s) => s.op.name.startsWith("IDMAP_")).map((s) => [s.op.name, s.op.name === "IDMAP_USERNS" ? s.args[2] : s.args[4]]);
+    expect(idm).toEqual([["IDMAP_USERNS", "/proc/self/ns/user"], ["IDMAP_TREE", ""], ["IDMAP_TREE", ""]]);
+    const n = p.map((s) => s.op.name);
+    expect(n.indexOf("IDMAP_TREE")).toBeLessThan(n.indexOf("SETNS"));
   });
 
   test("hooks: prestart and createRuntime in the parent between the child's mounts and pivot_root", () => {
@@ -168,6 +227,14 @@ describe("plan order", () => {
     expect(() => buildExecPlan(c.process, { initPid: 77, namespaces: [], cgroupJoin: [], foreground: true, seccomp: { bpf: new Uint8Array(8), flags: 8 } })).toThrow(/linux\.seccomp\.listenerPath/);
   });
 
+  test("exec into a user namespace: the other namespaces but mount tried before it, then user, then all again (mount last)", () => {
+    const c = buildConfig(spec(), "c1", bundle);
+    const j = (namespaces: ("user" | "network" | "ipc" | "mount" | "pid")[]) =>
+      buildExecPlan(c.process, { initPid: 77, namespaces, cgroupJoin: [], foreground: true }).filter((x) => x.op.name === "CHILD_SETNS").map((x) => `${(x.args[0] as string).split("/").pop()}${x.args[2] ? "*" : ""}`);
+    expect(j(["user", "network", "ipc", "mount", "pid"])).toEqual(["ipc*", "net*", "pid*", "user", "ipc", "net", "pid", "mnt"]);
+    expect(j(["network", "mount"])).toEqual(["net", "mnt"]);
+  });
+
   test("processStatePayload: a pid-like text inside strings is not a hole", () => {
     const parts = processStatePayload({ path: "/s", metadata: '"pid":-1', state: { ociVersion: "1", id: "x", status: "creating", bundle: "/b", annotations: { pid: "-1", '"pid":-1': "1" } } });
     expect(parts).toHaveLength(3);
@@ -199,8 +266,20 @@ describe("mount options", () => {
     expect(b).toMatchObject({ bind: true, recursive: true, attrRecursive: true, propagation: MS.SLAVE | MS.REC, data: "" });
     expect(b.attrSet).toBe(MOUNT_ATTR.RDONLY);
   });
+  test("idmapped mounts: mappings, idmap/ridmap, the container's own mappings; bad ones name the field", () => {
+    const map = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    const bind = (o: object, userns?: { uidMappings: typeof map; gidMappings: typeof map }) => parseMount({ destination: "/x", type: "bind", source: bundle, ...o }, 0, bundle, userns);
+    expect(bind({ options: ["rbind", "ridmap"], uidMappings: map, gidMappings: map }).idmap).toEqual({ uidMappings: map, gidMappings: map, recursive: true });
+    expect(bind({ options: ["bind"], uidMappings: map, gidMappings: map }).idmap).toEqual({ uidMappings: map, gidMappings: map, recursive: false });
+    expect(bind({ options: ["bind", "idmap"] }, { uidMappings: map, gidMappings: map }).idmap).toEqual({ uidMappings: map, gidMappings: map, recursive: false });
+    expect(bind({ options: ["bind"] }).idmap).toBeUndefined();
+    expect(() => bind({ options: ["bind", "idmap"] })).toThrow(/mounts\[0\]\.options: "idmap" without uidMappings\/gidMappings uses the container's user namespace mappings/);
+    expect(() => bind({ options: ["bind"], uidMappings: map })).toThrow(/mounts\[0\]\.gidMappings: uidMappings and gidMappings of a mount go together/);
+    expect(() => bind({ options: ["bind"], uidMappings: [], gidMappings: [] })).toThrow(/mounts\[0\]\.uidMappings: an idmapped mount needs at least one/);
+    expect(() => bind({ options: ["bind"], uidMappings: [{ containerID: 0, hostID: -1, size: 1 }], gidMappings: map })).toThrow(/mounts\[0\]\.uidMappings\[0\]: needs non-negative integers/);
+    expect(() => m(["idmap"])).toThrow(/mounts\[0\]\.options: idmapped mounts are bind mounts only; "tmpfs" cannot be idmapped/);
+  });
   test("unsupported options are refused with the field", () => {
-    expect(() => m(["idmap"])).toThrow(/mounts\[0\]\.options: "idmap"/);
     expect(() => m(["tmpcopyup"], "bind")).toThrow(/tmpcopyup" applies to tmpfs mounts only/);
     expect(m(["tmpcopyup"]).tmpcopyup).toBe(true);
   });
@@ -287,5 +366,16 @@ describe("signals and flags", () => {
     expect(parseFlags(["-b", "/x", "--", "-d"], t, false, "run")).toEqual({ flags: { bundle: "/x" }, rest: ["-d"] });
     expect(() => parseFlags(["--preserve-fds", "x"], t, false, "run")).toThrow(/needs a number/);
     expect(() => parseFlags(["--bundle"], t, false, "run")).toThrow(/needs a value/);
+  });
+});
+
+describe("features", () => {
+  test("idmapped mounts are announced: mountExtensions.idmap and the idmap/ridmap options", async () => {
+    const { featuresDocument } = await import("../../src/runtime/features.ts");
+    const f = featuresDocument();
+    expect(f.linux.mountExtensions.idmap.enabled).toBe(true);
+    expect(f.mountOptions).toContain("idmap");
+    expect(f.mountOptions).toContain("ridmap");
+    expect([...f.mountOptions].sort()).toEqual(f.mountOptions);
   });
 });

@@ -9,7 +9,7 @@ import { CriStats } from "./stats.ts";
 import { BERTH_VERSION } from "../../sys/version.ts";
 import type { StreamingServer } from "./streaming.ts";
 import type { RuntimeServiceHandlers } from "./generated/runtime/v1/RuntimeService.ts";
-import { containerSpec, containerStatusOf, criContainerOf, matchesLabels, nanos, podRunSpec, podSandboxOf } from "./translate.ts";
+import { checkContainerUserns, containerSpec, usernsOptionsOf, containerStatusOf, criContainerOf, matchesLabels, nanos, podRunSpec, podSandboxOf } from "./translate.ts";
 import { unary, unimplemented } from "./grpc-edge.ts";
 
 const CNI_DIR = process.env.BERTH_CNI_PATH ?? "/usr/lib/cni";
@@ -82,7 +82,7 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
       const status = {
         ...podSandboxOf(pod),
         network: { ip: pod.ip ?? "", additional_ips: [] },
-        linux: { namespaces: { options: { network: mode(pod.pod.network), pid: mode(pod.pod.pid), ipc: mode(pod.pod.ipc), target_id: "" } } },
+        linux: { namespaces: { options: { network: mode(pod.pod.network), pid: mode(pod.pod.pid), ipc: mode(pod.pod.ipc), target_id: "", userns_options: usernsOptionsOf(pod.pod.userns) } } },
       };
       const info: Record<string, string> = {};
       if (req.verbose) {
@@ -108,6 +108,7 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
     CreateContainer: unary(async (req) => {
       if (!req.pod_sandbox_id) throw invalidArgument("pod_sandbox_id is empty", "pod_sandbox_id");
       const t = containerSpec(req.config);
+      checkContainerUserns(req.config, (await getPod(e, req.pod_sandbox_id)).pod.userns);
       const c = await createPodContainer(e, req.pod_sandbox_id, t.spec, { name: t.name, attempt: t.attempt, ...(t.logPath ? { logPath: t.logPath } : {}) });
       return { container_id: c.id };
     }),

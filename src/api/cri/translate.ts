@@ -63,6 +63,34 @@ export function podUsernsMappings(u: UserNamespace__Output): { uids: IdMap[]; gi
   return { uids: one(u.uids, "uids"), gids: one(u.gids, "gids") };
 }
 type IdMap = { containerId: number; hostId: number; size: number };
+const usernsOf = (m: { uids: IdMap[]; gids: IdMap[] }) => {
+  const oci = (l: IdMap[]) => l.map((x) => ({ containerID: x.containerId, hostID: x.hostId, size: x.size }));
+  return { uidMappings: oci(m.uids), gidMappings: oci(m.gids) };
+};
+
+/** The CRI's UserNamespace for a pod's status: POD with its mappings, or NODE. */
+export function usernsOptionsOf(u: PodSandboxSpec["userns"]) {
+  const cri = (l: { containerID: number; hostID: number; size: number }[]) => l.map((m) => ({ container_id: m.containerID, host_id: m.hostID, length: m.size }));
+  return u ? { mode: "POD" as const, uids: cri(u.uidMappings), gids: cri(u.gidMappings) } : { mode: "NODE" as const, uids: [], gids: [] };
+}
+
+/**
+ * A container's own userns_options against its pod's user namespace (containerd's rule: they
+ * must agree; a container shares its pod's namespaces). Unset follows the pod.
+ */
+export function checkContainerUserns(cfg: ContainerConfig__Output | null, pod: PodSandboxSpec["userns"]): void {
+  const u = cfg?.linux?.security_context?.namespace_options?.userns_options;
+  if (!u) return;
+  const field = `config.${USERNS}`;
+  if (u.mode === "NODE") {
+    if (pod) throw invalidArgument(`${field}.mode NODE: the pod has its own user namespace, and its containers share it (use POD with the pod's mappings)`, `${field}.mode`);
+    return;
+  }
+  const mine = usernsOf(podUsernsMappings(u));
+  if (!pod) throw invalidArgument(`${field}.mode POD: the pod sandbox has no user namespace (it was run with mode NODE)`, `${field}.mode`);
+  if (JSON.stringify(mine) !== JSON.stringify({ uidMappings: pod.uidMappings, gidMappings: pod.gidMappings }))
+    throw invalidArgument(`${field}: the mappings differ from the pod sandbox's; a container shares its pod's user namespace`, field);
+}
 
 export function podRunSpec(cfg: PodSandboxConfig__Output | null, runtimeHandler: string): PodRunSpec {
   if (!cfg) throw invalidArgument("RunPodSandbox: config is missing", "config");
@@ -75,10 +103,7 @@ export function podRunSpec(cfg: PodSandboxConfig__Output | null, runtimeHandler:
   const net = nsMode(ns?.network, "linux.security_context.namespace_options.network", ["POD", "NODE"]);
   const ipc = nsMode(ns?.ipc, "linux.security_context.namespace_options.ipc", ["POD", "NODE"]);
   const pid = nsMode(ns?.pid, "linux.security_context.namespace_options.pid", ["POD", "CONTAINER", "NODE"]);
-  if (ns?.userns_options && ns.userns_options.mode !== "NODE") {
-    podUsernsMappings(ns.userns_options);
-    throw invalidArgument("linux.security_context.namespace_options.userns_options.mode POD: pod user namespaces are not served by berth's CRI yet (use NODE)", "userns_options.mode");
-  }
+  const userns = ns?.userns_options && ns.userns_options.mode !== "NODE" ? usernsOf(podUsernsMappings(ns.userns_options)) : undefined;
   const pod: PodSandboxSpec = {
     name: cfg.metadata.name, namespace: cfg.metadata.namespace, uid: cfg.metadata.uid, attempt: cfg.metadata.attempt,
     ...(cfg.hostname ? { hostname: cfg.hostname } : {}),
@@ -87,6 +112,7 @@ export function podRunSpec(cfg: PodSandboxConfig__Output | null, runtimeHandler:
     ipc: ipc === "NODE" ? "host" : "pod",
     pid: pid === "NODE" ? "host" : pid === "CONTAINER" ? "container" : "pod",
     ...(runtimeHandler ? { runtimeHandler } : {}),
+    ...(userns ? { userns } : {}),
   };
   if (cfg.log_directory && !isAbsolute(cfg.log_directory)) throw invalidArgument(`log_directory ${JSON.stringify(cfg.log_directory)} must be an absolute path`, "log_directory");
   const ports = cfg.port_mappings.map((p, i) => {

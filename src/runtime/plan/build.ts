@@ -2,9 +2,12 @@
 // check plans as data (youki's recording-fake habit; here the plan *is* the recording).
 //
 // Order (runc's, see libcontainer/nsenter and rootfs_linux.go; runtime-spec runtime.md "Lifecycle"):
-//   parent: join namespaces → [time ns] → [exec fifo] → clone(new namespaces)
-//           → uid/gid maps → cgroup.procs → oom_score_adj → wake child
-//   child:  [cgroup ns] → / rslave → bind rootfs → mounts → devices → /dev links → exec fifo
+//   parent: [idmapped trees: joined/helper user namespace] → [v2 device program]
+//           → join namespaces → [time ns] → [exec fifo] → clone(new namespaces)
+//           → uid/gid maps → [idmapped trees: the child's user namespace, sent to it]
+//           → cgroup.procs → oom_score_adj → wake child
+//   child:  [idmapped trees received] → [user ns: bind sources, rootfs opened; its root]
+//           → [cgroup ns] → / rslave → bind rootfs → mounts → devices → /dev links → exec fifo
 //           → (parent: prestart, createRuntime hooks) → createContainer hooks → pivot_root
 //           → sysctl → readonly/masked paths → read-only root → hostname → rlimits
 //           → bounding set → user → cwd → capabilities → no_new_privs → find executable
@@ -139,17 +142,20 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
 
   // ---- parent, before clone ----
   s.push(...seccomp.connect);
-  for (const j of c.joinNamespaces) s.push(step("SETNS", [j.path, j.flag], `setns(open(${q(j.path)}), ${cloneFlagNames(j.flag)})`, j.field));
+  s.push(...idmapSteps(c, o));
+  // Before the joins: loading a BPF program needs the host's capabilities, which a parent that
+  // joined a user namespace (a pod member) no longer has.
+  if (o.deviceProgram) {
+    const d = o.deviceProgram;
+    s.push(step("DEVICE_PROGRAM", [d.dir, d.insns, d.optional ? 1 : 0], `bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, ${d.insns.length / 8} insns); bpf(BPF_PROG_ATTACH, ${q(d.dir)}, BPF_CGROUP_DEVICE)`, "linux.resources.devices"));
+  }
+  s.push(...joinSteps(c));
   // clone(2) cannot take CLONE_NEWTIME (it overlaps CSIGNAL): unshare it in the parent, whose
   // children then start in the new time namespace (time_namespaces(7)).
   const cloneFlags = newNs & ~CLONE.NEWTIME & ~CLONE.NEWCGROUP;
   if (newNs & CLONE.NEWTIME) {
     s.push(step("UNSHARE", [CLONE.NEWTIME], "unshare(CLONE_NEWTIME)", "linux.namespaces"));
     if (c.timeOffsets) s.push(step("WRITE_SELF", ["timens_offsets", c.timeOffsets], `write /proc/self/timens_offsets ${q(c.timeOffsets.trim())}`, "linux.timeOffsets"));
-  }
-  if (o.deviceProgram) {
-    const d = o.deviceProgram;
-    s.push(step("DEVICE_PROGRAM", [d.dir, d.insns, d.optional ? 1 : 0], `bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, ${d.insns.length / 8} insns); bpf(BPF_PROG_ATTACH, ${q(d.dir)}, BPF_CGROUP_DEVICE)`, "linux.resources.devices"));
   }
   if (o.mode === "create") s.push(step("MKFIFO", [o.fifoPath!, 0o600], `mkfifo(${q(o.fifoPath)}, 0600) — the exec fifo \`start\` opens`));
   const term = terminalSteps(c.process, o.consoleSocket, o.mode === "foreground", true);
@@ -164,38 +170,46 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
     if (o.rootless) s.push(step("WRITE_CHILD_PROC", ["setgroups", "deny"], "write /proc/<pid>/setgroups deny — needed before an unprivileged gid_map", "linux.gidMappings"));
     s.push(step("WRITE_CHILD_PROC", ["gid_map", idMap(c.gidMappings)], `write /proc/<pid>/gid_map ${q(idMap(c.gidMappings).trim())}`, "linux.gidMappings"));
   }
-  // In a new user namespace the child has no rights on the host's cgroup files: the parent moves it.
-  const childJoins = o.cgroupTasks !== undefined && (newNs & CLONE.NEWUSER) === 0;
+  const ownIdmap = ownIdmapSteps(c);
+  s.push(...ownIdmap.parent);
+  // In a user namespace the child has no rights on the host's cgroup files: the parent moves it.
+  const joinsUserns = c.joinNamespaces.some((j) => j.type === "user");
+  const userns = (newNs & CLONE.NEWUSER) !== 0 || joinsUserns;
+  const childJoins = o.cgroupTasks !== undefined && !userns;
   if (!childJoins) for (const f of o.cgroupProcs) s.push(step("WRITE_CHILD_PID", [f], `write <pid> > ${f}`, "linux.cgroupsPath"));
   if (c.process.oomScoreAdj !== undefined)
     s.push(step("WRITE_CHILD_PROC", ["oom_score_adj", String(c.process.oomScoreAdj)], `write /proc/<pid>/oom_score_adj ${c.process.oomScoreAdj}`, "process.oomScoreAdj"));
   s.push(step("WAKE_CHILD", [], "wake the child"));
 
   // ---- child ----
+  s.push(...ownIdmap.child);
   s.push(step("WAIT_PARENT", [], "wait for the parent (id maps, cgroup)"));
   if (childJoins) for (const f of o.cgroupTasks!) s.push(step("JOIN_CGROUP", [f], `write 0 > ${f}`, "linux.cgroupsPath"));
-  if (newNs & CLONE.NEWUSER) {
+  if (userns) {
     // As runc: bind sources are opened, and the console socket connected, with the runtime's
     // credentials — the user namespace's root may not reach them (a 0700 directory of host root).
-    for (const m of c.mounts) if (m.bind && m.type !== "cgroup" && m.type !== "cgroup2")
+    // So is the rootfs (an engine's lies under its 0700 run directory). Idmapped sources are
+    // the parent's trees already.
+    for (const m of c.mounts) if (m.bind && !m.idmap && m.type !== "cgroup" && m.type !== "cgroup2")
       s.push(step("PREOPEN_BIND", [m.source, m.recursive ? 1 : 0], `open_tree(${q(m.source)}, OPEN_TREE_CLONE) — with the host's credentials`, m.field));
     s.push(...term.connect);
     if (o.mode === "create") s.push(step("OPEN_EXEC_FIFO", [o.fifoPath!], `open(${q(o.fifoPath)}, O_RDWR) — kept for the wait before exec; with the host's credentials`));
+    s.push(step("OPEN_ROOTFS", [c.rootfs], `open(${q(c.rootfs)}) — with the host's credentials`, "root.path"));
+    // A joined user namespace too: mount points and devices are made by a uid it maps.
+    s.push(step("BECOME_NS_ROOT", [], `setresuid(0, 0, 0) — root of the ${joinsUserns ? "joined" : "new"} user namespace`, joinsUserns ? "linux.namespaces" : "linux.uidMappings"));
   }
-  if (newNs & CLONE.NEWUSER) s.push(step("BECOME_NS_ROOT", [], "setresuid(0, 0, 0) — root of the new user namespace", "linux.uidMappings"));
   // A new network namespace starts with lo down; runc brings it up (so does every engine).
   if (newNs & CLONE.NEWNET && !o.loopbackDown) s.push(step("LOOPBACK_UP", [], "ioctl(SIOCSIFFLAGS, lo, IFF_UP) — 127.0.0.1 and ::1 in the new network namespace", "linux.namespaces"));
   if (newNs & CLONE.NEWCGROUP) s.push(step("CHILD_UNSHARE", [CLONE.NEWCGROUP], "unshare(CLONE_NEWCGROUP) — after joining the cgroup, so it is the namespace's root", "linux.namespaces"));
   if (newNs & CLONE.NEWNS) s.push(step("MOUNT_ROOT_PROPAGATION", [MS.SLAVE | MS.REC], `mount(NULL, "/", NULL, MS_SLAVE|MS_REC) — container mounts stay out of the host`));
-  if (!(newNs & CLONE.NEWUSER)) s.push(...term.connect);
-  s.push(step("OPEN_ROOTFS", [c.rootfs], `open(${q(c.rootfs)})`, "root.path"));
+  if (!userns) s.push(...term.connect);
+  if (!userns) s.push(step("OPEN_ROOTFS", [c.rootfs], `open(${q(c.rootfs)})`, "root.path"));
   s.push(step("BIND_ROOTFS", [], `mount(${q(c.rootfs)}, ${q(c.rootfs)}, MS_BIND|MS_REC) — pivot_root needs a mount point`, "root.path"));
   // A read-only /dev (runc's rule): mounted writable so the mounts, devices and links under it can
   // be made, and remounted read-only once the console is in place.
   const roDev = c.mounts.find((m) => m.destination.replace(/\/+$/, "") === "/dev" && !m.bind && (m.attrSet & MOUNT_ATTR.RDONLY) !== 0);
   for (const m of c.mounts) s.push(...mountSteps(m === roDev ? { ...m, attrSet: m.attrSet & ~MOUNT_ATTR.RDONLY } : m, c, o));
   if (c.devices) {
-    const userns = (newNs & CLONE.NEWUSER) !== 0;
     for (const d of c.devices) {
       // A user namespace cannot mknod(2) devices: bind the host's node instead (as runc).
       if (userns && (d.mode & S_IF.FIFO) !== S_IF.FIFO)
@@ -208,7 +222,7 @@ export function buildPlan(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
     if (c.mounts.some((m) => m.destination === "/dev/pts")) links.push(["pts/ptmx", "/dev/ptmx"]);
     for (const [target, path] of links) s.push(step("SYMLINK", [target, path], `symlink(${q(target)}, ${q(path)})`));
   }
-  if (o.mode === "create" && !(newNs & CLONE.NEWUSER)) s.push(step("OPEN_EXEC_FIFO", [o.fifoPath!], `open(${q(o.fifoPath)}, O_RDWR) — kept for the wait before exec`));
+  if (o.mode === "create" && !userns) s.push(step("OPEN_EXEC_FIFO", [o.fifoPath!], `open(${q(o.fifoPath)}, O_RDWR) — kept for the wait before exec`));
 
   const parentHooks = [...c.hooks.prestart, ...c.hooks.createRuntime];
   if (parentHooks.length > 0) {
@@ -301,16 +315,93 @@ function hookStep(name: "HOOK" | "CHILD_HOOK", h: HookConfig, o: PlanOptions): P
   return step(name, [h.path, args, h.env ?? [], h.timeout ?? 0, o.hookState[0], o.hookState[1]], `run hook ${q(h.path)} ${q(args.slice(1))}`, h.field);
 }
 
+/**
+ * Joined namespaces. With a user namespace among them, each other one (but the mount namespace,
+ * whose root would change how the later paths resolve) is tried first with the runtime's own
+ * credentials, which admit a namespace the user namespace does not own (a pod's CNI netns, made
+ * by the host), and again after it when only the user namespace admits it (runc's two passes).
+ */
+function joinSteps(c: RuntimeConfig): PlanStep[] {
+  const j = c.joinNamespaces;
+  const setns = (x: (typeof j)[number], early: boolean) =>
+    step("SETNS", [x.path, x.flag, early ? 1 : 0], `setns(open(${q(x.path)}), ${cloneFlagNames(x.flag)})${early ? " — before the user namespace; EPERM: after it" : ""}`, x.field);
+  if (!j.some((x) => x.type === "user")) return j.map((x) => setns(x, false));
+  return [...j.filter((x) => x.type !== "user" && x.type !== "mount").map((x) => setns(x, true)), ...j.map((x) => setns(x, false))];
+}
+
+/**
+ * Idmapped bind mounts. The kernel wants CAP_SYS_ADMIN over the source's file system, so the
+ * parent makes their trees while it has the host's credentials, with a user namespace that has
+ * the mount's mappings (runc 1.2's choice of namespace):
+ *   - "own": the container's new user namespace when the mappings are its: after the clone, once
+ *     its maps are written; the trees go to the child over the sync socket (SEND_TREES);
+ *   - "joined": the joined user namespace (/proc/PID/ns/user) when they are its: opened before
+ *     any setns (after joining it the parent is no longer the host's root);
+ *   - "helper": else a helper user namespace per distinct mapping, before any setns; the child
+ *     inherits the trees through clone.
+ */
+function idmapKind(m: MountConfig, c: RuntimeConfig): "own" | "joined" | "helper" {
+  const u = idMap(m.idmap!.uidMappings), g = idMap(m.idmap!.gidMappings);
+  if (c.newNamespaces & CLONE.NEWUSER && u === idMap(c.uidMappings) && g === idMap(c.gidMappings)) return "own";
+  if (c.joinedUsernsMaps && u === c.joinedUsernsMaps.uid && g === c.joinedUsernsMaps.gid) return "joined";
+  return "helper";
+}
+
+function idmapTree(m: MountConfig): PlanStep {
+  return step("IDMAP_TREE", [m.source, m.recursive ? 1 : 0, m.idmap!.recursive ? 1 : 0, 0, ""], `open_tree(${q(m.source)}, OPEN_TREE_CLONE${m.recursive ? "|AT_RECURSIVE" : ""}); mount_setattr(MOUNT_ATTR_IDMAP${m.idmap!.recursive ? ", AT_RECURSIVE" : ""})`, m.field);
+}
+
+/** The trees made before any setns: with the joined user namespace, or helpers. */
+function idmapSteps(c: RuntimeConfig, o: PlanOptions): PlanStep[] {
+  const idmapped = c.mounts.filter((m) => m.idmap);
+  if (idmapped.length === 0) return [];
+  if (o.rootless) throw invalidArgument(`${idmapped[0]!.field}: idmapped mounts need root (CAP_SYS_ADMIN over the source's file system); a rootless runtime cannot make them`, idmapped[0]!.field);
+  const s: PlanStep[] = [];
+  const joined = idmapped.filter((m) => idmapKind(m, c) === "joined");
+  if (joined.length > 0) {
+    const path = c.joinNamespaces.find((j) => j.type === "user")!.path;
+    s.push(step("IDMAP_USERNS", [c.joinedUsernsMaps!.uid, c.joinedUsernsMaps!.gid, path], `open(${q(path)}) — the joined user namespace, whose mappings these are`, `${joined[0]!.field}.uidMappings`));
+    s.push(...joined.map(idmapTree));
+  }
+  const groups = new Map<string, MountConfig[]>();
+  for (const m of idmapped.filter((x) => idmapKind(x, c) === "helper")) {
+    const key = `${idMap(m.idmap!.uidMappings)}|${idMap(m.idmap!.gidMappings)}`;
+    groups.set(key, [...(groups.get(key) ?? []), m]);
+  }
+  for (const [, ms] of groups) {
+    const { uidMappings, gidMappings } = ms[0]!.idmap!;
+    const u = idMap(uidMappings), g = idMap(gidMappings);
+    s.push(step("IDMAP_USERNS", [u, g, ""], `a helper user namespace: uid_map ${q(u.trim())}, gid_map ${q(g.trim())}`, `${ms[0]!.field}.uidMappings`));
+    s.push(...ms.map(idmapTree));
+  }
+  return s;
+}
+
+/** The trees made with the container's own new user namespace, after the clone: parent and child steps. */
+function ownIdmapSteps(c: RuntimeConfig): { parent: PlanStep[]; child: PlanStep[] } {
+  const own = c.mounts.filter((m) => m.idmap && idmapKind(m, c) === "own");
+  if (own.length === 0) return { parent: [], child: [] };
+  return {
+    parent: [
+      step("IDMAP_USERNS_CHILD", [], "open(/proc/<pid>/ns/user) — the container's own user namespace, its maps written", `${own[0]!.field}.uidMappings`),
+      ...own.map(idmapTree),
+      step("SEND_TREES", [own.length], `send the ${own.length} idmapped tree${own.length > 1 ? "s" : ""} to the child (SCM_RIGHTS)`),
+    ],
+    child: [step("RECV_TREES", [own.map((m) => m.source), own.map((m) => (m.recursive ? "1" : "0"))], `receive the ${own.length} idmapped tree${own.length > 1 ? "s" : ""}`)],
+  };
+}
+
 function mountSteps(m: MountConfig, c: RuntimeConfig, o: PlanOptions): PlanStep[] {
   if (m.type === "cgroup" || m.type === "cgroup2") return cgroupMountSteps(m, c, o);
   let flags = 0;
   if (m.bind) flags |= MOUNT_FLAG.BIND | MOUNT_FLAG.CREATE_AUTO;
+  if (m.idmap) flags |= MOUNT_FLAG.IDMAP;
   if (m.recursive) flags |= MOUNT_FLAG.RECURSIVE;
   if (m.attrRecursive) flags |= MOUNT_FLAG.ATTR_RECURSIVE;
   if (m.tmpcopyup) flags |= MOUNT_FLAG.TMPCOPYUP;
   const attrs = attrNames(m.attrSet);
   const describe = m.bind
-    ? `open_tree(${q(m.source)}, OPEN_TREE_CLONE${m.recursive ? "|AT_RECURSIVE" : ""})${attrs ? `; mount_setattr(${attrs})` : ""}; move_mount(→ ${q(m.destination)})`
+    ? `${m.idmap ? "the idmapped tree of " : ""}open_tree(${q(m.source)}, OPEN_TREE_CLONE${m.recursive ? "|AT_RECURSIVE" : ""})${attrs ? `; mount_setattr(${attrs})` : ""}; move_mount(→ ${q(m.destination)})`
     : `mount(${q(m.source)}, ${q(m.destination)}, ${q(m.type)}${attrs ? `, ${attrs}` : ""}${m.data ? `, ${q(m.data)}` : ""})`;
   return [step("MOUNT", [m.source, m.destination, m.type, m.data, flags, m.attrSet, m.attrClr, m.propagation],
     describe + (m.tmpcopyup ? "; copy up the mount point's contents" : "") + (m.propagation ? `; propagation ${propName(m.propagation)}` : ""), m.field)];
@@ -392,10 +483,14 @@ export function buildExecPlan(p: ProcessConfig, o: ExecPlanOptions): PlanStep[] 
   s.push(step("FINISH", [o.foreground ? 1 : 0], o.foreground ? "wait for the process and exit with its status" : "exit once the process is ready"));
   for (const f of o.cgroupJoin) s.push(step("JOIN_CGROUP", [f], `write 0 > ${f}`));
   s.push(...term.connect);
-  for (const t of JOIN_ORDER) {
+  // In a user namespace, the namespaces it does not own (a pod's CNI netns) are joined first,
+  // while the host's credentials admit them (joinSteps' two passes).
+  const userns = o.namespaces.includes("user");
+  const joins = [...(userns ? JOIN_ORDER.filter((t) => t !== "user" && t !== "mount").map((t) => [t, true] as const) : []), ...JOIN_ORDER.map((t) => [t, false] as const)];
+  for (const [t, early] of joins) {
     if (!o.namespaces.includes(t)) continue;
     const path = `/proc/${o.initPid}/ns/${NS_FILES[t]}`;
-    s.push(step("CHILD_SETNS", [path, NAMESPACE_FLAGS[t]], `setns(open(${q(path)}), ${cloneFlagNames(NAMESPACE_FLAGS[t])})`));
+    s.push(step("CHILD_SETNS", [path, NAMESPACE_FLAGS[t], early ? 1 : 0], `setns(open(${q(path)}), ${cloneFlagNames(NAMESPACE_FLAGS[t])})${early ? " — before the user namespace; EPERM: after it" : ""}`));
   }
   s.push(step("FORK_GRANDCHILD", [], "clone(CLONE_PARENT) — the process, inside the pid namespace"));
   s.push(...term.create);

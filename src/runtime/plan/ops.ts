@@ -21,7 +21,9 @@ export interface OpDef {
 const table = [
   // ---- parent, before clone -------------------------------------------------------------
   ["SECCOMP_CONNECT", "parent", [["socket", "str"]], "connect to linux.seccomp.listenerPath with the runtime's credentials and mount namespace (first, before any setns); the child inherits the socket through clone, SECCOMP sends the listener fd over it"],
-  ["SETNS", "parent", [["path", "str"], ["nstype", "u64"]], "setns(open(path), nstype): join an existing namespace"],
+  ["IDMAP_USERNS", "parent", [["uid_map", "str"], ["gid_map", "str"], ["path", "str"]], "the user namespace the IDMAP_TREE steps after it idmap with: path (a /proc/PID/ns/user whose maps are these), or a helper made for it (a child cloned with CLONE_NEWUSER, these maps written, its ns/user opened, the child reaped)"],
+  ["IDMAP_TREE", "parent", [["source", "str"], ["recursive", "u64"], ["attr_recursive", "u64"], ["attr_set", "u64"], ["target", "str"]], "open_tree(source, OPEN_TREE_CLONE) with the runtime's credentials and mounts, then mount_setattr(MOUNT_ATTR_IDMAP|attr_set) with the last IDMAP_USERNS (AT_RECURSIVE with attr_recursive); move_mount it onto the host path target (the engine's idmapped layers), or (no target) keep it for the child's MOUNT of that source (inherited through clone)"],
+  ["SETNS", "parent", [["path", "str"], ["nstype", "u64"], ["early", "u64"]], "setns(open(path), nstype): join an existing namespace; early: before joining a user namespace, and EPERM (a namespace only that user namespace admits) leaves it to the SETNS of the same type after it; a type already joined is skipped"],
   ["UNSHARE", "parent", [["flags", "u64"]], "unshare(flags) in the parent (time namespace: children enter it)"],
   ["WRITE_SELF", "parent", [["file", "str"], ["content", "str"]], "write content to /proc/self/<file> (timens_offsets)"],
   ["MKFIFO", "parent", [["path", "str"], ["mode", "u64"]], "mkfifo(path, mode): the exec fifo of create/start"],
@@ -30,19 +32,22 @@ const table = [
   ["CLONE", "parent", [["flags", "u64"], ["cgroup", "str"]], "clone(flags|SIGCHLD): the child runs the child ops that follow; with a cgroup2 directory, clone3(CLONE_INTO_CGROUP) starts it there (no migration, no global lock), falling back to writing its pid to cgroup.procs"],
   // ---- parent, after clone ---------------------------------------------------------------
   ["WRITE_CHILD_PROC", "parent", [["file", "str"], ["content", "str"]], "write content to /proc/<child>/<file> (uid_map, gid_map, setgroups)"],
+  ["IDMAP_USERNS_CHILD", "parent", [], "after the child's maps are written: its user namespace (/proc/<child>/ns/user), the container's own, is the one the IDMAP_TREE steps after it idmap with"],
+  ["SEND_TREES", "parent", [["count", "u64"]], "send the last count trees IDMAP_TREE kept to the child over the sync socket (SCM_RIGHTS, one a message, in order) and close them here"],
   ["WRITE_CHILD_PID", "parent", [["path", "str"]], "write the child's pid to path (cgroup.procs)"],
   ["WAKE_CHILD", "parent", [], "let the child go on past its WAIT_PARENT (sends it its host pid)"],
   ["WAIT_CHILD", "parent", [], "wait until the child reaches WAKE_PARENT"],
   ["HOOK", "parent", [["path", "str"], ["args", "strs"], ["env", "strs"], ["timeout_s", "u64"], ["state_head", "str"], ["state_tail", "str"]], "fork+exec a hook with the state JSON on stdin; non-zero exit or timeout fails"],
   ["FINISH", "parent", [["foreground", "u64"]], "foreground: forward signals, wait for the child, exit with its status; else exit 0"],
   // ---- child ----------------------------------------------------------------------------
+  ["RECV_TREES", "child", [["sources", "strs"], ["recursive", "strs"]], "receive the trees SEND_TREES sends, in order, as the idmapped trees of these sources (recursive: \"1\" or \"0\" each) for their MOUNT steps"],
   ["WAIT_PARENT", "child", [], "block until the parent's WAKE_CHILD"],
   ["WAKE_PARENT", "child", [], "tell the parent to go on past WAIT_CHILD, then wait for its WAKE_CHILD"],
-  ["CHILD_SETNS", "child", [["path", "str"], ["nstype", "u64"]], "setns in the intermediate child (exec): the parent stays in the host's namespaces"],
+  ["CHILD_SETNS", "child", [["path", "str"], ["nstype", "u64"], ["early", "u64"]], "setns in the intermediate child (exec): the parent stays in the host's namespaces; early as SETNS's"],
   ["FORK_GRANDCHILD", "child", [], "clone(CLONE_PARENT): the grandchild (a sibling of this child) enters the joined pid namespace; this child reports its pid and exits"],
   ["JOIN_CGROUP", "child", [["tasks", "str"]], "write 0 to a v1 hierarchy's tasks file: the single-threaded child moves itself (no global lock, unlike cgroup.procs)"],
   ["PREOPEN_BIND", "child", [["source", "str"], ["recursive", "u64"]], "open_tree(source, OPEN_TREE_CLONE) while still the host's uid (before BECOME_NS_ROOT), so a source the container's root cannot reach can still be mounted; the MOUNT of that source uses this tree"],
-  ["BECOME_NS_ROOT", "child", [], "setresgid(0,0,0), setresuid(0,0,0), setgroups([]): be root of the new user namespace once the maps exist"],
+  ["BECOME_NS_ROOT", "child", [], "setresgid(0,0,0), setresuid(0,0,0), setgroups([]): be root of the new (or joined) user namespace once the maps exist"],
   ["LOOPBACK_UP", "child", [], "bring lo up in the new network namespace (SIOCSIFFLAGS IFF_UP), as runc does"],
   ["CHILD_UNSHARE", "child", [["flags", "u64"]], "unshare(flags) in the child (cgroup namespace, after cgroup placement)"],
   ["CHILD_HOOK", "child", [["path", "str"], ["args", "strs"], ["env", "strs"], ["timeout_s", "u64"], ["state_head", "str"], ["state_tail", "str"]], "HOOK, run by the child (createContainer, startContainer hooks)"],
@@ -88,7 +93,7 @@ export const OP: Record<OpName, OpDef> = Object.fromEntries(OPS.map((o) => [o.na
 export const REPORT = { PID: 1, STEP: 2, ERROR: 3, READY: 4 } as const;
 
 /** MOUNT flags (berth's own bits, not MS_*): how to make the mount and its mount point. */
-export const MOUNT_FLAG = { BIND: 1, RECURSIVE: 2, ATTR_RECURSIVE: 4, CREATE_FILE: 8, CREATE_AUTO: 16, TMPCOPYUP: 32 } as const;
+export const MOUNT_FLAG = { BIND: 1, RECURSIVE: 2, ATTR_RECURSIVE: 4, CREATE_FILE: 8, CREATE_AUTO: 16, TMPCOPYUP: 32, IDMAP: 64 } as const;
 export const PLAN_MAGIC = "BRTHPLN1";
 
 let version: number | undefined;
