@@ -222,10 +222,23 @@ export function buildConfig(spec: Spec, id: string, bundle: string): RuntimeConf
   const devBind = mounts.some((m) => m.destination === "/dev" && m.bind);
   const devices = devBind ? undefined : deviceList(linux.devices ?? []);
 
+  // As runc: a joined network namespace (a pod's, made by CNI) is the container's own unless it
+  // is the runtime's (the host's) one: the same inode as /proc/self/ns/net.
+  const ownNetns = (): boolean => {
+    if (newNamespaces & CLONE.NEWNET) return true;
+    const joined = joinNamespaces.find((j) => j.type === "network");
+    if (!joined) return false;
+    try {
+      const a = statSync(joined.path), b = statSync("/proc/self/ns/net");
+      return a.ino !== b.ino || a.dev !== b.dev;
+    } catch {
+      return false;
+    }
+  };
   const sysctl = Object.entries(linux.sysctl ?? {}).map(([k, v]) => {
     need(/^[a-z0-9_.\/-]+$/i.test(k) && !k.includes(".."), `linux.sysctl.${k}`, "is not a sysctl name");
     need(typeof v === "string", `linux.sysctl.${k}`, "value must be a string");
-    if (k.startsWith("net.")) need(newNamespaces & CLONE.NEWNET, `linux.sysctl.${k}`, "net.* sysctls need a new network namespace");
+    if (k.startsWith("net.")) need(ownNetns(), `linux.sysctl.${k}`, "net.* sysctls need a network namespace of the container's own (new, or a joined one that is not the host's)");
     if (k.startsWith("kernel.") && !/^kernel\.(shm|msg|sem)/.test(k) && !/^kernel\.(hostname|domainname)$/.test(k))
       throw invalidArgument(`linux.sysctl.${k}: only namespaced sysctls can be set (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, net.*)`, `linux.sysctl.${k}`);
     return [k, v] as const;

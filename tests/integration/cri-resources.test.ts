@@ -4,7 +4,7 @@
 // left behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { criProto } from "../../src/api/cri/proto.ts";
@@ -107,6 +107,19 @@ describe("CRI devices, hugepage limits, Version", () => {
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/10,\s+237 .*\/dev\/loop-control/);
       expect(r.out).toMatch(/7,\s+7 .*\/dev\/loop7/);
+    } finally {
+      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+    }
+  }, 60_000);
+
+  test("pod sysctls: net.* in the pod's (CNI-made) network namespace and kernel.shm* in its IPC one, seen by its containers", async () => {
+    const cfg = { ...pod("sysctl"), linux: { sysctls: { "net.ipv4.ip_unprivileged_port_start": "80", "kernel.shm_rmid_forced": "1" } } };
+    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: cfg })).pod_sandbox_id;
+    try {
+      const id = await runIn(p, "sysctl", "s", {});
+      const r = await exec(id, ["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start", "/proc/sys/kernel/shm_rmid_forced"]);
+      expect(r).toEqual({ code: 0, out: "80\n1\n", err: "" });
+      expect(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8")).not.toBe("80\n");
     } finally {
       await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
     }

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFil
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Harness, leftoverCgroups } from "../lib/runtime.ts";
+import type { Spec } from "../../src/runtime/spec/types.ts";
 
 const h = new Harness();
 afterAll(async () => {
@@ -180,6 +181,28 @@ describe("root file system and mounts", () => {
     });
     expect(r.stdout).toBe("1\n12345\n");
     expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8")).toBe(host);
+  });
+
+  test("net.* sysctls in a joined network namespace that is not the host's (a CRI pod's), as runc; refused in the host's", async () => {
+    const ns = join(h.tmpdir(), "netns");
+    writeFileSync(ns, "");
+    const made = Bun.spawnSync(["unshare", `--net=${ns}`, "true"]);
+    expect(made.exitCode).toBe(0);
+    const join_ = (path: string) => (s: Spec) => {
+      s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path } : n));
+      s.linux!.sysctl = { "net.ipv4.ip_forward": "1" };
+    };
+    try {
+      for (const runtime of ["berth", "runc"]) {
+        const r = await h.run(["cat", "/proc/sys/net/ipv4/ip_forward"], join_(ns), runtime === "runc" ? { runtime: "runc" } : {});
+        expect({ runtime, code: r.code, out: r.stdout }).toEqual({ runtime, code: 0, out: "1\n" });
+        const host = await h.run(["true"], join_("/proc/self/ns/net"), runtime === "runc" ? { runtime: "runc" } : {});
+        expect({ runtime, failed: host.code !== 0 }).toEqual({ runtime, failed: true });
+        if (runtime === "berth") expect(host.stderr).toContain("linux.sysctl.net.ipv4.ip_forward: net.* sysctls need a network namespace of the container's own");
+      }
+    } finally {
+      Bun.spawnSync(["umount", ns]);
+    }
   });
 
   test("a mount destination that is a symlink pointing out of the rootfs stays inside (CVE-2021-30465)", async () => {
