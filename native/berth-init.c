@@ -1136,6 +1136,18 @@ static long long now_us(void) {
   return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
+/* lo up in this process's network namespace (SIOCSIFFLAGS IFF_UP), as runc does. */
+static void loopback_up(void) {
+  int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  if (sk < 0 || ioctl(sk, SIOCGIFFLAGS, &ifr) < 0) DIE("read the flags of lo");
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0) DIE("bring lo up");
+  close(sk);
+}
+
 static void run_op(uint32_t code, struct cursor *c) {
   switch (code) {
   case OP_SETNS:
@@ -1172,15 +1184,12 @@ static void run_op(uint32_t code, struct cursor *c) {
   case OP_SEND_TREES: op_send_trees(c); break;
   case OP_RECV_TREES: op_recv_trees(c); break;
   case OP_IDMAP_TREE: op_idmap_tree(c); break;
-  case OP_LOOPBACK_UP: {
-    int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    strcpy(ifr.ifr_name, "lo");
-    if (sk < 0 || ioctl(sk, SIOCGIFFLAGS, &ifr) < 0) DIE("read the flags of lo");
-    ifr.ifr_flags |= IFF_UP;
-    if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0) DIE("bring lo up");
-    close(sk);
+  case OP_LOOPBACK_UP: loopback_up(); break;
+  case OP_NETNS_NEW: {
+    const char *path = next_str(c);
+    if (unshare(CLONE_NEWNET) < 0) DIE("unshare(CLONE_NEWNET)");
+    loopback_up();
+    if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0) DIE("bind-mount the new network namespace on %s", path);
     break;
   }
   case OP_UNSHARE:

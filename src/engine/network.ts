@@ -5,6 +5,7 @@
 import type { NetworkManager, SetupResult } from "../network/index.ts";
 import type { PortMapping } from "../network/ports.ts";
 import { createHash } from "node:crypto";
+import { findBinary } from "../monitor/monitor.ts";
 import { DEFAULT_ROOT, type Engine } from "./engine.ts";
 import type { Container } from "./containers.ts";
 
@@ -28,7 +29,9 @@ export async function networkManager(e: Engine): Promise<NetworkManager> {
     // BERTH_CNI_PATH (colon-separated, as CNI_PATH) overrides where the plugins are looked for,
     // as podman's cni_plugin_dirs does.
     const cniPath = process.env.BERTH_CNI_PATH?.split(":").filter(Boolean);
-    m = new NetworkManager({ db: e.meta.db, root: e.opts.root, runroot: e.opts.runroot, ...hostNames(e.opts.root), ...(cniPath?.length ? { cniPath } : {}) });
+    // Network namespaces by berth-init (NETNS_NEW), the engine's own helper, in one process.
+    const makeNetns = async (path: string) => (await import("../runtime/netns.ts")).newNetns(path, { helper: e.opts.berthInit ?? findBinary("berth-init", "BERTH_INIT") });
+    m = new NetworkManager({ db: e.meta.db, root: e.opts.root, runroot: e.opts.runroot, ...hostNames(e.opts.root), ...(cniPath?.length ? { cniPath } : {}), makeNetns });
     managers.set(e, m);
   }
   return m;

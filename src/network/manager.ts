@@ -50,7 +50,15 @@ export interface NetworkManagerOptions {
    */
   adminChain?: string;
   aardvark?: { binary?: string; port?: number; forward?: boolean };
+  /**
+   * Makes a new network namespace with lo up, bind-mounted on `path` (an empty file already
+   * there), and says how. The engine gives berth-init's NETNS_NEW (one static process); by
+   * default util-linux unshare(1) runs iproute2's ip in it (two process starts).
+   */
+  makeNetns?: NetnsMaker;
 }
+
+export type NetnsMaker = (path: string) => Promise<string>;
 
 export interface ContainerRef {
   id: string;
@@ -302,8 +310,9 @@ export class NetworkManager {
   /** Creates <runroot>/netns/<id> with `lo` up in it. */
   async createNetns(id: string): Promise<string> {
     const t0 = performance.now();
-    const path = await makeNetns(this.o.runroot, id);
-    emit("netns", `unshare --net=${path} ip link set lo up: new network namespace bind-mounted on ${path}, lo up`, performance.now() - t0);
+    let how = "";
+    const path = await makeNetns(this.o.runroot, id, this.o.makeNetns ? async (p) => void (how = await this.o.makeNetns!(p)) : undefined);
+    emit("netns", `${how || `unshare --net=${path} ip link set lo up`}: new network namespace bind-mounted on ${path}, lo up`, performance.now() - t0);
     return path;
   }
 

@@ -36,8 +36,11 @@ export function mountPoints(): Set<string> {
   return out;
 }
 
-/** Creates the netns of container `id`, `lo` up; AlreadyExists when its file is there. */
-export async function createNetns(runroot: string, id: string): Promise<string> {
+/**
+ * Creates the netns of container `id`, `lo` up; AlreadyExists when its file is there. `make`
+ * (the engine's berth-init) does the unshare, lo and bind mount instead of unshare(1) and ip.
+ */
+export async function createNetns(runroot: string, id: string, make?: (path: string) => Promise<void>): Promise<string> {
   checkId(id);
   const path = netnsPathFor(runroot, id);
   mkdirSync(netnsDir(runroot), { recursive: true, mode: 0o755 });
@@ -50,6 +53,15 @@ export async function createNetns(runroot: string, id: string): Promise<string> 
   }
   // The process that unshare runs in the new namespace brings its loopback up (iproute2's ip, what
   // CNI's loopback plugin does): one process start less than unshare, then the plugin.
+  if (make) {
+    try {
+      await make(path);
+    } catch (e) {
+      rmSync(path, { force: true });
+      throw e;
+    }
+    return path;
+  }
   const r = await run(["unshare", `--net=${path}`, "ip", "link", "set", "lo", "up"]);
   if (r.status !== 0) {
     rmSync(path, { force: true });

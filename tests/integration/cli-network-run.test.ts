@@ -411,7 +411,7 @@ describe.if(ready)("--explain shows the seed's steps (seed 002: bridge, veth pai
     const addr = /inet (\d+\.\d+\.\d+\.\d+\/\d+) .*eth0/.exec(r.stdout)?.[1];
     expect(addr).toBeDefined();
     const expected: Record<string, string> = {
-      netns: `unshare --net=${cli.runroot}/netns/[0-9a-f]{64} ip link set lo up: new network namespace bind-mounted on .*, lo up${ms}`,
+      netns: `berth-init: unshare\\(CLONE_NEWNET\\); lo up; mount --bind /proc/self/ns/net ${cli.runroot}/netns/[0-9a-f]{64}: new network namespace bind-mounted on .*, lo up${ms}`,
       "bridge plugin": `bridge ADD on network bridge${ms}`,
       bridge: `(created|reused) bridge ${bridge} with gateway \\d+\\.\\d+\\.\\d+\\.1/\\d+`,
       veth: `veth pair btv[0-9a-f]{12} \\(host, port of ${bridge}, hairpin on\\) <-> eth0 \\(in ${cli.runroot}/netns/[0-9a-f]{64}, mac [0-9a-f:]{17}\\)`,
@@ -433,7 +433,7 @@ describe.if(ready)("--explain shows the seed's steps (seed 002: bridge, veth pai
     // process runs only once they are done (the engine waits for CNI ADD before start).
     const at = (re: RegExp) => r.stderr.search(re);
     expect(at(/wait for CNI ADD/)).toBeGreaterThan(-1);
-    expect(at(/unshare --net=/)).toBeLessThan(at(/clone3?\(/));
+    expect(at(/unshare\(CLONE_NEWNET\)/)).toBeLessThan(at(/clone3?\(/));
     expect(at(/setup of [0-9a-f]{12} done/)).toBeLessThan(at(/wait for CNI ADD/));
     expect(at(/clone3?\(/)).toBeLessThan(at(/wait for CNI ADD/));
   });
