@@ -1,10 +1,9 @@
 // The CRI front: runtime.v1.RuntimeService and ImageService (k8s.io/cri-api v1) on a unix socket,
 // served by grpc-js over the engine. berthd starts it for `--cri-socket PATH`; everything here
 // is loaded on first use so the berth CLI never pays for it.
-//   PATH                 the public socket (authority-front.ts: relays to grpc-js and fixes the
-//                        :authority grpc-go sends for unix sockets)
-//   PATH.grpc            grpc-js's own socket, beside it, mode 0600
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
+//   PATH                 the socket (authority-front.ts: fixes the :authority grpc-go sends for
+//                        unix sockets and hands the connection to grpc-js's injector)
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Engine, type EngineOptions } from "../../engine/engine.ts";
 import { invalidArgument } from "../../sys/errdefs.ts";
@@ -35,7 +34,6 @@ export async function startCriServer(engine: Engine | EngineOptions, o: CriServe
   const e = engine instanceof Engine ? engine : new Engine(engine);
   const socket = (o.socket ?? DEFAULT_CRI_SOCKET).replace(/^unix:\/\//, "");
   if (!socket.startsWith("/")) throw invalidArgument(`--cri-socket ${socket}: give an absolute path (unix:///run/berth/cri.sock)`, "--cri-socket");
-  const inner = `${socket}.grpc`;
   mkdirSync(dirname(socket), { recursive: true });
   const grpc = await import("@grpc/grpc-js");
   const { criProto } = await import("./proto.ts");
@@ -61,16 +59,13 @@ export async function startCriServer(engine: Engine | EngineOptions, o: CriServe
   await streaming.start();
   server.addService(proto.runtime.v1.RuntimeService.service, wrap(runtimeService(e, streaming)) as never);
   server.addService(proto.runtime.v1.ImageService.service, wrap(imageService(e)) as never);
-  rmSync(inner, { force: true });
-  await new Promise<void>((res, rej) => server.bindAsync(`unix://${inner}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? rej(err) : res())));
-  chmodSync(inner, 0o600);
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   let front: Awaited<ReturnType<typeof startAuthorityFront>>;
   try {
-    front = await startAuthorityFront(socket, inner);
+    front = await startAuthorityFront(socket, (d) => injector.injectConnection(d));
   } catch (err) {
     await streaming.close();
     server.forceShutdown();
-    rmSync(inner, { force: true });
     throw err;
   }
   return {
@@ -79,7 +74,6 @@ export async function startCriServer(engine: Engine | EngineOptions, o: CriServe
       await front.close();
       await streaming.close();
       await new Promise<void>((res) => server.tryShutdown(() => res()));
-      rmSync(inner, { force: true });
       if (own) await e.close();
     },
   };
