@@ -12,6 +12,10 @@ export default command({
   },
   async run(p, e) {
     args(p, this, 0);
+    // berth is compiled with JIT tier-up thresholds scaled 1000× (scripts/build.sh): right for a
+    // command that runs once, wrong for a daemon whose handlers run thousands of times. berthd
+    // goes back to the normal tiers (a CRI list of 40 containers: 4 ms → ~1 ms once warm).
+    (Bun as unknown as { unsafe: { setJITPolicy?: (scale: number) => void } }).unsafe.setJITPolicy?.(1);
     const { startDaemon } = await import("../../daemon/berthd.ts");
     const debug = p.flags.debug === true;
     const log = debug ? (l: string) => process.stderr.write(`berthd: ${l}\n`) : undefined;
