@@ -9,27 +9,13 @@ import { criProto } from "../../src/api/cri/proto.ts";
 import type { RuntimeServiceClient } from "../../src/api/cri/generated/runtime/v1/RuntimeService.ts";
 import type { ImageServiceClient } from "../../src/api/cri/generated/runtime/v1/ImageService.ts";
 import type { PodSandboxConfig } from "../../src/api/cri/generated/runtime/v1/PodSandboxConfig.ts";
-import { CriServer } from "./cri-harness.ts";
+import { CriServer, call, code, grpcClients } from "./cri-harness.ts";
 
 let s: CriServer;
 let rt: RuntimeServiceClient;
 let img: ImageServiceClient;
 
 /** A unary call as a promise; a failed call rejects with the ServiceError. */
-function call<Req, Res>(client: object, method: string, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    (client as Record<string, (r: Req, cb: (e: grpc.ServiceError | null, v: Res) => void) => void>)[method]!(req, (e, v) => (e ? reject(e) : resolve(v)));
-  });
-}
-async function code(p: Promise<unknown>): Promise<{ code: number; details: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as grpc.ServiceError;
-    return { code: err.code, details: err.details };
-  }
-  throw new Error("the call succeeded");
-}
 
 const pod = (name: string, labels: Record<string, string> = {}): PodSandboxConfig => ({
   metadata: { name, namespace: "grpc-test", uid: `uid-${name}`, attempt: 0 },
@@ -42,8 +28,7 @@ beforeAll(async () => {
   s = new CriServer("bt-crigrpc-");
   await s.start();
   const proto = await criProto();
-  rt = new proto.runtime.v1.RuntimeService(`unix://${s.socket}`, grpc.credentials.createInsecure()) as unknown as RuntimeServiceClient;
-  img = new proto.runtime.v1.ImageService(`unix://${s.socket}`, grpc.credentials.createInsecure()) as unknown as ImageServiceClient;
+  ({ rt, img } = await grpcClients(s.socket));
   await call(img, "PullImage", { image: { image: "busybox" } });
 });
 

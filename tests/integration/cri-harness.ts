@@ -5,6 +5,38 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Cli, TOP, type Result } from "./cli-helpers.ts";
 import { killPid, pidsWithArg } from "../helpers/leftovers.ts";
+import type { ServiceError } from "@grpc/grpc-js";
+import type { RuntimeServiceClient } from "../../src/api/cri/generated/runtime/v1/RuntimeService.ts";
+import type { ImageServiceClient } from "../../src/api/cri/generated/runtime/v1/ImageService.ts";
+
+/** grpc-js clients of both CRI services, from the generated types, on `socket`. */
+export async function grpcClients(socket: string): Promise<{ rt: RuntimeServiceClient; img: ImageServiceClient }> {
+  const grpc = await import("@grpc/grpc-js");
+  const { criProto } = await import("../../src/api/cri/proto.ts");
+  const proto = await criProto();
+  return {
+    rt: new proto.runtime.v1.RuntimeService(`unix://${socket}`, grpc.credentials.createInsecure()) as unknown as RuntimeServiceClient,
+    img: new proto.runtime.v1.ImageService(`unix://${socket}`, grpc.credentials.createInsecure()) as unknown as ImageServiceClient,
+  };
+}
+
+/** One unary call of a grpc-js client from the generated types, as a promise. */
+export function call<Req, Res>(client: object, method: string, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    (client as Record<string, (r: Req, cb: (e: ServiceError | null, v: Res) => void) => void>)[method]!(req, (e, v) => (e ? reject(e) : resolve(v)));
+  });
+}
+
+/** The gRPC status a call fails with (a call that succeeds fails the test). */
+export async function code(p: Promise<unknown>): Promise<{ code: number; details: string }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as ServiceError;
+    return { code: err.code, details: err.details };
+  }
+  throw new Error("the call succeeded");
+}
 
 // The workspace's build (../shared/tools, beside this checkout), else $BERTH_CRICTL, else crictl on PATH.
 export const CRICTL = [resolve(TOP, "../shared/tools/crictl"), process.env.BERTH_CRICTL ?? "", Bun.which("crictl") ?? ""].find((p) => p && existsSync(p)) ?? resolve(TOP, "../shared/tools/crictl");

@@ -12,7 +12,7 @@ import { criProto } from "../../src/api/cri/proto.ts";
 import type { RuntimeServiceClient } from "../../src/api/cri/generated/runtime/v1/RuntimeService.ts";
 import type { ImageServiceClient } from "../../src/api/cri/generated/runtime/v1/ImageService.ts";
 import type { PodSandboxConfig } from "../../src/api/cri/generated/runtime/v1/PodSandboxConfig.ts";
-import { CriServer, HAVE_CRICTL } from "./cri-harness.ts";
+import { CriServer, HAVE_CRICTL, call, code, grpcClients } from "./cri-harness.ts";
 
 let s: CriServer;
 let rt: RuntimeServiceClient;
@@ -24,20 +24,6 @@ const HOST_ID = 32 * 65536;
 const range = { container_id: 0, host_id: HOST_ID, length: 65536 };
 const USERNS = { mode: "POD", uids: [range], gids: [range] };
 
-function call<Req, Res>(client: object, method: string, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    (client as Record<string, (r: Req, cb: (e: grpc.ServiceError | null, v: Res) => void) => void>)[method]!(req, (e, v) => (e ? reject(e) : resolve(v)));
-  });
-}
-async function code(p: Promise<unknown>): Promise<{ code: number; details: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as grpc.ServiceError;
-    return { code: err.code, details: err.details };
-  }
-  throw new Error("the call succeeded");
-}
 const pod = (name: string, userns: object | null = USERNS, ns: object = {}): PodSandboxConfig => ({
   metadata: { name, namespace: "userns-test", uid: `uid-${name}`, attempt: 0 },
   hostname: name,
@@ -73,8 +59,7 @@ beforeAll(async () => {
   s = new CriServer("bt-criuserns-");
   await s.start();
   const proto = await criProto();
-  rt = new proto.runtime.v1.RuntimeService(`unix://${s.socket}`, grpc.credentials.createInsecure()) as unknown as RuntimeServiceClient;
-  img = new proto.runtime.v1.ImageService(`unix://${s.socket}`, grpc.credentials.createInsecure()) as unknown as ImageServiceClient;
+  ({ rt, img } = await grpcClients(s.socket));
   await call(img, "PullImage", { image: { image: "busybox" } });
 });
 

@@ -12,7 +12,7 @@ import { criProto } from "../../src/api/cri/proto.ts";
 import type { RuntimeServiceClient } from "../../src/api/cri/generated/runtime/v1/RuntimeService.ts";
 import type { ImageServiceClient } from "../../src/api/cri/generated/runtime/v1/ImageService.ts";
 import type { PodSandboxConfig } from "../../src/api/cri/generated/runtime/v1/PodSandboxConfig.ts";
-import { CriServer, HAVE_CRICTL } from "./cri-harness.ts";
+import { CriServer, HAVE_CRICTL, call, grpcClients } from "./cri-harness.ts";
 
 let s: CriServer;
 let rt: RuntimeServiceClient;
@@ -21,11 +21,6 @@ let podId = "";
 let cat = ""; // a container with stdin: echoes "got <line>"
 let web = ""; // httpd on 8080 in the pod
 
-function call<Req, Res>(client: object, method: string, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    (client as Record<string, (r: Req, cb: (e: grpc.ServiceError | null, v: Res) => void) => void>)[method]!(req, (e, v) => (e ? reject(e) : resolve(v)));
-  });
-}
 
 const podConfig: () => PodSandboxConfig = () => ({
   metadata: { name: "ws", namespace: "ws-test", uid: "uid-ws", attempt: 0 },
@@ -158,8 +153,7 @@ beforeAll(async () => {
   s = new CriServer("bt-criws-");
   await s.start();
   const proto = await criProto();
-  rt = new proto.runtime.v1.RuntimeService(`unix://${s.socket}`, grpc.credentials.createInsecure()) as unknown as RuntimeServiceClient;
-  img = new proto.runtime.v1.ImageService(`unix://${s.socket}`, grpc.credentials.createInsecure()) as unknown as ImageServiceClient;
+  ({ rt, img } = await grpcClients(s.socket));
   await call(img, "PullImage", { image: { image: "busybox" } });
   podId = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: podConfig() })).pod_sandbox_id;
   cat = await container("cat", ["sh", "-c", "while read l; do echo got $l; done; sleep 3600"], { stdin: true });
