@@ -5,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { criProto } from "../../src/api/cri/proto.ts";
 import type { RuntimeServiceClient } from "../../src/api/cri/generated/runtime/v1/RuntimeService.ts";
 import type { ImageServiceClient } from "../../src/api/cri/generated/runtime/v1/ImageService.ts";
 import type { PodSandboxConfig } from "../../src/api/cri/generated/runtime/v1/PodSandboxConfig.ts";
-import { CriServer, call, code, grpcClients } from "./cri-harness.ts";
+import { CriServer, call, code, startGrpcCri, stopGrpcCri } from "./cri-harness.ts";
 
 let s: CriServer;
 let rt: RuntimeServiceClient;
@@ -25,17 +24,11 @@ const pod = (name: string, labels: Record<string, string> = {}): PodSandboxConfi
 });
 
 beforeAll(async () => {
-  s = new CriServer("bt-crigrpc-");
-  await s.start();
-  const proto = await criProto();
-  ({ rt, img } = await grpcClients(s.socket));
-  await call(img, "PullImage", { image: { image: "busybox" } });
+  ({ s, rt, img } = await startGrpcCri("bt-crigrpc-"));
 });
 
 afterAll(async () => {
-  rt?.close();
-  img?.close();
-  const left = await s.cleanup();
+  const left = await stopGrpcCri(s, rt, img);
   expect(left).toEqual({ mounts: [], cgroups: [], processes: [] });
 });
 

@@ -120,3 +120,18 @@ export class CriServer {
     return { ...left, processes };
   }
 }
+
+/** berthd serving the CRI on a private root, grpc-js clients of both services, busybox pulled. */
+export async function startGrpcCri(prefix: string): Promise<{ s: CriServer; rt: RuntimeServiceClient; img: ImageServiceClient }> {
+  const s = new CriServer(prefix);
+  await s.start();
+  const { rt, img } = await grpcClients(s.socket);
+  await call(img, "PullImage", { image: { image: "busybox" } });
+  return { s, rt, img };
+}
+
+/** Closes the clients and stops the server; what it left behind (a test expects none). */
+export async function stopGrpcCri(s: CriServer, ...clients: ({ close(): void } | undefined)[]): Promise<Awaited<ReturnType<CriServer["cleanup"]>>> {
+  for (const c of clients) c?.close();
+  return s.cleanup();
+}

@@ -7,12 +7,11 @@ import * as grpc from "@grpc/grpc-js";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { criProto } from "../../src/api/cri/proto.ts";
 import { BERTH_VERSION } from "../../src/sys/version.ts";
 import type { RuntimeServiceClient } from "../../src/api/cri/generated/runtime/v1/RuntimeService.ts";
 import type { ImageServiceClient } from "../../src/api/cri/generated/runtime/v1/ImageService.ts";
 import type { PodSandboxConfig } from "../../src/api/cri/generated/runtime/v1/PodSandboxConfig.ts";
-import { CriServer, call, code, grpcClients } from "./cri-harness.ts";
+import { CriServer, call, code, startGrpcCri, stopGrpcCri } from "./cri-harness.ts";
 
 let s: CriServer;
 let rt: RuntimeServiceClient;
@@ -43,17 +42,11 @@ beforeAll(async () => {
   // nothing and writes nothing, and the kernel makes no new loop device for it.
   expect(Bun.spawnSync(["mknod", "-m", "666", join(devDir, "btloop"), "b", "7", "7"]).exitCode).toBe(0);
   writeFileSync(join(devDir, "plain"), "x");
-  s = new CriServer("bt-crires-");
-  await s.start();
-  const proto = await criProto();
-  ({ rt, img } = await grpcClients(s.socket));
-  await call(img, "PullImage", { image: { image: "busybox" } });
+  ({ s, rt, img } = await startGrpcCri("bt-crires-"));
 });
 
 afterAll(async () => {
-  rt?.close();
-  img?.close();
-  const left = await s.cleanup();
+  const left = await stopGrpcCri(s, rt, img);
   rmSync(devDir, { recursive: true, force: true });
   expect(left).toEqual({ mounts: [], cgroups: [], processes: [] });
 });

@@ -8,11 +8,10 @@ import * as grpc from "@grpc/grpc-js";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { criProto } from "../../src/api/cri/proto.ts";
 import type { RuntimeServiceClient } from "../../src/api/cri/generated/runtime/v1/RuntimeService.ts";
 import type { ImageServiceClient } from "../../src/api/cri/generated/runtime/v1/ImageService.ts";
 import type { PodSandboxConfig } from "../../src/api/cri/generated/runtime/v1/PodSandboxConfig.ts";
-import { CriServer, HAVE_CRICTL, call, code, grpcClients } from "./cri-harness.ts";
+import { CriServer, HAVE_CRICTL, call, code, startGrpcCri, stopGrpcCri } from "./cri-harness.ts";
 
 let s: CriServer;
 let rt: RuntimeServiceClient;
@@ -56,17 +55,11 @@ beforeAll(async () => {
   data = mkdtempSync(join(tmpdir(), "bt-cri-userns-"));
   chmodSync(data, 0o755);
   writeFileSync(join(data, "f"), "from the host\n");
-  s = new CriServer("bt-criuserns-");
-  await s.start();
-  const proto = await criProto();
-  ({ rt, img } = await grpcClients(s.socket));
-  await call(img, "PullImage", { image: { image: "busybox" } });
+  ({ s, rt, img } = await startGrpcCri("bt-criuserns-"));
 });
 
 afterAll(async () => {
-  rt?.close();
-  img?.close();
-  const left = await s.cleanup();
+  const left = await stopGrpcCri(s, rt, img);
   rmSync(data, { recursive: true, force: true });
   expect(left).toEqual({ mounts: [], cgroups: [], processes: [] });
 });

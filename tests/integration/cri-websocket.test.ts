@@ -8,11 +8,10 @@ import { connect, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { criProto } from "../../src/api/cri/proto.ts";
 import type { RuntimeServiceClient } from "../../src/api/cri/generated/runtime/v1/RuntimeService.ts";
 import type { ImageServiceClient } from "../../src/api/cri/generated/runtime/v1/ImageService.ts";
 import type { PodSandboxConfig } from "../../src/api/cri/generated/runtime/v1/PodSandboxConfig.ts";
-import { CriServer, HAVE_CRICTL, call, grpcClients } from "./cri-harness.ts";
+import { CriServer, HAVE_CRICTL, call, startGrpcCri, stopGrpcCri } from "./cri-harness.ts";
 
 let s: CriServer;
 let rt: RuntimeServiceClient;
@@ -150,11 +149,7 @@ async function stalled(total: number, ms: number): Promise<{ rss: number; writte
 const status = (sess: Session) => JSON.parse(sess.text(3)) as { status: string; reason?: string; message?: string; details?: { causes: { reason: string; message: string }[] } };
 
 beforeAll(async () => {
-  s = new CriServer("bt-criws-");
-  await s.start();
-  const proto = await criProto();
-  ({ rt, img } = await grpcClients(s.socket));
-  await call(img, "PullImage", { image: { image: "busybox" } });
+  ({ s, rt, img } = await startGrpcCri("bt-criws-"));
   podId = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: podConfig() })).pod_sandbox_id;
   cat = await container("cat", ["sh", "-c", "while read l; do echo got $l; done; sleep 3600"], { stdin: true });
   web = await container("web", ["sh", "-c", "mkdir /www; echo hello-ws-pf > /www/index.html; exec httpd -f -p 8080 -h /www"]);
@@ -163,9 +158,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (podId) await call(rt, "StopPodSandbox", { pod_sandbox_id: podId }).catch(() => {});
   if (podId) await call(rt, "RemovePodSandbox", { pod_sandbox_id: podId }).catch(() => {});
-  rt?.close();
-  img?.close();
-  const left = await s.cleanup();
+  const left = await stopGrpcCri(s, rt, img);
   expect(left).toEqual({ mounts: [], cgroups: [], processes: [] });
 }, 60_000);
 
