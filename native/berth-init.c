@@ -410,13 +410,19 @@ static int helper_userns(const char *uid_map, const char *gid_map) {
   return ns;
 }
 
+/* The user namespace at path (/proc/PID/ns/user) is the one the next IDMAP_TREEs use. */
+static void use_idmap_ns(const char *path) {
+  if (idmap_ns >= 0) close(idmap_ns);
+  idmap_ns = open(path, O_RDONLY | O_CLOEXEC);
+  if (idmap_ns < 0) DIE("open user namespace %s", path);
+}
+
 static void op_idmap_userns(struct cursor *c) {
   const char *uid_map = next_str(c), *gid_map = next_str(c), *path = next_str(c);
-  if (idmap_ns >= 0) close(idmap_ns);
   if (*path) {
-    idmap_ns = open(path, O_RDONLY | O_CLOEXEC);
-    if (idmap_ns < 0) DIE("open user namespace %s", path);
+    use_idmap_ns(path);
   } else {
+    if (idmap_ns >= 0) close(idmap_ns);
     idmap_ns = helper_userns(uid_map, gid_map);
   }
 }
@@ -1176,9 +1182,7 @@ static void run_op(uint32_t code, struct cursor *c) {
   case OP_IDMAP_USERNS_CHILD: {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child_pid);
-    if (idmap_ns >= 0) close(idmap_ns);
-    idmap_ns = open(path, O_RDONLY | O_CLOEXEC);
-    if (idmap_ns < 0) DIE("open %s", path);
+    use_idmap_ns(path);
     break;
   }
   case OP_SEND_TREES: op_send_trees(c); break;

@@ -547,17 +547,14 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       const { remove } = await import("../runtime/container.ts");
       await remove(e.runtimeRoot, id, true).catch(() => {});
     }
-    if (networked) {
-      await net?.done.catch(() => {}); // settled before the teardown: no plugin still adding
-      await teardownNetwork(e, id).catch(() => {});
-    }
+    // Settled before the teardown (no plugin still adding). A network that could not be set up
+    // is the cause when the runtime failed too (its netns went with the failed setup).
+    const netErr = net ? await net.done.then(() => undefined, (x: unknown) => x) : undefined;
+    if (networked) await teardownNetwork(e, id).catch(() => {});
     if (mounted) try { unmountAll(rootfs, { detach: true }); } catch {}
     // The container stays (created or exited): its layer may be mounted again (cp, a start).
     if (mounted && spec.autoRemove) try { clearVolatileMarkers(mounts); } catch {}
     rmSync(dir, { recursive: true, force: true });
-    // A network that could not be set up is the cause when the runtime failed too (its netns
-    // went with the failed setup): say what the network said.
-    const netErr = net ? await net.done.then(() => undefined, (x: unknown) => x) : undefined;
     const failure = startFailure(netErr ?? err);
     e.containers.update(id, { state: c.startedAt || failure.exitCode !== 125 ? "exited" : "created", exitCode: failure.exitCode, error: failure.message, pid: 0, finishedAt: new Date() });
     throw failure;

@@ -84,13 +84,13 @@ export function publishAll(exposed: string[]): PortMapping[] {
  */
 export function setupNetwork(e: Engine, c: Container, hostname: string): { netns: Promise<string>; done: Promise<{ netnsPath: string; result: SetupResult }> } {
   const n = c.spec.network ?? { mode: "bridge" };
-  const netns = (async () => {
-    const m = await networkManager(e);
+  const manager = networkManager(e);
+  const netns = manager.then(async (m) => {
     await m.collectLeftovers((id) => id === c.id || networkOwnerAlive(e, id));
     return m.createNetns(c.id);
-  })();
+  });
   const done = netns.then(async (netnsPath) => {
-    const m = await networkManager(e);
+    const m = await manager;
     const ports = [...(n.ports ?? []), ...(n.publishAll ? publishAll(c.resolved.exposedPorts) : [])];
     try {
       const result = await m.setup(

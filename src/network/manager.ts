@@ -20,7 +20,7 @@ import { NetworkRules, type RulesNetwork } from "./network-rules.ts";
 import { dockerInspect, type DockerNetwork } from "./inspect.ts";
 import { addedRules, iptablesSave, masqueradeChain, natChainExists, removeMasquerade } from "./iptables.ts";
 import { bridgePorts, deleteLink, LINK_NAME, linkExists, renameLink } from "./links.ts";
-import { createNetns as makeNetns, listNetns, mountPoints, netnsInUse, netnsPathFor, removeNetns } from "./netns.ts";
+import { createNetns as makeNetns, listNetns, mountPoints, netnsInUse, netnsPathFor, removeNetns, type NetnsMaker } from "./netns.ts";
 import { blocks, ephemeralRange, formatMapping, parsePortmapDnat, readHostListeners, type HeldPort, type PortMapping } from "./ports.ts";
 import { NETWORK_NAME, NetworkStore, type Attachment, type NetworkRecord } from "./store.ts";
 import { assertFree, defaultPools, pickSubnet, readHostRoutes, type TakenSubnet } from "./subnets.ts";
@@ -51,14 +51,11 @@ export interface NetworkManagerOptions {
   adminChain?: string;
   aardvark?: { binary?: string; port?: number; forward?: boolean };
   /**
-   * Makes a new network namespace with lo up, bind-mounted on `path` (an empty file already
-   * there), and says how. The engine gives berth-init's NETNS_NEW (one static process); by
-   * default util-linux unshare(1) runs iproute2's ip in it (two process starts).
+   * How a container's network namespace is made: the engine gives berth-init's NETNS_NEW (one
+   * static process); by default util-linux unshare(1) runs iproute2's ip in it (two starts).
    */
   makeNetns?: NetnsMaker;
 }
-
-export type NetnsMaker = (path: string) => Promise<string>;
 
 export interface ContainerRef {
   id: string;
@@ -310,9 +307,8 @@ export class NetworkManager {
   /** Creates <runroot>/netns/<id> with `lo` up in it. */
   async createNetns(id: string): Promise<string> {
     const t0 = performance.now();
-    let how = "";
-    const path = await makeNetns(this.o.runroot, id, this.o.makeNetns ? async (p) => void (how = await this.o.makeNetns!(p)) : undefined);
-    emit("netns", `${how || `unshare --net=${path} ip link set lo up`}: new network namespace bind-mounted on ${path}, lo up`, performance.now() - t0);
+    const { path, how } = await makeNetns(this.o.runroot, id, this.o.makeNetns);
+    emit("netns", `${how}: new network namespace bind-mounted on ${path}, lo up`, performance.now() - t0);
     return path;
   }
 

@@ -37,10 +37,26 @@ export function mountPoints(): Set<string> {
 }
 
 /**
- * Creates the netns of container `id`, `lo` up; AlreadyExists when its file is there. `make`
- * (the engine's berth-init) does the unshare, lo and bind mount instead of unshare(1) and ip.
+ * Makes a new network namespace with lo up, bind-mounted on `path` (an empty file already there),
+ * and says how (for --explain). The engine's is berth-init's NETNS_NEW (src/runtime/netns.ts).
  */
-export async function createNetns(runroot: string, id: string, make?: (path: string) => Promise<void>): Promise<string> {
+export type NetnsMaker = (path: string) => Promise<string>;
+
+/**
+ * The default maker: the process util-linux unshare(1) runs in the new namespace brings its
+ * loopback up (iproute2's ip, what CNI's loopback plugin does): two process starts.
+ */
+const unshareNetns: NetnsMaker = async (path) => {
+  const r = await run(["unshare", `--net=${path}`, "ip", "link", "set", "lo", "up"]);
+  if (r.status !== 0) throw new BerthError("Internal", `creating the network namespace ${path} with unshare(1) failed: ${r.stderr || `status ${r.status}`}`, "netns");
+  return `unshare --net=${path} ip link set lo up`;
+};
+
+/**
+ * Creates the netns of container `id`, `lo` up, with `make` (default unshare(1) and ip);
+ * AlreadyExists when its file is there. Returns its path and how it was made.
+ */
+export async function createNetns(runroot: string, id: string, make: NetnsMaker = unshareNetns): Promise<{ path: string; how: string }> {
   checkId(id);
   const path = netnsPathFor(runroot, id);
   mkdirSync(netnsDir(runroot), { recursive: true, mode: 0o755 });
@@ -51,23 +67,12 @@ export async function createNetns(runroot: string, id: string, make?: (path: str
     if ((e as NodeJS.ErrnoException).code === "EEXIST") throw alreadyExists(`network namespace ${path} exists already`, "netns");
     throw e;
   }
-  // The process that unshare runs in the new namespace brings its loopback up (iproute2's ip, what
-  // CNI's loopback plugin does): one process start less than unshare, then the plugin.
-  if (make) {
-    try {
-      await make(path);
-    } catch (e) {
-      rmSync(path, { force: true });
-      throw e;
-    }
-    return path;
-  }
-  const r = await run(["unshare", `--net=${path}`, "ip", "link", "set", "lo", "up"]);
-  if (r.status !== 0) {
+  try {
+    return { path, how: await make(path) };
+  } catch (e) {
     rmSync(path, { force: true });
-    throw new BerthError("Internal", `creating the network namespace ${path} with unshare(1) failed: ${r.stderr || `status ${r.status}`}`, "netns");
+    throw e;
   }
-  return path;
 }
 
 /** Unmounts (every stacked mount) and unlinks a netns file; missing is fine. True if it existed. */
