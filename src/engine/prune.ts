@@ -1,7 +1,7 @@
 // docker's prunes over the engine: stopped containers, unused images, unused volumes, and then
 // the content and snapshots nothing references any more (gc.ts).
 import { parseTimestamp } from "../sys/duration.ts";
-import { invalidArgument } from "../sys/errdefs.ts";
+import { internal, invalidArgument } from "../sys/errdefs.ts";
 import type { Engine } from "./engine.ts";
 import { listContainers, removeContainer, type Container } from "./containers.ts";
 import { readImage } from "./images.ts";
@@ -94,9 +94,16 @@ export interface ResetReport {
  */
 export async function systemReset(e: Engine): Promise<ResetReport> {
   const report: ResetReport = { containers: [], volumes: [], networks: [], images: [] };
+  // Everything is tried; what could not be removed is said at the end (a reset that leaves a
+  // bridge or a firewall chain behind must not look like a clean one).
+  const failed: string[] = [];
   for (const c of e.containers.list()) {
-    await removeContainer(e, c.id, { force: true, volumes: true }).catch(() => {});
-    report.containers.push(c.id);
+    try {
+      await removeContainer(e, c.id, { force: true, volumes: true });
+      report.containers.push(c.id);
+    } catch (err) {
+      failed.push(`container ${c.name} (${c.id.slice(0, 12)}): ${(err as Error).message}`);
+    }
   }
   const { networkManager, collectNetworkLeftovers } = await import("./network.ts");
   await collectNetworkLeftovers(e);
@@ -104,8 +111,17 @@ export async function systemReset(e: Engine): Promise<ResetReport> {
   for (const n of m.list()) {
     if (n.name === "host" || n.name === "none") continue;
     if (!n.bridge && n.name === "bridge") continue;
-    await m.remove(n.id, { allowPredefined: true });
-    report.networks.push(n.name);
+    try {
+      // An endpoint whose container record is gone (its remove failed half-way, or a killed
+      // berth) would keep the network: take it down as its container's remove would have.
+      for (const id of m.endpointsOf(n.id)) {
+        if (!e.containers.list().some((c) => c.id === id)) await m.teardown(id);
+      }
+      await m.remove(n.id, { allowPredefined: true });
+      report.networks.push(n.name);
+    } catch (err) {
+      failed.push(`network ${n.name}: ${(err as Error).message}`);
+    }
   }
   for (const v of e.volumes.list()) {
     pruneVolumes(e, { all: true });
@@ -119,5 +135,8 @@ export async function systemReset(e: Engine): Promise<ResetReport> {
   const leases = new LeaseManager(e.meta, e.namespace);
   for (const l of leases.list()) leases.delete(l.id);
   await collectEngineGarbage(e);
+  if (failed.length) {
+    throw internal(`system reset could not remove everything under ${e.opts.root}:\n  ${failed.join("\n  ")}\nfix what is named and run it again`);
+  }
   return report;
 }

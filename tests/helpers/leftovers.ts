@@ -249,3 +249,26 @@ export async function settled<T>(read: () => T | Promise<T>, done: (v: T) => boo
   }
   return v;
 }
+
+/**
+ * What the engine of `root` made on the host and `system reset` should have removed: its default
+ * bridge (bt0<sha256(root)[:8]>, src/engine/network.ts) and its firewall chains
+ * (BT-ADMIN-<hash>-FWD / -NAT with their jumps). Removes each one found, by exact name, and
+ * returns what it removed.
+ */
+export async function removeRootNetworkLeftovers(root: string): Promise<string[]> {
+  const h = new Bun.CryptoHasher("sha256").update(root).digest("hex").slice(0, 8);
+  const done: string[] = [];
+  if ((await runCommand(["ip", "link", "show", `bt0${h}`])).code === 0) {
+    await runCommand(["ip", "link", "del", `bt0${h}`]);
+    done.push(`bridge bt0${h}`);
+  }
+  for (const [table, from, chain] of [["filter", "FORWARD", `BT-ADMIN-${h}-FWD`], ["nat", "POSTROUTING", `BT-ADMIN-${h}-NAT`]] as const) {
+    if ((await runCommand(["iptables", "-w", "-t", table, "-n", "-L", chain])).code !== 0) continue;
+    while ((await runCommand(["iptables", "-w", "-t", table, "-D", from, "-m", "comment", "--comment", "berth networks", "-j", chain])).code === 0);
+    await runCommand(["iptables", "-w", "-t", table, "-F", chain]);
+    await runCommand(["iptables", "-w", "-t", table, "-X", chain]);
+    done.push(`chain ${table} ${chain}`);
+  }
+  return done;
+}

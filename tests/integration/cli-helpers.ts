@@ -1,9 +1,10 @@
 // Test harness for the berth CLI: the compiled build/berth with a private --root and --runroot
 // in a temp dir, and a cleanup that fails the test file if anything is left mounted, a container
-// cgroup remains, or the temp dir cannot go.
+// cgroup remains, `system reset` fails or leaves the root's bridge or firewall chains, or the temp
+// dir cannot go.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { mountsUnder, unmountUnder } from "../helpers/leftovers.ts";
+import { mountsUnder, removeRootNetworkLeftovers, unmountUnder } from "../helpers/leftovers.ts";
 
 export const TOP = resolve(import.meta.dir, "../..");
 export const BERTH = join(TOP, "build/berth");
@@ -57,10 +58,14 @@ export class Cli {
       : [];
     // Containers, volumes, networks (with the default bridge's device and the host settings)
     // and images of this root.
-    if (existsSync(this.root)) await this.run(["system", "reset", "-f"]);
+    const reset = existsSync(this.root) ? await this.run(["system", "reset", "-f"]) : undefined;
     const mounts = mountsUnder(this.dir);
     await unmountUnder(this.dir);
+    const network = await removeRootNetworkLeftovers(this.root);
     rmSync(this.dir, { recursive: true, force: true });
+    // A reset that failed, or left the root's bridge or chains, fails the file (both are cleaned up above).
+    if (reset && reset.code !== 0) throw new Error(`berth system reset -f exited ${reset.code}: ${reset.stderr}`);
+    if (network.length) throw new Error(`berth system reset -f left ${network.join(", ")}`);
     return { mounts, cgroups: containerCgroups().filter((c) => made.some((id) => c.endsWith(`berth-${id}`))) };
   }
 }
