@@ -415,7 +415,36 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
   let created = false;
   let mounts: Awaited<ReturnType<typeof sn.mounts>> = [];
   let net: ReturnType<typeof setupNetwork> | undefined;
+  let monitorStarting: ReturnType<typeof spawnMonitor> | undefined;
+  const mode = spec.network?.mode ?? "bridge";
+  let hostname = spec.hostname ?? (mode === "host" ? hostHostname() : id.slice(0, 12));
   try {
+    // The monitor and the network need neither the rootfs nor the bundle: both start now and go
+    // on while the snapshot is mounted and config.json written (berth-monitor's fork, exec and
+    // "ready", ~2 ms; the netns and CNI ADD, 10-20 ms, which the runtime's create then overlaps).
+    const bin = binaries(e);
+    const log = spec.log ?? DEFAULT_LOG;
+    monitorStarting = timed("engine", "monitor", "start berth-monitor (holds stdio, reaps, records the exit)", () => spawnMonitor({
+      id, dir, stdin: spec.stdin ?? false, tty: spec.tty ?? false,
+      ...(log.driver === "none" ? {} : { log: { path: c.resolved.logPath, driver: log.driver, maxSize: log.maxSize ?? DEFAULT_LOG.maxSize, maxFiles: log.maxFiles ?? DEFAULT_LOG.maxFiles } }),
+      restart: spec.restart ?? { name: "no" }, restartCount: c.restartCount,
+      runtime: bin.runtime, runtimeRoot: e.runtimeRoot, bundle: dir, berthInit: bin.berthInit, monitor: bin.monitor,
+      exitCommand: e.opts.exitCommand ? [...e.opts.exitCommand, id] : [],
+      ...(healthInterval(c) && e.opts.healthCommand ? {
+        health: {
+          intervalMs: healthInterval(c)!, command: [...e.opts.healthCommand, id],
+          // docker's defaults: a 5 s start interval, used only within a start period.
+          ...(c.resolved.healthcheck?.startPeriodMs ? { startPeriodMs: c.resolved.healthcheck.startPeriodMs, startIntervalMs: c.resolved.healthcheck.startIntervalMs ?? 5000 } : {}),
+        },
+      } : {}),
+    }));
+    monitorStarting.catch(() => {});
+    if (usesCni(mode)) {
+      // CNI ADD runs on while the monitor and the runtime create the container in the netns;
+      // start waits for it (below).
+      net = setupNetwork(e, c, hostname);
+      networked = true;
+    }
     const cfg = JSON.parse(new TextDecoder().decode(await e.content.read(c.imageId))) as ImageConfigFile;
     // A --rm container's writable layer is removed at its exit: no sync of it, ever.
     mounts = spec.autoRemove ? volatileOverlays(await sn.mounts(c.snapshotKey)) : await sn.mounts(c.snapshotKey);
@@ -445,9 +474,7 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
 
     // Network: bridge or a user network (CNI), none (own namespace, loopback), host, or
     // another container's.
-    const mode = spec.network?.mode ?? "bridge";
     let netns: Parameters<typeof toOciSpec>[2]["netns"] = { kind: "new" };
-    let hostname = spec.hostname ?? (mode === "host" ? hostHostname() : id.slice(0, 12));
     let etc: ReturnType<typeof writeEtcFiles>;
     if (mode.startsWith("container:")) {
       const other = await getContainer(e, mode.slice("container:".length));
@@ -456,12 +483,9 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       const od = e.containerDir(other.id);
       hostname = spec.hostname ?? other.resolved.hostname ?? other.id.slice(0, 12);
       etc = { hosts: join(od, "hosts"), hostname: join(od, "hostname"), resolvConf: join(od, "resolv.conf") };
-    } else if (usesCni(mode)) {
-      // CNI ADD runs on while the monitor and the runtime create the container in the netns;
-      // start waits for it (below). The /etc files the plugins' result fills are made empty now
-      // (the spec bind-mounts them at create) and written in place before the process runs.
-      net = setupNetwork(e, c, hostname);
-      networked = true;
+    } else if (net) {
+      // The /etc files the plugins' result fills are made empty now (the spec bind-mounts them
+      // at create) and written in place before the process runs.
       netns = { kind: "path", path: netnsPathFor(e.opts.runroot, id) }; // made by net.netns, awaited before create
       etc = { hosts: join(dir, "hosts"), hostname: join(dir, "hostname"), resolvConf: join(dir, "resolv.conf") };
       for (const f of Object.values(etc)) writeFileSync(f, "", { mode: 0o644 });
@@ -488,22 +512,7 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
     makeWorkdir(rootfs, oci.process!.cwd);
     writeFileSync(join(dir, "config.json"), JSON.stringify(oci));
 
-    const bin = binaries(e);
-    const log = spec.log ?? DEFAULT_LOG;
-    monitor = await timed("engine", "monitor", "start berth-monitor (holds stdio, reaps, records the exit)", () => spawnMonitor({
-      id, dir, stdin: spec.stdin ?? false, tty: spec.tty ?? false,
-      ...(log.driver === "none" ? {} : { log: { path: c.resolved.logPath, driver: log.driver, maxSize: log.maxSize ?? DEFAULT_LOG.maxSize, maxFiles: log.maxFiles ?? DEFAULT_LOG.maxFiles } }),
-      restart: spec.restart ?? { name: "no" }, restartCount: c.restartCount,
-      runtime: bin.runtime, runtimeRoot: e.runtimeRoot, bundle: dir, berthInit: bin.berthInit, monitor: bin.monitor,
-      exitCommand: e.opts.exitCommand ? [...e.opts.exitCommand, id] : [],
-      ...(healthInterval(c) && e.opts.healthCommand ? {
-        health: {
-          intervalMs: healthInterval(c)!, command: [...e.opts.healthCommand, id],
-          // docker's defaults: a 5 s start interval, used only within a start period.
-          ...(c.resolved.healthcheck?.startPeriodMs ? { startPeriodMs: c.resolved.healthcheck.startPeriodMs, startIntervalMs: c.resolved.healthcheck.startIntervalMs ?? 5000 } : {}),
-        },
-      } : {}),
-    }));
+    monitor = await monitorStarting;
     if (o.attach) {
       const a = o.attach;
       const flags = (a.stdout ? ATTACH.stdout : 0) | (a.stderr ? ATTACH.stderr : 0) | (a.stdin ? ATTACH.stdin : 0) | (a.takeCleanup ? ATTACH.cleanup : 0);
@@ -541,6 +550,7 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
     await monitor.execed(2000);
     return { container: asContainer(e.containers.get(id)), ...(attach ? { attach } : {}) };
   } catch (err) {
+    monitor ??= await monitorStarting?.catch(() => undefined);
     monitor?.abort();
     attach?.close();
     if (created) {
@@ -646,6 +656,15 @@ async function cleanupLocked(e: Engine, c: Container, o: { keep?: boolean } = {}
 /** The runtime's state and cgroup (killing what is left in it), the rootfs mount, the run dir. */
 async function releaseResources(e: Engine, id: string): Promise<void> {
   const dir = e.containerDir(id);
+  // The network goes beside the rest (its DEL is most of a stop's time). Its teardown gives the
+  // plugins no netns, and lets the kernel take the interfaces, only when no process is left in
+  // the namespace (the container's init has been reaped, and with a pid namespace of its own,
+  // everything in it); a process the runtime's delete is still to kill makes it a DEL in the
+  // namespace, slower but as correct.
+  const network = usesCni((asContainer(e.containers.get(id)).spec.network?.mode) ?? "bridge")
+    ? timed("engine", "network", "tear the container's network down (CNI DEL, netns)", () => teardownNetwork(e, id))
+    : undefined;
+  network?.catch(() => {});
   if (existsSync(join(e.runtimeRoot, id))) {
     const { remove } = await import("../runtime/container.ts");
     await timed("engine", "runtime", "delete the runtime state and cgroup (runtime delete --force)", () => remove(e.runtimeRoot, id, true));
@@ -654,10 +673,7 @@ async function releaseResources(e: Engine, id: string): Promise<void> {
   await collectContainerExecs(e, id);
   const rootfs = join(dir, "rootfs");
   if (existsSync(rootfs)) unmountAll(rootfs, { detach: true });
-  // The network after the processes: its DEL runs on a namespace nothing uses any more.
-  if (usesCni((asContainer(e.containers.get(id)).spec.network?.mode) ?? "bridge")) {
-    await timed("engine", "network", "tear the container's network down (CNI DEL, netns)", () => teardownNetwork(e, id));
-  }
+  await network;
   rmSync(dir, { recursive: true, force: true });
 }
 
