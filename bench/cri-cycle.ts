@@ -8,13 +8,13 @@
 // the median of a round. Run as root after set-up:
 //   node_modules/bun/bin/bun.exe bench/cri-cycle.ts [rounds] [pods]
 // Everything each side makes (pods, containers, netns, bridge, IPAM, cgroups, daemons) goes at the end.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { buildBusyboxImage, writeOciLayout } from "../src/image/builtin-busybox.ts";
 import { buildPauseImage } from "../src/image/builtin-pause.ts";
 import { ociArchive } from "../tests/helpers/busybox-oci-image.ts";
 import { mustRun, runCommand } from "../tests/helpers/run-command.ts";
-import { removeCgroupTree, stopPid, unmountUnder } from "../tests/helpers/leftovers.ts";
+import { removeCgroupTree, removeRootNetworkLeftovers, stopPid, unmountUnder } from "../tests/helpers/leftovers.ts";
 
 const top = resolve(import.meta.dir, "..");
 const rounds = Number(process.argv[2] ?? 10);
@@ -27,6 +27,7 @@ const dir = mkdtempSync("/tmp/bt-bench-cri-");
 const CTRD_BRIDGE = "btbenchctrd";
 const CTRD_CGROUP = "berth-test-bench-ctrd";
 const procs: Bun.Subprocess[] = [];
+const ipForward = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8");
 
 const crictlFor = (sock: string) => async (args: string[]): Promise<string> => {
   const r = await runCommand([crictl, "--config", "/dev/null", "--timeout", "60s", "--runtime-endpoint", `unix://${sock}`, "--image-endpoint", `unix://${sock}`, ...args], { timeoutMs: 120_000 });
@@ -182,7 +183,11 @@ try {
   for (const side of order) for (const pod of made[side]!) await sides[side].c(["rmp", "-f", pod]);
 } finally {
   for (const p of procs) await stopPid(p.pid, 5_000).catch(() => {});
-  await runCommand([berth, ...bFlags, "system", "reset", "-f"]);
+  const reset = await runCommand([berth, ...bFlags, "system", "reset", "-f"]);
+  if (reset.code !== 0) console.error(`berth system reset -f exited ${reset.code}: ${reset.stderr}`);
+  for (const left of await removeRootNetworkLeftovers(bRoot)) console.error(`berth system reset -f left ${left} (removed)`);
+  // containerd's bridge plugin (isGateway) turned forwarding on; berth restores its own.
+  writeFileSync("/proc/sys/net/ipv4/ip_forward", ipForward);
   await unmountUnder(dir);
   await removeCgroupTree(CTRD_CGROUP).catch((e: unknown) => console.error(`${e}`));
   await runCommand(["ip", "link", "del", CTRD_BRIDGE]);
