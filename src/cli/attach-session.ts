@@ -5,6 +5,7 @@
 import type { AttachClient, AttachHandlers } from "../monitor/attach.ts";
 import type { MonitorStatus } from "../monitor/monitor.ts";
 import { UsageError } from "./flags.ts";
+import { nodeStdout, stderr, stdout } from "./stdio.ts";
 
 export interface SessionOptions {
   stdin: boolean;
@@ -32,56 +33,30 @@ export function parseDetachKeys(s: string): number[] {
 
 export const DEFAULT_DETACH_KEYS = [16, 17]; // ctrl-p ctrl-q
 
-/** The container's output to ours, with back-pressure: `bind` the monitor's client to it. */
-export interface Output extends AttachHandlers {
-  /** The client to pause while our stdout/stderr is full (it may arrive after the first output). */
-  bind(client: AttachClient): void;
-}
+/** The container's output to ours. */
+export type Output = AttachHandlers;
 
-/** Handlers that write the container's output to ours. A write that fills our pipe pauses the
- * monitor's client until it drains, so the monitor stops reading the container's output and the
- * process blocks, as it would under docker; nothing piles up here. (Bun's writableLength stays 0
- * on a full pipe, so the waiting streams are tracked from write()'s result and "drain".) */
+/** Handlers that write the container's output to ours, synchronously (stdio.ts). A write that
+ * fills our pipe blocks until our reader takes it; meanwhile the monitor's socket is not read, so
+ * the monitor stops reading the container's output and the process blocks, as it would under
+ * docker; nothing piles up here. EPIPE (`berth attach x | head`) ends berth with 141; the monitor
+ * keeps the container. */
 export function outputHandlers(): Output {
-  const blocked = new Set<NodeJS.WriteStream>();
-  let client: AttachClient | undefined;
-  const write = (s: NodeJS.WriteStream, d: Uint8Array) => {
-    let ok;
-    try {
-      ok = s.write(d);
-    } catch (err) {
-      // Our reader went away (`berth attach x | head`): leave; the monitor keeps the container.
-      if ((err as NodeJS.ErrnoException).code === "EPIPE") process.exit(141);
-      throw err;
-    }
-    if (ok || blocked.has(s)) return;
-    if (blocked.size === 0) client?.pause();
-    blocked.add(s);
-    s.once("drain", () => {
-      blocked.delete(s);
-      if (blocked.size === 0) client?.resume();
-    });
-  };
   return {
-    onStdout: (d) => write(process.stdout, d),
-    onStderr: (d) => write(process.stderr, d),
-    bind(c) {
-      client = c;
-      if (blocked.size) c.pause();
-    },
+    onStdout: (d) => void stdout.write(d),
+    onStderr: (d) => void stderr.write(d),
   };
 }
 
 /** Run the session until the container exits (its record) or the user detaches. */
 export async function relay(client: AttachClient, o: SessionOptions): Promise<SessionEnd> {
   const cleanups: (() => void)[] = [];
-  o.output?.bind(client);
   let detached: (() => void) | undefined;
   const detachedP = new Promise<SessionEnd>((r) => (detached = () => r({ kind: "detached" })));
   const stdinIsTty = process.stdin.isTTY === true;
-  if (o.tty && process.stdout.isTTY) {
+  if (o.tty && nodeStdout().isTTY) {
     const resize = () => {
-      const rows = process.stdout.rows, cols = process.stdout.columns;
+      const rows = nodeStdout().rows, cols = nodeStdout().columns;
       if (rows && cols) client.resize(rows, cols);
     };
     resize();

@@ -1,6 +1,7 @@
 // The shape of one verb: its flags, its help, and a thin run() over the engine libraries.
 import { flagUsage, parseFlags, UsageError, type FlagTable, type Parsed } from "./flags.ts";
 import type { Engine } from "../engine/engine.ts";
+import { stdout } from "./stdio.ts";
 
 export interface Command {
   readonly name: string;
@@ -57,7 +58,7 @@ export function group(name: string, summary: string, subs: Record<string, [summa
       const named = { ...cmd, name: `${name} ${sub}` };
       const sp = parseVerb(named, rest);
       if (sp.flags.help) {
-        process.stdout.write(help(named));
+        stdout.write(help(named));
         return 0;
       }
       return cmd.run.call(named, sp, e);

@@ -6,6 +6,7 @@ import { BUILTIN_BUSYBOX_NAME } from "../image/builtin-busybox.ts";
 import type { Engine } from "../engine/engine.ts";
 import { findImage, normalizeName } from "../engine/images.ts";
 import { UsageError } from "./flags.ts";
+import { nodeStderr, stderr } from "./stdio.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
 
@@ -31,7 +32,7 @@ export async function ensureImage(e: Engine, ref: string, o: { pull?: PullPolicy
     return;
   }
   if (policy === "never") throw invalidArgument(`No such image: ${ref} (--pull never: pull it first with berth pull ${ref})`, "image");
-  if (policy === "missing") process.stderr.write(`Unable to find image '${ref}' locally\n`);
+  if (policy === "missing") stderr.write(`Unable to find image '${ref}' locally\n`);
   const { pullImage } = await import("./registry.ts");
-  await pullImage(e, ref, { out: process.stderr, quiet: o.quiet ?? false, ...(o.platform ? { platform: o.platform } : {}) });
+  await pullImage(e, ref, { out: nodeStderr(), quiet: o.quiet ?? false, ...(o.platform ? { platform: o.platform } : {}) });
 }

@@ -7,6 +7,7 @@ import { DEFAULT_ROOT, DEFAULT_RUNROOT, Engine, type EngineOptions } from "../en
 import { help, parseVerb, type Command } from "./command.ts";
 
 import { VERSION } from "./version.ts";
+import { stdout, stderr, usedNodeStreams } from "./stdio.ts";
 export { VERSION };
 
 const GLOBAL: FlagTable = {
@@ -86,11 +87,6 @@ function globalHelp(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  for (const s of [process.stdout, process.stderr]) {
-    s.on?.("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EPIPE") process.exit(141);
-    });
-  }
   let debug = false;
   let status = 1;
   let engine: Engine | undefined;
@@ -99,14 +95,14 @@ export async function main(argv: string[]): Promise<number> {
     const { flags, rest } = parseFlags(argv, GLOBAL, { stopAtPositional: true, what: "berth" });
     debug = flags.debug === true;
     if (flags.version) {
-      process.stdout.write(`berth version ${VERSION}\n`);
+      stdout.write(`berth version ${VERSION}\n`);
       return 0;
     }
     const [verb, ...verbArgs] = rest;
     if (!verb || flags.help || verb === "help") {
       const target = verb === "help" ? verbArgs[0] : undefined;
-      if (target && VERBS[target]) process.stdout.write(help((await VERBS[target]![1]()).default));
-      else process.stdout.write(globalHelp());
+      if (target && VERBS[target]) stdout.write(help((await VERBS[target]![1]()).default));
+      else stdout.write(globalHelp());
       return verb || flags.help ? 0 : 1;
     }
     const entry = VERBS[verb];
@@ -114,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
     const cmd = (await entry[1]()).default;
     const p = parseVerb(cmd, verbArgs);
     if (p.flags.help) {
-      process.stdout.write(help(cmd));
+      stdout.write(help(cmd));
       return 0;
     }
     const driver = (flags["storage-driver"] as string | undefined) ?? "overlay";
@@ -137,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
       explain.subscribe((ev) => {
         const ms = ev.ms !== undefined ? ` ${ev.ms.toFixed(3)} ms` : "";
         const what = ev.who === "runtime" || ev.who === "cli" || ev.who === undefined ? `${ev.step}: ${ev.detail}` : ev.detail;
-        process.stderr.write(`[explain] ${(ev.who ?? "runtime").padEnd(7)} ${what}${ms}\n`);
+        stderr.write(`[explain] ${(ev.who ?? "runtime").padEnd(7)} ${what}${ms}\n`);
       });
     }
     status = cmd.ownErrorStatus ?? 1;
@@ -151,13 +147,13 @@ export async function main(argv: string[]): Promise<number> {
       // An error that carries docker's own exit status for it (a --format template: 64 or 1).
       const own = (e as { exitStatus?: unknown }).exitStatus;
       if (typeof own === "number") status = own;
-      process.stderr.write(`berth: ${e.message}\n`);
-      if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
+      stderr.write(`berth: ${e.message}\n`);
+      if (debug && e.stack) stderr.write(`${e.stack}\n`);
       return status;
     }
     // A system error (EACCES on a path, …) names its path: show it. Anything else is a bug.
     const err = e as Error & { code?: string };
-    process.stderr.write(
+    stderr.write(
       `berth: ${typeof err.code === "string" ? err.message : debug ? (err.stack ?? String(e)) : `internal error: ${err.message ?? String(e)} (run with --debug for the stack)`}\n`,
     );
     return status;
@@ -172,15 +168,15 @@ function selfArgv(): string[] {
   return /\/bun(\.exe)?$/.test(exe) && process.argv[1] ? [exe, process.argv[1]] : [exe];
 }
 
-/** Wait until our stdout and stderr have handed everything to their readers: Bun's process.exit
- * drops what a full pipe has not taken yet (`berth logs x | slow`, `berth exec … | slow`). */
+/** Wait until the node streams we used (stdio.ts: most output is written synchronously) have
+ * handed everything to their readers: Bun's process.exit drops what a full pipe has not taken. */
 function flushStdio(): Promise<unknown> {
   const fin = (s: NodeJS.WriteStream) => new Promise<void>((r) => {
     s.once("finish", () => r());
     s.once("error", () => r());
     s.end();
   });
-  return Promise.all([fin(process.stdout), fin(process.stderr)]);
+  return Promise.all(usedNodeStreams().map(fin));
 }
 
 if (import.meta.main) void main(process.argv.slice(2)).then(async (code) => {

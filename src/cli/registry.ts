@@ -4,6 +4,7 @@
 import type { Engine } from "../engine/engine.ts";
 import { parseReference, familiarReference, formatReference } from "../distribution/reference.ts";
 import { shortId } from "./format.ts";
+import { nodeStdout } from "./stdio.ts";
 
 export interface PullCliOptions {
   quiet?: boolean;
@@ -20,7 +21,7 @@ export async function pullImage(e: Engine, ref: string, o: PullCliOptions = {}):
   const engine = await import("../engine/registry.ts");
   const { PullDisplay } = await import("./progress.ts");
   const r = parseReference(ref);
-  const out = o.out ?? process.stdout;
+  const out = o.out ?? nodeStdout();
   const show = new PullDisplay(out, o.quiet);
   show.say(`${r.tag ?? r.digest}: Pulling from ${familiarReference({ domain: r.domain, path: r.path })}`);
   const res = await engine.pullImage(e, ref, {
@@ -40,7 +41,7 @@ export async function pushImage(e: Engine, ref: string, o: { tlsVerify?: boolean
   const engine = await import("../engine/registry.ts");
   const r = parseReference(ref);
   const say = (s: string) => {
-    if (!o.quiet) process.stdout.write(s);
+    if (!o.quiet) nodeStdout().write(s);
   };
   say(`The push refers to repository [${r.domain}/${r.path}]\n`);
   const res = await engine.pushImage(e, ref, {

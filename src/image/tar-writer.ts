@@ -1,6 +1,7 @@
 // A streaming tar writer (POSIX ustar; pax headers for long names) for `berth save` and `berth
 // cp`: files are copied from disk in chunks, so an archive of large layers never sits in memory.
-import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
+import { writeAllSync } from "../sys/write-all.ts";
 
 const enc = new TextEncoder();
 const BLOCK = 512;
@@ -49,15 +50,8 @@ export class TarWriter {
   constructor(private readonly fd: number, private readonly mtime = 0) {}
 
   private write(b: Uint8Array): void {
-    for (let off = 0; off < b.length; ) {
-      try {
-        off += writeSync(this.fd, b, off);
-      } catch (e) {
-        // STDOUT may be a non-blocking pipe: wait for the reader.
-        if ((e as { code?: string }).code !== "EAGAIN") throw e;
-        Bun.sleepSync(1);
-      }
-    }
+    // STDOUT may be a non-blocking pipe: writeAllSync waits for the reader.
+    writeAllSync(this.fd, b);
   }
   private pad(size: number): void {
     const rem = size % BLOCK;

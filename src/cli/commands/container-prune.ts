@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
 import { humanSize4 } from "../units.ts";
+import { stdout } from "../stdio.ts";
 
 
 export default command({
@@ -16,7 +17,7 @@ export default command({
     const r = await pruneContainers(e, (p.flags.filter as string[] | undefined) ?? []);
     const out = r.removed.length ? ["Deleted Containers:", ...r.removed, ""] : [];
     out.push(`Total reclaimed space: ${humanSize4(r.reclaimed)}`);
-    process.stdout.write(`${out.join("\n")}\n`);
+    stdout.write(`${out.join("\n")}\n`);
     return 0;
   },
 });

@@ -6,6 +6,7 @@ import { humanSize4 } from "../units.ts";
 import { planCopy, rebaseName, sourceBase, splitCpArg, splitDirEntry, type DestInfo, type SourceInfo } from "../cp-rules.ts";
 import { BerthError, invalidArgument, isBerthError, notFound } from "../../sys/errdefs.ts";
 import type { Engine } from "../../engine/engine.ts";
+import { nodeStderr, stderr } from "../stdio.ts";
 
 const fail = (msg: string, field = "path") => new BerthError("InvalidArgument", msg, field);
 const code = (e: unknown) => (e as { code?: string }).code;
@@ -170,7 +171,7 @@ async function toContainer(e: Engine, srcPath: string, ref: string, destPath: st
 let quiet = false;
 /** docker 24+: "Successfully copied 1.54kB to …" on a terminal's stderr, unless -q. */
 function progress(bytes: number, to: string): void {
-  if (!quiet && process.stderr.isTTY) process.stderr.write(`Successfully copied ${humanSize4(bytes)} to ${to}\n`);
+  if (!quiet && nodeStderr().isTTY) stderr.write(`Successfully copied ${humanSize4(bytes)} to ${to}\n`);
 }
 
 export default command({

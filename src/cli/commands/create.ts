@@ -1,6 +1,7 @@
 import { command, args } from "../command.ts";
 import { CONTAINER_FLAGS, specFromFlags } from "../container-flags.ts";
 import { ensureImage, parsePullPolicy } from "../ensure-image.ts";
+import { stdout } from "../stdio.ts";
 
 export default command({
   name: "create",
@@ -15,7 +16,7 @@ export default command({
     await ensureImage(e, image!, { pull: parsePullPolicy(p.flags.pull as string | undefined), quiet: p.flags.quiet === true, ...(p.flags.platform ? { platform: p.flags.platform as string } : {}) });
     const { createContainer } = await import("../../engine/containers.ts");
     const c = await createContainer(e, spec);
-    process.stdout.write(`${c.id}\n`);
+    stdout.write(`${c.id}\n`);
     return 0;
   },
 });

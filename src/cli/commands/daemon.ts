@@ -1,4 +1,5 @@
 import { command, args } from "../command.ts";
+import { stderr } from "../stdio.ts";
 
 export default command({
   name: "daemon",
@@ -18,7 +19,7 @@ export default command({
     (Bun as unknown as { unsafe: { setJITPolicy?: (scale: number) => void } }).unsafe.setJITPolicy?.(1);
     const { startDaemon } = await import("../../daemon/berthd.ts");
     const debug = p.flags.debug === true;
-    const log = debug ? (l: string) => process.stderr.write(`berthd: ${l}\n`) : undefined;
+    const log = debug ? (l: string) => stderr.write(`berthd: ${l}\n`) : undefined;
     const d = await startDaemon({
       engine: e,
       host: (p.flags.host as string | undefined) ?? "unix:///run/berth/docker.sock",
@@ -26,11 +27,11 @@ export default command({
       ...(p.flags["cri-socket"] !== undefined ? { criSocket: p.flags["cri-socket"] as string } : {}),
       ...(log ? { log } : {}),
     });
-    for (const f of d.fronts) process.stderr.write(`berthd: serving the ${f.name} API on ${f.address}\n`);
+    for (const f of d.fronts) stderr.write(`berthd: serving the ${f.name} API on ${f.address}\n`);
     const sig = await new Promise<NodeJS.Signals>((resolve) => {
       for (const s of ["SIGTERM", "SIGINT"] as const) process.once(s, () => resolve(s));
     });
-    process.stderr.write(`berthd: ${sig}: finishing requests in flight; containers keep running\n`);
+    stderr.write(`berthd: ${sig}: finishing requests in flight; containers keep running\n`);
     await d.close();
     return 0;
   },

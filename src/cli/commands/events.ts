@@ -2,6 +2,7 @@ import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
 import { parseTimestamp } from "../../sys/duration.ts";
 import { eventFilter, eventJson, eventLine, EVENT_FILTER_KEYS } from "../../docker/event-json.ts";
+import { stdout } from "../stdio.ts";
 
 /**
  * docker's events.Message as a template sees it: Go field names (Status, ID, From, Type, Action,
@@ -58,15 +59,15 @@ export default command({
           return f.render(eventStruct(goStruct, ev));
         } catch (err) {
           // What the template wrote before failing is printed, then the error ends the stream.
-          if (err instanceof FormatError) process.stdout.write(err.partial);
+          if (err instanceof FormatError) stdout.write(err.partial);
           throw err;
         }
       };
     }
     const show = (ev: Parameters<typeof eventLine>[0]) => {
       if (!match(ev)) return;
-      if (format) process.stdout.write(`${format(ev)}\n`);
-      else process.stdout.write(`${eventLine(ev)}\n`);
+      if (format) stdout.write(`${format(ev)}\n`);
+      else stdout.write(`${eventLine(ev)}\n`);
     };
     const { listContainers } = await import("../../engine/containers.ts");
     // Past events first (with --since), then everything after our start.

@@ -3,6 +3,7 @@ import { UsageError } from "../flags.ts";
 import { envFlags, readEnvFile } from "../container-flags.ts";
 import { DEFAULT_DETACH_KEYS, outputHandlers, parseDetachKeys, relay } from "../attach-session.ts";
 import { failedPrecondition } from "../../sys/errdefs.ts";
+import { nodeStdout, stderr } from "../stdio.ts";
 
 export default command({
   name: "exec",
@@ -45,12 +46,12 @@ export default command({
     try {
       s = await startExec(e, ex.id, {
         ...(detach ? {} : { attach: { stdin, stdout: true, stderr: true, handlers: output } }),
-        ...(tty && process.stdout.isTTY && process.stdout.rows ? { size: { rows: process.stdout.rows, cols: process.stdout.columns } } : {}),
+        ...(tty && nodeStdout().isTTY && nodeStdout().rows ? { size: { rows: nodeStdout().rows, cols: nodeStdout().columns } } : {}),
       });
     } catch (err) {
       // docker: 127 the command was not found, 126 it cannot be run.
       if (!(err instanceof StartError)) throw err;
-      process.stderr.write(`berth: ${err.message}\n`);
+      stderr.write(`berth: ${err.message}\n`);
       return err.exitCode;
     }
     if (detach) return 0;
@@ -60,11 +61,11 @@ export default command({
       // The process runs on; its monitor records the exit (stdin stays open: we detached).
       client.detach();
       client.close();
-      process.stderr.write("\n");
+      stderr.write("\n");
       return 0;
     }
     const r = await finishExec(e, s, end.status);
-    if (r.error && !end.status) process.stderr.write(`berth: ${r.error}\n`);
+    if (r.error && !end.status) stderr.write(`berth: ${r.error}\n`);
     return r.exitCode;
   },
 });

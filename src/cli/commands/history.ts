@@ -1,6 +1,7 @@
 import { command, args } from "../command.ts";
 import { humanSize3 } from "../units.ts";
 import { ago, formatRows, shortId, table } from "../format.ts";
+import { stdout } from "../stdio.ts";
 
 /** docker's stringutils.Ellipsis: cut to n characters, the last one "…". */
 const ellipsis = (s: string, n: number) => ([...s].length <= n ? s : `${[...s].slice(0, n - 1).join("")}…`);
@@ -34,20 +35,20 @@ export default command({
       };
     });
     if (p.flags.quiet) {
-      for (const r of rows) process.stdout.write(`${r.ID}\n`);
+      for (const r of rows) stdout.write(`${r.ID}\n`);
       return 0;
     }
     const fmt = p.flags.format as string | undefined;
     if (fmt) {
       // docker's historyContext (cli/command/image/formatter_history.go): its header names and table.
-      process.stdout.write(formatRows(fmt, rows, {
+      stdout.write(formatRows(fmt, rows, {
         typeName: "*image.historyContext",
         defaultTable: "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
         header: { ID: "IMAGE", CreatedSince: "CREATED", CreatedAt: "CREATED AT", CreatedBy: "CREATED BY", Size: "SIZE", Comment: "COMMENT" },
       }));
       return 0;
     }
-    process.stdout.write(table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])));
+    stdout.write(table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])));
     return 0;
   },
 });

@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
 import { humanSize4 } from "../units.ts";
+import { stdout } from "../stdio.ts";
 
 
 export default command({
@@ -23,7 +24,7 @@ export default command({
       out.push("Deleted Images:", ...r.untagged.map((n) => `untagged: ${familiarName(n)}`), ...r.deleted.map((d) => `deleted: ${d}`), "");
     }
     out.push(`Total reclaimed space: ${humanSize4(g.reclaimed)}`);
-    process.stdout.write(`${out.join("\n")}\n`);
+    stdout.write(`${out.join("\n")}\n`);
     return 0;
   },
 });

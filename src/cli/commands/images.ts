@@ -2,6 +2,7 @@ import { command, args } from "../command.ts";
 import { humanSize3 } from "../units.ts";
 import { ago, shortId, table } from "../format.ts";
 import { readImage, repoAndTag, normalizeName } from "../../engine/images.ts";
+import { stdout } from "../stdio.ts";
 
 export default command({
   name: "images",
@@ -52,16 +53,16 @@ export default command({
       const seen = new Set<string>();
       for (const r of rows) if (!seen.has(r.ID)) {
         seen.add(r.ID);
-        process.stdout.write(`${r.ID}\n`);
+        stdout.write(`${r.ID}\n`);
       }
       return 0;
     }
     if (listFormat) {
       for (const r of rows) listFormat.add(r);
-      process.stdout.write(listFormat.render());
+      stdout.write(listFormat.render());
       return 0;
     }
-    process.stdout.write(table(
+    stdout.write(table(
       ["REPOSITORY", "TAG", ...(digests ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"],
       rows.map((r) => [r.Repository, r.Tag, ...(digests ? [r.Digest] : []), r.ID, r.CreatedSince, r.Size]),
     ));

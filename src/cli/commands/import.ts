@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import { command, args } from "../command.ts";
 import { familiarName, findImage } from "../../engine/images.ts";
 import { notFound } from "../../sys/errdefs.ts";
+import { stdout } from "../stdio.ts";
 
 export default command({
   name: "import",
@@ -25,9 +26,9 @@ export default command({
     if (!p.flags.quiet) {
       for (const n of r.names) {
         const img = await findImage(e, n);
-        process.stdout.write(`${img?.id ?? ""}\t${familiarName(n)}\n`);
+        stdout.write(`${img?.id ?? ""}\t${familiarName(n)}\n`);
       }
-      for (const id of r.untagged) process.stdout.write(`${id}\n`);
+      for (const id of r.untagged) stdout.write(`${id}\n`);
     }
     return 0;
   },

@@ -1,6 +1,7 @@
 import { command, args } from "../command.ts";
 import { hostname, cpus, totalmem, release } from "node:os";
 import { VERSION } from "../version.ts";
+import { stdout } from "../stdio.ts";
 
 export default command({
   name: "info",
@@ -29,9 +30,9 @@ export default command({
       // docker writes what the template printed, a newline, then the error if it failed.
       const { FormatError } = await import("../formatter.ts");
       try {
-        process.stdout.write(`${format.render(info, { struct: "system.Info" })}\n`);
+        stdout.write(`${format.render(info, { struct: "system.Info" })}\n`);
       } catch (err) {
-        if (err instanceof FormatError) process.stdout.write(`${err.partial}\n`);
+        if (err instanceof FormatError) stdout.write(`${err.partial}\n`);
         throw err;
       }
       return 0;
@@ -44,7 +45,7 @@ export default command({
       ` Default Runtime: ${info.DefaultRuntime}`, ` Kernel Version: ${info.KernelVersion}`, ` OSType: linux`, ` Architecture: ${info.Architecture}`,
       ` CPUs: ${info.NCPU}`, ` Total Memory: ${(info.MemTotal / 1024 ** 3).toFixed(2)}GiB`, ` Name: ${info.Name}`, ` Berth Root Dir: ${e.opts.root}`, ` Berth Run Dir: ${e.opts.runroot}`,
     ];
-    process.stdout.write(`${lines.join("\n")}\n`);
+    stdout.write(`${lines.join("\n")}\n`);
     return 0;
   },
 });

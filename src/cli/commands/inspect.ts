@@ -2,6 +2,7 @@ import { command, args } from "../command.ts";
 import { isBerthError, notFound, invalidArgument } from "../../sys/errdefs.ts";
 import { findImage, namesOf, familiarName, type ResolvedImage } from "../../engine/images.ts";
 import type { Engine } from "../../engine/engine.ts";
+import { stdout, stderr } from "../stdio.ts";
 
 /** docker's image inspect shape, for the fields berth knows. */
 async function imageDoc(e: Engine, img: ResolvedImage): Promise<Record<string, unknown>> {
@@ -66,16 +67,16 @@ export default command({
         docs.push(doc);
       } catch (err) {
         if (!isBerthError(err)) throw err;
-        process.stderr.write(`berth: ${err.message}\n`);
+        stderr.write(`berth: ${err.message}\n`);
         failed = true;
       }
     }
     if (inspectFormat) {
       const r = inspectFormat.render(docs);
-      process.stdout.write(r.out);
-      for (const msg of r.errors) process.stderr.write(`berth: ${msg}\n`);
+      stdout.write(r.out);
+      for (const msg of r.errors) stderr.write(`berth: ${msg}\n`);
       if (r.errors.length) failed = true;
-    } else process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+    } else stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
     return failed ? 1 : 0;
   },
 });

@@ -1,6 +1,7 @@
 import { command, args } from "../command.ts";
 import { familiarName } from "../../engine/images.ts";
 import { notFound } from "../../sys/errdefs.ts";
+import { stdout } from "../stdio.ts";
 
 export default command({
   name: "load",
@@ -22,8 +23,8 @@ export default command({
     const { loadSource, tarSource } = await import("../../engine/archive.ts");
     const r = await loadSource(e, tarSource(input ?? "STDIN", data));
     if (!p.flags.quiet) {
-      for (const n of r.names) process.stdout.write(`Loaded image: ${familiarName(n)}\n`);
-      for (const id of r.untagged) process.stdout.write(`Loaded image ID: ${id}\n`);
+      for (const n of r.names) stdout.write(`Loaded image: ${familiarName(n)}\n`);
+      for (const id of r.untagged) stdout.write(`Loaded image ID: ${id}\n`);
     }
     return 0;
   },

@@ -1,6 +1,7 @@
 import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
 import { parseTimestamp } from "../../sys/duration.ts";
+import { stderr, stdout } from "../stdio.ts";
 
 export default command({
   name: "logs",
@@ -40,7 +41,7 @@ export default command({
       follow: p.flags.follow === true && until === undefined,
     }, stillRunning)) {
       const line = ts ? `${x.time} ${x.text}` : x.text;
-      (x.stream === "stderr" ? process.stderr : process.stdout).write(line);
+      (x.stream === "stderr" ? stderr : stdout).write(line);
     }
     return 0;
   },

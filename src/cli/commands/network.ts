@@ -5,6 +5,7 @@ import { parseFlags, UsageError, flagUsage, type FlagTable, type Parsed } from "
 import { table } from "../format.ts";
 import type { Engine } from "../../engine/engine.ts";
 import type { NetworkManager, NetworkRecord } from "../../network/index.ts";
+import { stdout, stderr } from "../stdio.ts";
 
 const SUB: Record<string, { usage: string; summary: string; flags: FlagTable }> = {
   create: {
@@ -107,7 +108,7 @@ function matches(n: NetworkRecord, filters: string[]): boolean {
 }
 
 async function runSub(sub: string, p: Parsed, e: Engine): Promise<number> {
-  const out = (s: string) => process.stdout.write(s);
+  const out = (s: string) => stdout.write(s);
   switch (sub) {
     case "create": {
       if (p.rest.length !== 1) throw new UsageError(`"berth network create" requires exactly 1 argument.\nSee 'berth network create --help'.`, "arguments");
@@ -166,14 +167,14 @@ async function runSub(sub: string, p: Parsed, e: Engine): Promise<number> {
         try {
           docs.push(m.inspect(ref));
         } catch (err) {
-          process.stderr.write(`Error response from daemon: ${(err as Error).message}\n`);
+          stderr.write(`Error response from daemon: ${(err as Error).message}\n`);
           failed = true;
         }
       }
       if (inspectFormat) {
         const r = inspectFormat.render(docs);
         out(r.out);
-        for (const msg of r.errors) process.stderr.write(`${msg}\n`);
+        for (const msg of r.errors) stderr.write(`${msg}\n`);
         if (r.errors.length) return failed ? 125 : 1;
       } else out(`${JSON.stringify(docs, null, 4)}\n`);
       return failed ? 125 : 0;
@@ -189,7 +190,7 @@ async function runSub(sub: string, p: Parsed, e: Engine): Promise<number> {
           out(`${ref}\n`);
         } catch (err) {
           if (p.flags.force && (err as { code?: string }).code === "NotFound") continue;
-          process.stderr.write(`Error response from daemon: ${(err as Error).message}\n`);
+          stderr.write(`Error response from daemon: ${(err as Error).message}\n`);
           failed = true;
         }
       }
@@ -234,7 +235,7 @@ export default command({
     }
     const sp = parseFlags(rest, { ...def.flags, help: { kind: "bool", help: "print usage" } }, { what: `berth network ${sub}` });
     if (sp.flags.help) {
-      process.stdout.write(subHelp(sub));
+      stdout.write(subHelp(sub));
       return 0;
     }
     return runSub(sub, sp, e);

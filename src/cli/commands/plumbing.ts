@@ -4,6 +4,7 @@ import { command, args, type Command } from "../command.ts";
 import { UsageError } from "../flags.ts";
 import { humanDuration, table } from "../format.ts";
 import { humanSize4 } from "../units.ts";
+import { stdout, stderr } from "../stdio.ts";
 
 const labelText = (l: Record<string, string>) => Object.keys(l).sort().map((k) => `${k}=${l[k]}`).join(",") || "-";
 const FORMAT = { kind: "string" as const, help: '"json" for a JSON array; a table otherwise' };
@@ -13,7 +14,7 @@ function wantJson(p: { flags: Record<string, unknown> }): boolean {
   if (f === "json") return true;
   throw new UsageError(`--format ${f}: use json (or table)`, "--format");
 }
-const json = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+const json = (v: unknown) => stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
 export const contentLs: Command = command({
   name: "content ls",
@@ -25,7 +26,7 @@ export const contentLs: Command = command({
     const { listContent } = await import("../../engine/plumbing.ts");
     const list = await listContent(e);
     if (p.flags.quiet) {
-      for (const i of list) process.stdout.write(`${i.digest}\n`);
+      for (const i of list) stdout.write(`${i.digest}\n`);
       return 0;
     }
     if (wantJson(p)) {
@@ -33,7 +34,7 @@ export const contentLs: Command = command({
       return 0;
     }
     const now = Date.now();
-    process.stdout.write(table(["DIGEST", "SIZE", "AGE", "LABELS"], list.map((i) => [i.digest, humanSize4(i.size), humanDuration(now - i.createdAt.getTime()), labelText(i.labels)])));
+    stdout.write(table(["DIGEST", "SIZE", "AGE", "LABELS"], list.map((i) => [i.digest, humanSize4(i.size), humanDuration(now - i.createdAt.getTime()), labelText(i.labels)])));
     return 0;
   },
 });
@@ -47,15 +48,7 @@ export const contentGet: Command = command({
     const [d] = args(p, this, 1);
     const { readContent } = await import("../../engine/plumbing.ts");
     const data = await readContent(e, d!);
-    const { writeSync } = await import("node:fs");
-    for (let off = 0; off < data.length; ) {
-      try {
-        off += writeSync(1, data, off);
-      } catch (err) {
-        if ((err as { code?: string }).code !== "EAGAIN") throw err;
-        Bun.sleepSync(1);
-      }
-    }
+    stdout.write(data);
     return 0;
   },
 });
@@ -72,9 +65,9 @@ export const contentRm: Command = command({
     for (const d of ds) {
       try {
         await removeContent(e, d);
-        process.stdout.write(`${d}\n`);
+        stdout.write(`${d}\n`);
       } catch (err) {
-        process.stderr.write(`berth: ${(err as Error).message}\n`);
+        stderr.write(`berth: ${(err as Error).message}\n`);
         status = 1;
       }
     }
@@ -96,7 +89,7 @@ export const snapshotsLs: Command = command({
       return 0;
     }
     const kind = (k: string) => k[0]!.toUpperCase() + k.slice(1);
-    process.stdout.write(table(["KEY", "PARENT", "KIND"], list.map((s) => [s.name, s.parent ?? "", kind(s.kind)])));
+    stdout.write(table(["KEY", "PARENT", "KIND"], list.map((s) => [s.name, s.parent ?? "", kind(s.kind)])));
     return 0;
   },
 });
@@ -123,7 +116,7 @@ export const snapshotsTree: Command = command({
       for (const c of n.children) print(c, level + 1);
     };
     for (const r of roots) print(r, 0);
-    process.stdout.write(out.length ? `${out.join("\n")}\n` : "");
+    stdout.write(out.length ? `${out.join("\n")}\n` : "");
     return 0;
   },
 });
@@ -141,7 +134,7 @@ export const snapshotsUsage: Command = command({
       json(list.map((u) => ({ key: u.name, size: u.usage.size, inodes: u.usage.inodes })));
       return 0;
     }
-    process.stdout.write(table(["KEY", "SIZE", "INODES"], list.map((u) => [u.name, humanSize4(u.usage.size), String(u.usage.inodes)])));
+    stdout.write(table(["KEY", "SIZE", "INODES"], list.map((u) => [u.name, humanSize4(u.usage.size), String(u.usage.inodes)])));
     return 0;
   },
 });
@@ -156,14 +149,14 @@ export const leasesLs: Command = command({
     const { listLeases } = await import("../../engine/plumbing.ts");
     const list = listLeases(e);
     if (p.flags.quiet) {
-      for (const l of list) process.stdout.write(`${l.id}\n`);
+      for (const l of list) stdout.write(`${l.id}\n`);
       return 0;
     }
     if (wantJson(p)) {
       json(list.map((l) => ({ id: l.id, createdAt: l.createdAt.toISOString(), labels: l.labels, resources: l.resources })));
       return 0;
     }
-    process.stdout.write(table(["ID", "CREATED AT", "LABELS", "RESOURCES"], list.map((l) => [l.id, l.createdAt.toISOString().replace(/\.\d+Z$/, "Z"), labelText(l.labels), String(l.resources.length)])));
+    stdout.write(table(["ID", "CREATED AT", "LABELS", "RESOURCES"], list.map((l) => [l.id, l.createdAt.toISOString().replace(/\.\d+Z$/, "Z"), labelText(l.labels), String(l.resources.length)])));
     return 0;
   },
 });
@@ -178,14 +171,14 @@ export const tasksLs: Command = command({
     const { listTasks } = await import("../../engine/plumbing.ts");
     const list = await listTasks(e);
     if (p.flags.quiet) {
-      for (const t of list) process.stdout.write(`${t.id}\n`);
+      for (const t of list) stdout.write(`${t.id}\n`);
       return 0;
     }
     if (wantJson(p)) {
       json(list);
       return 0;
     }
-    process.stdout.write(table(["TASK", "PID", "STATUS", "MONITOR PID", "NAME"], list.map((t) => [t.id, String(t.pid), t.status, String(t.monitorPid), t.name])));
+    stdout.write(table(["TASK", "PID", "STATUS", "MONITOR PID", "NAME"], list.map((t) => [t.id, String(t.pid), t.status, String(t.monitorPid), t.name])));
     return 0;
   },
 });

@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
+import { stdout } from "../stdio.ts";
 
 export default command({
   name: "port",
@@ -17,10 +18,10 @@ export default command({
       const [port, proto] = want.split("/");
       const hit = ports.filter((x) => String(x.containerPort) === port && x.protocol === (proto ?? "tcp"));
       if (!hit.length) throw new UsageError(`no public port '${want}' published for ${ref}`, "port");
-      for (const h of hit) process.stdout.write(`${line(h)}\n`);
+      for (const h of hit) stdout.write(`${line(h)}\n`);
       return 0;
     }
-    for (const x of ports) process.stdout.write(`${x.containerPort}/${x.protocol} -> ${line(x)}\n`);
+    for (const x of ports) stdout.write(`${x.containerPort}/${x.protocol} -> ${line(x)}\n`);
     return 0;
   },
 });

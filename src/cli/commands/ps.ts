@@ -3,6 +3,7 @@ import { UsageError } from "../flags.ts";
 import { ago, quoteCommand, shortId, table } from "../format.ts";
 import { commandOf, dockerState, statusText } from "../container-view.ts";
 import type { Container } from "../../engine/containers.ts";
+import { stdout, stderr } from "../stdio.ts";
 
 const FILTERS = ["id", "name", "label", "status", "ancestor", "exited", "before", "since", "health"];
 
@@ -85,8 +86,8 @@ export default command({
     let list = every.filter((c) => (p.flags.all || last !== undefined || filters.some((f) => f.startsWith("status=") || f.startsWith("exited=")) ? true : c.state === "running" || c.state === "paused" || c.state === "restarting") && match(c));
     if (last !== undefined && last >= 0) list = list.slice(0, last);
     if (p.flags.quiet) {
-      if (fmt) process.stderr.write((await import("../formatter.ts")).QUIET_FORMAT_WARNING);
-      for (const c of list) process.stdout.write(`${noTrunc ? c.id : shortId(c.id)}\n`);
+      if (fmt) stderr.write((await import("../formatter.ts")).QUIET_FORMAT_WARNING);
+      for (const c of list) stdout.write(`${noTrunc ? c.id : shortId(c.id)}\n`);
       return 0;
     }
     const { networkView, formatPorts } = await import("../../engine/network.ts");
@@ -110,10 +111,10 @@ export default command({
     if (listFormat) {
       const { labelMethod } = await import("../formatter.ts");
       list.forEach((c, i) => listFormat.add(rows[i]!, { Label: labelMethod(c.labels) }));
-      process.stdout.write(listFormat.render());
+      stdout.write(listFormat.render());
       return 0;
     }
-    process.stdout.write(table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+    stdout.write(table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
       rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names])));
     return 0;
   },

@@ -1,6 +1,7 @@
 import { command, args } from "../command.ts";
 import { failedPrecondition, isBerthError, notFound } from "../../sys/errdefs.ts";
 import { familiarName, findImage, namesOf, normalizeName } from "../../engine/images.ts";
+import { stdout, stderr } from "../stdio.ts";
 
 export default command({
   name: "rmi",
@@ -33,15 +34,15 @@ export default command({
         }
         for (const n of untag) {
           e.images.delete(n);
-          process.stdout.write(`Untagged: ${familiarName(n)}\n`);
+          stdout.write(`Untagged: ${familiarName(n)}\n`);
         }
         if (last) {
-          process.stdout.write(`Deleted: ${img.id}\n`);
+          stdout.write(`Deleted: ${img.id}\n`);
           freed = true;
         }
       } catch (err) {
         if (!isBerthError(err)) throw err;
-        process.stderr.write(`berth: ${err.message}\n`);
+        stderr.write(`berth: ${err.message}\n`);
         failed = true;
       }
     }

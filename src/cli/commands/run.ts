@@ -3,6 +3,7 @@ import { CONTAINER_FLAGS, specFromFlags } from "../container-flags.ts";
 import { ensureImage, parsePullPolicy } from "../ensure-image.ts";
 import { DEFAULT_DETACH_KEYS, outputHandlers, parseDetachKeys, relay } from "../attach-session.ts";
 import { stopReason } from "../container-view.ts";
+import { stdout, stderr } from "../stdio.ts";
 
 export default command({
   name: "run",
@@ -35,11 +36,11 @@ export default command({
       // docker run: the start failed (127: command not found, 126: not executable); --rm still removes.
       if (!(err instanceof StartError)) throw err;
       if (spec.autoRemove) await removeContainer(e, c.id, { force: true, volumes: true }).catch(() => {});
-      process.stderr.write(`berth: ${err.message}\n`);
+      stderr.write(`berth: ${err.message}\n`);
       return err.exitCode;
     }
     if (detach) {
-      process.stdout.write(`${c.id}\n`);
+      stdout.write(`${c.id}\n`);
       return 0;
     }
     const client = r.attach!;
@@ -50,7 +51,7 @@ export default command({
     if (end.kind === "detached") {
       // The monitor takes the cleanup back when the container ends (we leave without "done").
       client.close();
-      process.stderr.write("\n");
+      stderr.write("\n");
       return 0;
     }
     // Our cleanup: record the exit, release the runtime state, unmount; --rm removes the container.
@@ -60,7 +61,7 @@ export default command({
     const st = end.status;
     const code = st?.exitCode ?? after?.exitCode ?? 125;
     const why = stopReason({ oomKilled: st?.oomKilled ?? after?.oomKilled ?? false, error: st?.error ?? after?.error ?? "", exitCode: code, spec });
-    if (why) process.stderr.write(`berth: ${why}\n`);
+    if (why) stderr.write(`berth: ${why}\n`);
     return code;
   },
 });

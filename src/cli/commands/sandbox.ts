@@ -10,6 +10,7 @@ import type { Engine } from "../../engine/engine.ts";
 import { notFound } from "../../sys/errdefs.ts";
 import { parseSignal } from "../../sys/signals.ts";
 import type { Sandbox, SandboxBind, SandboxResult, SandboxRunOptions } from "../../sandbox/index.ts";
+import { stdout, stderr } from "../stdio.ts";
 
 const WHERE: FlagTable = {
   image: { kind: "string", help: "an image of the store as the read-only root (busybox: the built-in one)" },
@@ -182,7 +183,7 @@ async function openSandbox(e: Engine): Promise<Sandbox> {
 async function run(e: Engine, argv: string[]): Promise<number> {
   const p = parseFlags(argv, { ...RUN, help: { kind: "bool", help: "print usage" } }, { stopAtPositional: true, what: "berth sandbox run" });
   if (p.flags.help) {
-    process.stdout.write(usage("run", RUN, "(--image NAME | --rootfs DIR) [--] PROGRAM [ARG...]"));
+    stdout.write(usage("run", RUN, "(--image NAME | --rootfs DIR) [--] PROGRAM [ARG...]"));
     return 0;
   }
   const { o, done } = await runOptions(e, p.flags, p.rest);
@@ -195,11 +196,11 @@ async function run(e: Engine, argv: string[]): Promise<number> {
     await done();
   }
   if (p.flags.json) {
-    process.stdout.write(`${JSON.stringify({ ...r, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") })}\n`);
+    stdout.write(`${JSON.stringify({ ...r, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") })}\n`);
   } else {
-    process.stdout.write(r.stdout);
-    process.stderr.write(r.stderr);
-    process.stderr.write(`berth sandbox: ${describe(r)}\n`);
+    stdout.write(r.stdout);
+    stderr.write(r.stderr);
+    stderr.write(`berth sandbox: ${describe(r)}\n`);
   }
   return exitStatusOf(r);
 }
@@ -209,7 +210,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?
 async function bench(e: Engine, argv: string[]): Promise<number> {
   const p = parseFlags(argv, { ...BENCH, help: { kind: "bool", help: "print usage" } }, { stopAtPositional: true, what: "berth sandbox bench" });
   if (p.flags.help) {
-    process.stdout.write(usage("bench", BENCH, "(--image NAME | --rootfs DIR) [-- PROGRAM [ARG...]] (default: true)"));
+    stdout.write(usage("bench", BENCH, "(--image NAME | --rootfs DIR) [-- PROGRAM [ARG...]] (default: true)"));
     return 0;
   }
   const runs = (p.flags.runs as number | undefined) ?? 200;
@@ -237,8 +238,8 @@ async function bench(e: Engine, argv: string[]): Promise<number> {
     }));
     const perSecond = (runs / (performance.now() - t0)) * 1000;
     const out = { startToExitMs: median(latencies), runsPerSecond: perSecond, runs, concurrency };
-    if (p.flags.json) process.stdout.write(`${JSON.stringify(out)}\n`);
-    else process.stdout.write(`start to exit: ${out.startToExitMs.toFixed(2)} ms (median of ${latencies.length})\nthroughput:    ${perSecond.toFixed(1)} runs/s (${runs} runs, ${concurrency} at once)\n`);
+    if (p.flags.json) stdout.write(`${JSON.stringify(out)}\n`);
+    else stdout.write(`start to exit: ${out.startToExitMs.toFixed(2)} ms (median of ${latencies.length})\nthroughput:    ${perSecond.toFixed(1)} runs/s (${runs} runs, ${concurrency} at once)\n`);
     return 0;
   } finally {
     await sandbox.close();

@@ -2,6 +2,7 @@ import { closeSync, openSync, renameSync, rmSync } from "node:fs";
 import { command, args } from "../command.ts";
 import { invalidArgument } from "../../sys/errdefs.ts";
 import { mustFindImage, normalizeName } from "../../engine/images.ts";
+import { nodeStdout } from "../stdio.ts";
 
 export default command({
   name: "save",
@@ -23,7 +24,7 @@ export default command({
       images.push({ name, img });
     }
     const out = p.flags.output as string | undefined;
-    if (out === undefined && process.stdout.isTTY) {
+    if (out === undefined && nodeStdout().isTTY) {
       throw invalidArgument("cowardly refusing to save to a terminal: use the -o flag or redirect", "--output");
     }
     const { TarWriter } = await import("../../image/tar-writer.ts");

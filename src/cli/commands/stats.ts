@@ -3,6 +3,7 @@ import { formatRows } from "../format.ts";
 import { DEFAULT_STATS_FORMAT, STATS_HEADERS, statsRow, type StatsRow } from "../stats-view.ts";
 import type { StatsSample } from "../../engine/stats.ts";
 import type { Engine } from "../../engine/engine.ts";
+import { nodeStdout, stdout } from "../stdio.ts";
 
 /** docker's collector samples each container once a second. */
 const INTERVAL_MS = 1000;
@@ -48,16 +49,16 @@ export default command({
     render(fmt, []);
     // Fail on a name that is not a container before waiting for the second sample.
     let pre = new Map((await sample(e, refs, all, false)).map((x) => [x.s.id, x.s]));
-    const tty = stream && process.stdout.isTTY === true;
-    if (tty) process.stdout.write("\x1b[2J");
+    const tty = stream && nodeStdout().isTTY === true;
+    if (tty) stdout.write("\x1b[2J");
     for (;;) {
       await Bun.sleep(INTERVAL_MS);
       const cur = await sample(e, refs, all, stream);
       const text = render(fmt, cur.map((x) => statsRow(x.s, pre.get(x.s.id), { noTrunc, ...(x.ref !== undefined ? { container: x.ref } : {}) })));
       if (tty) {
         // Redraw in place: home, each line then erase-to-end-of-line, erase what is below.
-        process.stdout.write(`\x1b[H${text.split("\n").slice(0, -1).map((l) => `${l}\x1b[K\n`).join("")}\x1b[J`);
-      } else process.stdout.write(text);
+        stdout.write(`\x1b[H${text.split("\n").slice(0, -1).map((l) => `${l}\x1b[K\n`).join("")}\x1b[J`);
+      } else stdout.write(text);
       if (!stream) return 0;
       pre = new Map(cur.map((x) => [x.s.id, x.s]));
     }

@@ -1,6 +1,7 @@
 import { command, args } from "../command.ts";
 import { humanSize4 } from "../units.ts";
 import { table } from "../format.ts";
+import { stdout } from "../stdio.ts";
 
 export default command({
   name: "system df",
@@ -32,10 +33,10 @@ export default command({
     ];
     if (listFormat) {
       for (const r of rows) listFormat.add(r);
-      process.stdout.write(listFormat.render());
+      stdout.write(listFormat.render());
       return 0;
     }
-    process.stdout.write(table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], rows.map((r) => [r.Type, String(r.TotalCount), String(r.Active), r.Size, r.Reclaimable])));
+    stdout.write(table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], rows.map((r) => [r.Type, String(r.TotalCount), String(r.Active), r.Size, r.Reclaimable])));
     return 0;
   },
 });

@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
 import { humanSize4 } from "../units.ts";
+import { stdout } from "../stdio.ts";
 
 
 export default command({
@@ -24,7 +25,7 @@ export default command({
     if (r.blobs.length) out.push("Deleted Content:", ...r.blobs, "");
     if (r.snapshots.length) out.push("Deleted Snapshots:", ...r.snapshots, "");
     out.push(`Total reclaimed space: ${humanSize4(r.reclaimed)}`);
-    process.stdout.write(`${out.join("\n")}\n`);
+    stdout.write(`${out.join("\n")}\n`);
     return 0;
   },
 });

@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
+import { stdout } from "../stdio.ts";
 
 export default command({
   name: "system reset",
@@ -11,7 +12,7 @@ export default command({
     if (!p.flags.force) throw new UsageError(`"berth system reset" removes all containers, images, volumes and networks under ${e.opts.root}; pass -f to do it`, "--force");
     const { systemReset } = await import("../../engine/prune.ts");
     const r = await systemReset(e);
-    process.stdout.write(`Removed ${r.containers.length} containers, ${r.images.length} images, ${r.volumes.length} volumes, ${r.networks.length} networks\n`);
+    stdout.write(`Removed ${r.containers.length} containers, ${r.images.length} images, ${r.volumes.length} volumes, ${r.networks.length} networks\n`);
     return 0;
   },
 });

@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
+import { stdout } from "../stdio.ts";
 
 export default command({
   name: "system",
@@ -24,7 +25,7 @@ export default command({
     const sp = parseVerb(named, rest);
     if (sp.flags.help) {
       const { help } = await import("../command.ts");
-      process.stdout.write(help(named));
+      stdout.write(help(named));
       return 0;
     }
     return cmd.run.call(named, sp, e);

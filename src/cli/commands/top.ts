@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
 import { table } from "../format.ts";
+import { stdout } from "../stdio.ts";
 
 export default command({
   name: "top",
@@ -11,7 +12,7 @@ export default command({
     const [ref, ...ps] = args(p, this, 1, Infinity);
     const { topContainer } = await import("../../engine/containers.ts");
     const t = await topContainer(e, ref!, ps);
-    process.stdout.write(table(t.titles, t.processes));
+    stdout.write(table(t.titles, t.processes));
     return 0;
   },
 });

@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
 import { VERSION } from "../version.ts";
+import { stdout } from "../stdio.ts";
 
 export default command({
   name: "version",
@@ -18,12 +19,12 @@ export default command({
       const { FormatError } = await import("../formatter.ts");
       const { tabwrite } = await import("../template/index.ts");
       try {
-        process.stdout.write(tabwrite(`${format.render(v, { struct: "main.versionInfo" })}\n`, { minwidth: 20, padding: 1 }));
+        stdout.write(tabwrite(`${format.render(v, { struct: "main.versionInfo" })}\n`, { minwidth: 20, padding: 1 }));
       } catch (err) {
-        if (err instanceof FormatError) process.stdout.write(tabwrite(`${err.partial}\n`, { minwidth: 20, padding: 1 }));
+        if (err instanceof FormatError) stdout.write(tabwrite(`${err.partial}\n`, { minwidth: 20, padding: 1 }));
         throw err;
       }
-    } else process.stdout.write(`Client:\n Version:     ${VERSION}\n API version: ${v.Client.ApiVersion}\n Bun version: ${Bun.version}\n OS/Arch:     linux/${v.Client.Arch}\n Mode:        daemonless (engine in process)\n`);
+    } else stdout.write(`Client:\n Version:     ${VERSION}\n API version: ${v.Client.ApiVersion}\n Bun version: ${Bun.version}\n OS/Arch:     linux/${v.Client.Arch}\n Mode:        daemonless (engine in process)\n`);
     return 0;
   },
 });

@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
+import { stdout } from "../stdio.ts";
 
 function kv(list: string[], flag: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -33,7 +34,7 @@ export default command({
       options: kv((p.flags.opt as string[] | undefined) ?? [], "--opt"),
       anonymous: false,
     });
-    process.stdout.write(`${v.name}\n`);
+    stdout.write(`${v.name}\n`);
     return 0;
   },
 });

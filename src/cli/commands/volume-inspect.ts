@@ -1,6 +1,7 @@
 import { command, args } from "../command.ts";
 import { forEach } from "../each.ts";
 import { volumeJson } from "../../docker/volume-json.ts";
+import { stdout, stderr } from "../stdio.ts";
 
 export default command({
   name: "volume inspect",
@@ -17,11 +18,11 @@ export default command({
     });
     if (inspectFormat) {
       const r = inspectFormat.render(docs);
-      process.stdout.write(r.out);
-      for (const msg of r.errors) process.stderr.write(`berth: ${msg}\n`);
+      stdout.write(r.out);
+      for (const msg of r.errors) stderr.write(`berth: ${msg}\n`);
       return r.errors.length && code === 0 ? 1 : code;
     }
-    process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+    stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
     return code;
   },
 });

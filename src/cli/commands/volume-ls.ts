@@ -2,6 +2,7 @@ import { command, args } from "../command.ts";
 import { UsageError } from "../flags.ts";
 import { table } from "../format.ts";
 import { volumeJson } from "../../docker/volume-json.ts";
+import { stdout } from "../stdio.ts";
 
 export default command({
   name: "volume ls",
@@ -40,7 +41,7 @@ export default command({
       } else throw new UsageError(`invalid filter '${k}' (dangling, driver, label, name)`, "--filter");
     }
     if (p.flags.quiet) {
-      for (const v of vols) process.stdout.write(`${v.name}\n`);
+      for (const v of vols) stdout.write(`${v.name}\n`);
       return 0;
     }
     if (listFormat) {
@@ -54,10 +55,10 @@ export default command({
           Links: "N/A", Size: "N/A", Group: "", Availability: "N/A", Status: "",
         }, { Label: labelMethod(labels) });
       }
-      process.stdout.write(listFormat.render());
+      stdout.write(listFormat.render());
       return 0;
     }
-    process.stdout.write(table(["DRIVER", "VOLUME NAME"], vols.map((v) => [v.driver, v.name])));
+    stdout.write(table(["DRIVER", "VOLUME NAME"], vols.map((v) => [v.driver, v.name])));
     return 0;
   },
 });

@@ -1,5 +1,6 @@
 import { command, args } from "../command.ts";
 import { humanSize4 } from "../units.ts";
+import { stdout } from "../stdio.ts";
 
 
 export default command({
@@ -22,7 +23,7 @@ export default command({
     const r = pruneVolumes(e, { all: p.flags.all === true, ...(Object.keys(labels).length ? { labels } : {}) });
     const out = r.removed.length ? ["Deleted Volumes:", ...r.removed, ""] : [];
     out.push(`Total reclaimed space: ${humanSize4(r.reclaimed)}`);
-    process.stdout.write(`${out.join("\n")}\n`);
+    stdout.write(`${out.join("\n")}\n`);
     return 0;
   },
 });
