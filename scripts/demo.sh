@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 bundle=$(mktemp -d /tmp/berth-demo.XXXXXX)
 root=$(mktemp -d /tmp/berth-demo-state.XXXXXX)
 store=$(mktemp -d /tmp/berth-demo-store.XXXXXX)
-trap 'rm -rf "$bundle" "$root" "$store"' EXIT
+# The run's default bridge network made host state (its bridge, firewall chains, ip_forward):
+# system reset takes it down before the store goes.
+trap 'build/berth --root "$store/root" --runroot "$store/run" system reset -f >/dev/null || echo "berth system reset of the demo store failed" >&2; rm -rf "$bundle" "$root" "$store"' EXIT
 echo '$ berth run --rm busybox echo hello'
 build/berth --root "$store/root" --runroot "$store/run" ${BERTH_EXPLAIN:+--explain} run --rm busybox echo hello
 echo
