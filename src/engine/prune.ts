@@ -106,17 +106,14 @@ export async function systemReset(e: Engine): Promise<ResetReport> {
     }
   }
   const { networkManager, collectNetworkLeftovers } = await import("./network.ts");
+  // Endpoints, netns and CNI cache entries of containers without a record (a killed berth, a
+  // remove that failed half-way) go first, so they do not keep their networks.
   await collectNetworkLeftovers(e);
   const m = await networkManager(e);
   for (const n of m.list()) {
     if (n.name === "host" || n.name === "none") continue;
     if (!n.bridge && n.name === "bridge") continue;
     try {
-      // An endpoint whose container record is gone (its remove failed half-way, or a killed
-      // berth) would keep the network: take it down as its container's remove would have.
-      for (const id of m.endpointsOf(n.id)) {
-        if (!e.containers.list().some((c) => c.id === id)) await m.teardown(id);
-      }
       await m.remove(n.id, { allowPredefined: true });
       report.networks.push(n.name);
     } catch (err) {

@@ -772,11 +772,6 @@ export class NetworkManager {
     return { collected, errors };
   }
 
-  /** The containers attached to a network (ids). */
-  endpointsOf(ref: string): string[] {
-    return [...new Set(this.store.attachments(this.find(ref).id).map((a) => a.container))];
-  }
-
   /** What a container is attached to (for inspect's NetworkSettings). */
   attachmentsOf(id: string): (Attachment & { networkName: string })[] {
     return this.store.attachmentsOf(id).map((a) => ({ ...a, networkName: this.store.byId(a.network)?.name ?? a.network }));
