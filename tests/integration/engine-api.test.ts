@@ -12,7 +12,7 @@ import { readLogs } from "../../src/engine/logs.ts";
 import { createVolume, removeVolume } from "../../src/engine/volumes.ts";
 import { systemReset } from "../../src/engine/prune.ts";
 import { installBuiltinBusybox } from "../../src/image/builtin-busybox.ts";
-import { mountsUnder } from "../helpers/leftovers.ts";
+import { mountsUnder, pidsWithArg } from "../helpers/leftovers.ts";
 
 const TOP = resolve(import.meta.dir, "../..");
 const BERTH = join(TOP, "build/berth");
@@ -102,6 +102,23 @@ describe.if(ready)("the engine core as a library", () => {
     expect(await getContainer(e, c.id)).toMatchObject({ state: "exited", exitCode: 127 });
     await removeContainer(e, c.id);
     await expect(removeContainer(e, c.id)).rejects.toMatchObject({ code: "NotFound" });
+  });
+
+  test("a start that fails before the runtime is reached (a stopped container's network) leaves no monitor, mount or run dir", async () => {
+    // The monitor and the network are started first (beside the mount and the bundle): a start
+    // refused after that must still end them.
+    const stopped = await createContainer(e, { image: "busybox", command: ["true"], network: { mode: "none" } });
+    for (const mode of [`container:${stopped.id}`, "bridge"] as const) {
+      const c = await createContainer(e, { image: "busybox", command: ["true"], network: { mode }, ...(mode === "bridge" ? { ipc: `container:${stopped.id}` } : {}) });
+      await expect(startContainer(e, c.id)).rejects.toMatchObject({ exitCode: 125, message: expect.stringContaining(`container ${stopped.name}: it is not running`) });
+      expect(await getContainer(e, c.id)).toMatchObject({ state: "created", pid: 0 });
+      expect(pidsWithArg(c.id)).toEqual([]); // berth-monitor runs with --id <id>
+      expect(existsSync(join(runroot, "containers", c.id))).toBe(false);
+      expect(existsSync(join(runroot, "netns", c.id))).toBe(false);
+      expect(mountsUnder(join(runroot, "containers", c.id))).toEqual([]);
+      await removeContainer(e, c.id);
+    }
+    await removeContainer(e, stopped.id);
   });
 
   test("running containers are refused removal without force; volumes in use are kept", async () => {
