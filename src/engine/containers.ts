@@ -551,7 +551,7 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
     return { container: asContainer(e.containers.get(id)), ...(attach ? { attach } : {}) };
   } catch (err) {
     monitor ??= await monitorStarting?.catch(() => undefined);
-    monitor?.abort();
+    await monitor?.abort();
     attach?.close();
     if (created) {
       const { remove } = await import("../runtime/container.ts");

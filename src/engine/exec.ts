@@ -21,7 +21,6 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { conflict, failedPrecondition, invalidArgument, isBerthError } from "../sys/errdefs.ts";
 import { boundingCapabilities } from "../sys/capabilities.ts";
-import { processAlive } from "../sys/proc.ts";
 import { timed } from "../explain/channel.ts";
 import { resolveUser } from "../image/config-to-spec.ts";
 import { ATTACH, AttachClient, type AttachHandlers } from "../monitor/attach.ts";
@@ -156,11 +155,6 @@ function execProcess(e: Engine, c: Container, spec: ExecSpec): Process {
   return proc;
 }
 
-/** Wait (bounded) until a process that is not our child has exited (a zombie counts as gone). */
-async function gone(pid: number, ms: number): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end && processAlive(pid, 0); ) await Bun.sleep(10);
-}
-
 
 /** docker's exec start failures: 127 not found, 126 cannot be invoked, 126 anything else. */
 function execFailure(err: unknown): StartError {
@@ -225,12 +219,12 @@ export async function startExec(e: Engine, ref: string, o: ExecStartOptions = {}
     execEvent(e, `exec_start: ${spec.cmd.join(" ")}`, rec);
     return { exec: e.execs.get(rec.id) as Exec, pid: started.pid, ...(client ? { attach: client } : {}) };
   } catch (err) {
-    monitor?.abort();
+    const aborted = monitor?.abort();
     client?.close();
     const failure = execFailure(err);
     if (e.execs.markExited(rec.id, failure.exitCode)) execEvent(e, "exec_die", rec, { exitCode: String(failure.exitCode) });
     // The monitor exits once the start was aborted; its directory goes after it.
-    if (monitor) await gone(monitor.pid, 2000);
+    await aborted;
     rmSync(dir, { recursive: true, force: true });
     throw failure;
   }

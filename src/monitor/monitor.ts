@@ -5,7 +5,7 @@
 import { closeSync, existsSync, readFileSync, readSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BerthError, internal } from "../sys/errdefs.ts";
-import { processAlive } from "../sys/proc.ts";
+import { processAlive, processStartTime } from "../sys/proc.ts";
 
 export type MonitorState = "creating" | "running" | "restarting" | "exited";
 
@@ -86,8 +86,12 @@ export interface SpawnedMonitor {
    * then closes the socket. So a `top` right after `run -d` sees the program, not berth-init.
    */
   execed(timeoutMs: number): Promise<void>;
-  /** The start failed; the caller cleans up, the monitor exits without running the exit command. */
-  abort(): void;
+  /**
+   * The start failed; the caller cleans up, the monitor exits without running the exit command.
+   * Resolves once it has exited (at most 2 s), so a refused start leaves no process behind and
+   * the caller can remove the directory the monitor writes its status to.
+   */
+  abort(): Promise<void>;
   close(): void;
 }
 
@@ -150,8 +154,10 @@ export async function spawnMonitor(o: MonitorOptions): Promise<SpawnedMonitor> {
     closeSync_();
     closeSock();
   };
+  const pid = Number(m[1]);
+  const pidStart = processStartTime(pid);
   return {
-    pid: Number(m[1]),
+    pid,
     initSock,
     started(pid, oomFile) {
       send(`start ${pid} ${oomFile ?? "-"}\n`);
@@ -171,9 +177,10 @@ export async function spawnMonitor(o: MonitorOptions): Promise<SpawnedMonitor> {
         closeSock();
       }
     },
-    abort() {
+    async abort() {
       send("abort\n");
       close();
+      for (const end = Date.now() + 2000; Date.now() < end && processAlive(pid, pidStart); ) await Bun.sleep(5);
     },
     close,
   };
