@@ -13,8 +13,6 @@ export interface SessionOptions {
   detachKeys: number[];
   /** Forward SIGINT/SIGTERM/… to the container (no terminal). */
   proxySignal?: (signal: NodeJS.Signals) => void;
-  /** The handlers the client writes our output with (outputHandlers): paused while our output is full. */
-  output?: Output;
 }
 
 export type SessionEnd = { kind: "exit"; status: MonitorStatus | undefined } | { kind: "detached" };
@@ -33,15 +31,12 @@ export function parseDetachKeys(s: string): number[] {
 
 export const DEFAULT_DETACH_KEYS = [16, 17]; // ctrl-p ctrl-q
 
-/** The container's output to ours. */
-export type Output = AttachHandlers;
-
 /** Handlers that write the container's output to ours, synchronously (stdio.ts). A write that
  * fills our pipe blocks until our reader takes it; meanwhile the monitor's socket is not read, so
  * the monitor stops reading the container's output and the process blocks, as it would under
  * docker; nothing piles up here. EPIPE (`berth attach x | head`) ends berth with 141; the monitor
  * keeps the container. */
-export function outputHandlers(): Output {
+export function outputHandlers(): AttachHandlers {
   return {
     onStdout: (d) => void stdout.write(d),
     onStderr: (d) => void stderr.write(d),

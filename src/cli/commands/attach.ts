@@ -25,7 +25,7 @@ export default command({
     const detachKeys = p.flags["detach-keys"] !== undefined ? parseDetachKeys(p.flags["detach-keys"] as string) : DEFAULT_DETACH_KEYS;
     if (detachKeys.length === 0 && stdin && c.spec.tty) throw new UsageError("--detach-keys must not be empty with a terminal", "--detach-keys");
     const end = await relay(client, {
-      stdin, tty: c.spec.tty ?? false, detachKeys, output,
+      stdin, tty: c.spec.tty ?? false, detachKeys,
       ...(p.flags["sig-proxy"] !== false ? { proxySignal: (sig: NodeJS.Signals) => void killContainer(e, c.id, sig).catch(() => {}) } : {}),
     });
     client.close();

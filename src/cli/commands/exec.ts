@@ -56,7 +56,7 @@ export default command({
     }
     if (detach) return 0;
     const client = s.attach!;
-    const end = await relay(client, { stdin, tty, detachKeys, output });
+    const end = await relay(client, { stdin, tty, detachKeys });
     if (end.kind === "detached") {
       // The process runs on; its monitor records the exit (stdin stays open: we detached).
       client.detach();

@@ -45,7 +45,7 @@ export default command({
     }
     const client = r.attach!;
     const end = await relay(client, {
-      stdin: spec.stdin ?? false, tty: spec.tty ?? false, detachKeys, output,
+      stdin: spec.stdin ?? false, tty: spec.tty ?? false, detachKeys,
       ...(p.flags["sig-proxy"] !== false ? { proxySignal: (sig: NodeJS.Signals) => void killContainer(e, c.id, sig).catch(() => {}) } : {}),
     });
     if (end.kind === "detached") {

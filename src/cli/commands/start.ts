@@ -32,7 +32,7 @@ export default command({
     if (!r.attach) throw new UsageError(`container ${refs[0]} is already running: use berth attach`, "container");
     const detachKeys = p.flags["detach-keys"] !== undefined ? parseDetachKeys(p.flags["detach-keys"] as string) : DEFAULT_DETACH_KEYS;
     const end = await relay(r.attach, {
-      stdin, tty: c.spec.tty ?? false, detachKeys, output,
+      stdin, tty: c.spec.tty ?? false, detachKeys,
       proxySignal: (sig) => void killContainer(e, c.id, sig).catch(() => {}),
     });
     if (end.kind === "detached") {
