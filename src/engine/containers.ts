@@ -409,7 +409,6 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
   mkdirSync(e.containerDataDir(id), { recursive: true, mode: 0o710 });
   const sn = await e.snapshotter();
   let mounted = false;
-  let networked = false;
   let monitor: Awaited<ReturnType<typeof spawnMonitor>> | undefined;
   let attach: AttachClient | undefined;
   let created = false;
@@ -443,7 +442,6 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
       // CNI ADD runs on while the monitor and the runtime create the container in the netns;
       // start waits for it (below).
       net = setupNetwork(e, c, hostname);
-      networked = true;
     }
     const cfg = JSON.parse(new TextDecoder().decode(await e.content.read(c.imageId))) as ImageConfigFile;
     // A --rm container's writable layer is removed at its exit: no sync of it, ever.
@@ -560,7 +558,7 @@ async function launch(e: Engine, c: Container, o: StartOptions): Promise<StartRe
     // Settled before the teardown (no plugin still adding). A network that could not be set up
     // is the cause when the runtime failed too (its netns went with the failed setup).
     const netErr = net ? await net.done.then(() => undefined, (x: unknown) => x) : undefined;
-    if (networked) await teardownNetwork(e, id).catch(() => {});
+    if (net) await teardownNetwork(e, id).catch(() => {});
     if (mounted) try { unmountAll(rootfs, { detach: true }); } catch {}
     // The container stays (created or exited): its layer may be mounted again (cp, a start).
     if (mounted && spec.autoRemove) try { clearVolatileMarkers(mounts); } catch {}
