@@ -250,6 +250,12 @@ export async function settled<T>(read: () => T | Promise<T>, done: (v: T) => boo
   return v;
 }
 
+/** The host-wide name part of a non-default root's default bridge (bt0<hash>) and firewall
+ * chains (BT-ADMIN-<hash>-…): sha256(root)[:8], as src/engine/network.ts names them. */
+export function rootNetworkHash(root: string): string {
+  return new Bun.CryptoHasher("sha256").update(root).digest("hex").slice(0, 8);
+}
+
 /**
  * What the engine of `root` made on the host and `system reset` should have removed: its default
  * bridge (bt0<sha256(root)[:8]>, src/engine/network.ts) and its firewall chains
@@ -257,7 +263,7 @@ export async function settled<T>(read: () => T | Promise<T>, done: (v: T) => boo
  * returns what it removed.
  */
 export async function removeRootNetworkLeftovers(root: string): Promise<string[]> {
-  const h = new Bun.CryptoHasher("sha256").update(root).digest("hex").slice(0, 8);
+  const h = rootNetworkHash(root);
   const done: string[] = [];
   if ((await runCommand(["ip", "link", "show", `bt0${h}`])).code === 0) {
     await runCommand(["ip", "link", "del", `bt0${h}`]);

@@ -4,7 +4,6 @@
 // IPAM lease or CNI cache entry; afterAll checks that no bridge or chain of the test's networks is
 // left. Traffic goes only to 127.0.0.1 and to addresses inside namespaces this file made.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cli, BERTH } from "./cli-helpers.ts";
@@ -12,7 +11,7 @@ import { BUN, hex, must, randomSubnet, run } from "./network-helpers.ts";
 import { hostVethName } from "../../src/network/manager.ts";
 import { bridgePorts, linkExists } from "../../src/network/links.ts";
 import { mountPoints } from "../../src/network/netns.ts";
-import { settled } from "../helpers/leftovers.ts";
+import { rootNetworkHash, settled } from "../helpers/leftovers.ts";
 
 const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync("/usr/lib/cni/bridge");
 let cli: Cli;
@@ -25,7 +24,7 @@ let rootHash = "";
 
 beforeAll(() => {
   cli = new Cli("bt-clinet-");
-  rootHash = createHash("sha256").update(cli.root).digest("hex").slice(0, 8);
+  rootHash = rootNetworkHash(cli.root);
   bridges.add(`bt0${rootHash}`);
 });
 

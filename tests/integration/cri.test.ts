@@ -4,11 +4,10 @@
 // against a local docker-registry, and a kill -9 of the server that loses nothing.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { CriServer, HAVE_CRICTL } from "./cri-harness.ts";
 import { Cli, containerCgroups } from "./cli-helpers.ts";
-import { mountsUnder, pidsWithArg, settled } from "../helpers/leftovers.ts";
+import { mountsUnder, pidsWithArg, rootNetworkHash, settled } from "../helpers/leftovers.ts";
 import { startRegistry, type RunningRegistry } from "./registry-harness.ts";
 
 const d = HAVE_CRICTL ? describe : describe.skip;
@@ -58,7 +57,7 @@ function traces(id: string): string[] {
 
 /** The veths on this root's default bridge (engine/network.ts names it bt0<sha256(root)>). */
 function bridgeVeths(): string[] {
-  const bridge = `bt0${createHash("sha256").update(s.cli.root).digest("hex").slice(0, 8)}`;
+  const bridge = `bt0${rootNetworkHash(s.cli.root)}`;
   try {
     return readdirSync(`/sys/class/net/${bridge}/brif`);
   } catch {
