@@ -82,6 +82,7 @@ export async function create(o: CreateOptions): Promise<Created> {
     const setDevices = (dir: string, insns: Uint8Array) => void (deviceProgram = { dir, insns, optional });
     const created = new Date().toISOString();
     let cgroupPaths: Record<string, string> = {};
+    let saved: Record<string, string> | undefined; // the cgroupPaths of the record(0) on disk
     const record = (pid: number, timeline?: [number, number][]): SavedState => ({
       ociVersion: OCI_VERSION, id, pid, pidStart: pid > 0 ? processStartTime(pid) : 0, bundle: o.bundle,
       rootfs: config.rootfs, created, owner: "", annotations: { ...config.annotations },
@@ -94,6 +95,7 @@ export async function create(o: CreateOptions): Promise<Created> {
       // a state that `delete --force` finds, with the cgroup to remove (pid 0: nothing started).
       cgroupPaths = planned.paths;
       store.save(record(0));
+      saved = { ...cgroupPaths };
     }, setDevices));
     const cg = cgroup;
     cgroupPaths = cg?.paths ?? {};
@@ -122,11 +124,11 @@ export async function create(o: CreateOptions): Promise<Created> {
       hostHasKcore: existsSync("/proc/kcore"),
       ...(o.consoleSocket ? { consoleSocket: o.consoleSocket } : {}),
     });
-    // Recorded again before the process exists (the cgroup as made: none when rootless without
-    // delegation): if this runtime dies mid-create (killed, OOM), a `delete --force` still finds
-    // the cgroup — and with it every process already in it.
+    // Recorded again before the process exists when the cgroup as made differs from the one
+    // recorded (none when rootless without delegation): if this runtime dies mid-create (killed,
+    // OOM), a `delete --force` still finds the cgroup — and with it every process already in it.
     if (o.pidFile) checkPidFile(o.pidFile);
-    store.save(record(0));
+    if (!samePaths(saved, cgroupPaths)) store.save(record(0));
     const t0 = performance.now();
     const launched = await launch(steps, {
       preserveFds: o.preserveFds ?? 0, explain: o.explain ?? explain.enabled, foreground: mode === "foreground",
@@ -276,6 +278,12 @@ function statusOf(store: StateStore, s: SavedState): Status {
 }
 
 const ROOTLESS = process.geteuid?.() !== 0;
+
+function samePaths(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
+  if (!a) return false;
+  const keys = Object.keys(b);
+  return keys.length === Object.keys(a).length && keys.every((k) => a[k] === b[k]);
+}
 
 /** Resources that are limits (device rules are added by berth itself for every container). */
 function hasLimits(r: RuntimeConfig["resources"]): boolean {
