@@ -134,7 +134,9 @@ describe.if(ready)("exec sessions in the core", () => {
     const ex = await createExec(e, cid, { cmd: ["sh"], tty: true, stdin: true });
     const s = await startExec(e, ex.id, { attach: { stdin: true, stdout: true, handlers: { onStdout: (d) => out.push(d) } }, size: { rows: 21, cols: 77 } });
     s.attach!.write("stty size; tty\n");
-    await until(() => text(out), (t) => /21 77/.test(t));
+    // Both lines before the next input: the terminal echoes input as it arrives, so a line sent
+    // after "21 77" alone could land between it and tty's answer.
+    await until(() => text(out), (t) => /21 77\r\n\/dev\/pts\/\d+\r\n/.test(t));
     await resizeExec(e, ex.id, 33, 99);
     s.attach!.write("stty size; exit 5\n");
     const r = await finishExec(e, s);
