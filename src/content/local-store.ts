@@ -38,8 +38,14 @@ interface IngestMeta {
   startedAt: string;
 }
 
-/** Writers held by this process, keyed by ingest directory; the lock file covers other processes. */
-const heldIngests = new Set<string>();
+/**
+ * Writers held by this process, keyed by ingest directory; the lock file covers other processes.
+ * One set per process, not per copy of this module: berthd loads the CRI front as a bundle of its
+ * own (build/berth-cri.js, with its own copy of this file), and a copy blind to the other's writers
+ * would take their lock files, which name this pid, for stale ones and write the same ingest.
+ */
+const HELD = Symbol.for("berth.content.heldIngests");
+const heldIngests = ((globalThis as Record<symbol, Set<string> | undefined>)[HELD] ??= new Set<string>());
 
 const errno = (e: unknown): string | undefined =>
   typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : undefined;
@@ -126,7 +132,8 @@ export class LocalContentStore implements Store {
       await rm(path, { force: true });
       return now;
     }
-    const tmp = `${path}.${process.pid}.tmp`;
+    // Unique per write: two updates of one blob's labels may run at once in one process.
+    const tmp = `${path}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`;
     await writeFile(tmp, JSON.stringify({ labels, updatedAt: now.toISOString() }));
     await rename(tmp, path);
     return now;
