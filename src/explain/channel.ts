@@ -13,7 +13,10 @@ export interface ExplainEvent {
 }
 
 type Listener = (e: ExplainEvent) => void;
-const listeners: Listener[] = [];
+// One list per process, not per copy of this module: berthd loads its CRI front as a bundle of its
+// own (build/berth-cri.js), and `berth --explain daemon` should show that front's steps too.
+const LISTENERS = Symbol.for("berth.explain.listeners");
+const listeners = ((globalThis as Record<symbol, Listener[] | undefined>)[LISTENERS] ??= []);
 
 export const explain = {
   /** True when someone listens; callers skip building detail strings otherwise. */

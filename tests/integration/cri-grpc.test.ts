@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { RuntimeServiceClient } from "../../src/api/cri/generated/runtime/v1/RuntimeService.ts";
 import type { ImageServiceClient } from "../../src/api/cri/generated/runtime/v1/ImageService.ts";
 import type { PodSandboxConfig } from "../../src/api/cri/generated/runtime/v1/PodSandboxConfig.ts";
-import { CriServer, call, code, startGrpcCri, stopGrpcCri } from "./cri-harness.ts";
+import { CriServer, call, code, grpcClients, startGrpcCri, stopGrpcCri } from "./cri-harness.ts";
 
 let s: CriServer;
 let rt: RuntimeServiceClient;
@@ -142,3 +142,24 @@ describe("CRI over grpc-js with the generated types", () => {
     expect(await code(call(rt, "CheckpointContainer", { container_id: "x" }))).toMatchObject({ code: grpc.status.UNIMPLEMENTED, details: expect.stringContaining("CheckpointContainer") });
   });
 });
+
+// berthd loads the CRI front as a bundle of its own (build/berth-cri.js, with its own copy of the
+// explain channel): --explain must still show what the front's requests do.
+test("berth --explain daemon prints the kernel and network steps of a CRI pod", async () => {
+  const x = new CriServer("bt-criexpl-");
+  let clients: Awaited<ReturnType<typeof grpcClients>> | undefined;
+  try {
+    await x.start(["--explain"]);
+    clients = await grpcClients(x.socket);
+    const config = { metadata: { name: "explained", namespace: "grpc-test", uid: "uid-explained", attempt: 0 }, log_directory: join(x.cli.dir, "logs") };
+    const p = (await call<object, { pod_sandbox_id: string }>(clients.rt, "RunPodSandbox", { config })).pod_sandbox_id;
+    for (let i = 0; i < 40 && !/bridge ADD/.test(x.log); i++) await Bun.sleep(25);
+    expect(x.log).toMatch(/\[explain\] engine +start berth-monitor/);
+    expect(x.log).toMatch(/\[explain\] child +pivot_root\(/);
+    expect(x.log).toMatch(/\[explain\] network +bridge ADD on network bridge/);
+    await call(clients.rt, "StopPodSandbox", { pod_sandbox_id: p });
+    await call(clients.rt, "RemovePodSandbox", { pod_sandbox_id: p });
+  } finally {
+    expect(await stopGrpcCri(x, clients?.rt, clients?.img)).toEqual({ mounts: [], cgroups: [], processes: [] });
+  }
+}, 60_000);

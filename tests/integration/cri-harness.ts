@@ -58,9 +58,10 @@ export class CriServer {
     return this.proc?.pid ?? 0;
   }
 
-  async start(): Promise<void> {
+  /** `globals`: berth's global flags before `daemon` (--explain…). */
+  async start(globals: string[] = []): Promise<void> {
     this.log = "";
-    this.proc = Bun.spawn(this.cli.argv(["daemon", "-H", `unix://${join(this.cli.dir, "docker.sock")}`, "--cri-socket", this.socket, "--debug"]), { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    this.proc = Bun.spawn(this.cli.argv([...globals, "daemon", "-H", `unix://${join(this.cli.dir, "docker.sock")}`, "--cri-socket", this.socket, "--debug"]), { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
     const proc = this.proc;
     void (async () => {
       const dec = new TextDecoder();
