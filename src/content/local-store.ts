@@ -20,6 +20,7 @@ import {
   invalidArgument,
   notFound,
 } from "../sys/errdefs.ts";
+import { perProcess } from "../sys/per-process.ts";
 import { Digester, digestOf, parseDigest, type DigestAlgorithm } from "./digest.ts";
 import type {
   CommitOptions,
@@ -40,12 +41,10 @@ interface IngestMeta {
 
 /**
  * Writers held by this process, keyed by ingest directory; the lock file covers other processes.
- * One set per process, not per copy of this module: berthd loads the CRI front as a bundle of its
- * own (build/berth-cri.js, with its own copy of this file), and a copy blind to the other's writers
- * would take their lock files, which name this pid, for stale ones and write the same ingest.
+ * One set per process (perProcess): a copy of this module blind to another copy's writers would
+ * take their lock files, which name this pid, for stale ones and write the same ingest.
  */
-const HELD = Symbol.for("berth.content.heldIngests");
-const heldIngests = ((globalThis as Record<symbol, Set<string> | undefined>)[HELD] ??= new Set<string>());
+const heldIngests = perProcess("content.heldIngests", () => new Set<string>());
 
 const errno = (e: unknown): string | undefined =>
   typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : undefined;

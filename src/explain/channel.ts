@@ -1,5 +1,6 @@
 // One event channel for `--explain` and `--debug` (undici's diagnostics_channel habit): code that
 // performs a kernel step reports it here; the CLI decides whether and how to print it.
+import { perProcess } from "../sys/per-process.ts";
 
 export interface ExplainEvent {
   /** Short name of the kernel step: "clone", "mount", "pivot_root", "cgroup-write", "veth", … */
@@ -13,10 +14,8 @@ export interface ExplainEvent {
 }
 
 type Listener = (e: ExplainEvent) => void;
-// One list per process, not per copy of this module: berthd loads its CRI front as a bundle of its
-// own (build/berth-cri.js), and `berth --explain daemon` should show that front's steps too.
-const LISTENERS = Symbol.for("berth.explain.listeners");
-const listeners = ((globalThis as Record<symbol, Listener[] | undefined>)[LISTENERS] ??= []);
+// One list per process (perProcess): `berth --explain daemon` shows the CRI bundle's steps too.
+const listeners = perProcess<Listener[]>("explain.listeners", () => []);
 
 export const explain = {
   /** True when someone listens; callers skip building detail strings otherwise. */
