@@ -6,8 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # Packages: busybox-static is the built-in image; the rest are the peers and real clients the
-# tests and benchmarks run against (runc, containerd, podman, docker-registry, skopeo, umoci; bubblewrap for bench/sandbox.ts); musl-tools builds the sandbox's static init; tini is --init.
-PKGS="busybox-static gcc libc6-dev libseccomp2 runc containerd podman conmon docker-registry skopeo umoci hyperfine iptables containernetworking-plugins aardvark-dns iproute2 util-linux bsdutils procps python3 tini bubblewrap musl-tools"
+# tests and benchmarks run against (runc, crun, containerd, podman, docker-registry, skopeo, umoci; bubblewrap for bench/sandbox.ts); musl-tools builds the sandbox's static init; tini is --init.
+PKGS="busybox-static gcc libc6-dev libseccomp2 runc crun containerd podman conmon docker-registry skopeo umoci hyperfine iptables containernetworking-plugins aardvark-dns iproute2 util-linux bsdutils procps python3 tini bubblewrap musl-tools"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
