@@ -62,6 +62,9 @@ let ctrd: Bun.Subprocess | undefined;
 let berthd: Bun.Subprocess | undefined;
 const results: Record<string, number[]> = { berth: [], containerd: [] };
 const polls: Record<string, number[]> = { berth: [], containerd: [] };
+// Each crictl call's time by verb and side: where the cycle's time goes.
+const VERBS = ["runp", "create", "start", "stop", "rm", "stopp", "rmp"] as const;
+const steps: Record<string, Record<string, number[]>> = { berth: {}, containerd: {} };
 try {
   mkdirSync(join(cDir, "cni"), { recursive: true });
   writeFileSync(join(cDir, "cni", "10-bench.conflist"), JSON.stringify({
@@ -134,14 +137,23 @@ try {
     const { c, cgroupParent } = sides[side];
     const pf = podFile(side, i, cgroupParent);
     const t0 = performance.now();
-    const pod = await c(["runp", pf]);
-    const ctr = await c(["create", pod, ctrFile, pf]);
-    await c(["start", ctr]);
-    await c(["stop", "-t", "0", ctr]);
-    await c(["rm", ctr]);
-    await c(["stopp", pod]);
-    await c(["rmp", pod]);
-    return performance.now() - t0;
+    const took: number[] = [];
+    const step = async (args: string[]) => {
+      const t = performance.now();
+      const out = await c(args);
+      took.push(performance.now() - t);
+      return out;
+    };
+    const pod = await step(["runp", pf]);
+    const ctr = await step(["create", pod, ctrFile, pf]);
+    await step(["start", ctr]);
+    await step(["stop", "-t", "0", ctr]);
+    await step(["rm", ctr]);
+    await step(["stopp", pod]);
+    await step(["rmp", pod]);
+    const ms = performance.now() - t0;
+    if (i >= 1) VERBS.forEach((v, k) => (steps[side]![v] ??= []).push(took[k]!));
+    return ms;
   };
 
   const order: (keyof typeof sides)[] = ["berth", "containerd"];
@@ -154,6 +166,8 @@ try {
   const bm = median(results.berth!);
   const cm = median(results.containerd!);
   console.log(`cri cycle (runp→create→start→stop→rm→stopp→rmp, ${rounds} rounds, interleaved): berthd ${bm.toFixed(0)} ms, containerd ${cm.toFixed(0)} ms, ratio ${(bm / cm).toFixed(2)}`);
+  // A crictl call costs ~30 ms on either side before the server sees it (see `crictl version`).
+  console.log(`  by call, medians (berthd / containerd, ms): ${VERBS.map((v) => `${v} ${median(steps.berth![v]!).toFixed(0)}/${median(steps.containerd![v]!).toFixed(0)}`).join(", ")}`);
 
   // Status polling of `podCount` running pods, one container each.
   const made: Record<string, string[]> = { berth: [], containerd: [] };
