@@ -496,8 +496,20 @@ function withDeviceRules(r: LinuxResources | undefined, devices: readonly Device
     if (r?.devices?.some((x) => x.allow && x.type === type && x.major === major && x.minor === minor)) continue;
     rules.push(dev(type, major, minor));
   }
-  rules.push(dev("c", null, null, "m"), dev("b", null, null, "m"), dev("c", 5, 1), dev("c", 136, null), dev("c", 5, 2), dev("c", 10, 200));
+  // One the config already allows after its last deny (docker's and the CRI's default list ends
+  // with these) would change nothing: each is written once (on v1, one devices.allow write each).
+  const lastDeny = rules.findLastIndex((x) => !x.allow);
+  const allowed = (d: ReturnType<typeof dev>) =>
+    rules.some((x, i) => i > lastDeny && x.allow && x.type === d.type && (x.major ?? null) === d.major && (x.minor ?? null) === d.minor && sameAccess(x.access, d.access));
+  for (const d of [dev("c", null, null, "m"), dev("b", null, null, "m"), dev("c", 5, 1), dev("c", 136, null), dev("c", 5, 2), dev("c", 10, 200)])
+    if (!allowed(d)) rules.push(d);
   return { ...(r ?? {}), devices: rules };
+}
+
+/** Two device rules' access strings ("rwm", "mrw"; absent is "rwm") grant the same. */
+function sameAccess(a: string | undefined, b: string): boolean {
+  const set = (x: string) => [..."rwm"].filter((c) => x.includes(c)).join("");
+  return set(a ?? "rwm") === set(b);
 }
 
 // ---- process -------------------------------------------------------------------------------

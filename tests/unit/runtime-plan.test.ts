@@ -314,6 +314,24 @@ describe("config checks name the field", () => {
     expect(rules).toContain("a c *:* m");
   });
 
+  test("a default rule the config already allows after its last deny is not added again", () => {
+    const text = (c: ReturnType<typeof buildConfig>) => c.resources.devices!.map((d) => `${d.allow ? "a" : "d"} ${d.type ?? "a"} ${d.major ?? "*"}:${d.minor ?? "*"} ${d.access}`);
+    // docker's and the CRI's list: deny all, then (among others) the same defaults, some in "mrw" order.
+    const docker = text(buildConfig(spec((s) => (s.linux!.resources = { devices: [
+      { allow: false, access: "rwm" }, { allow: true, type: "c", major: 136, minor: null, access: "rwm" }, { allow: true, type: "c", access: "m" }, { allow: true, type: "c", major: 5, minor: 2, access: "mrw" },
+    ] })), "c1", bundle));
+    expect(docker.filter((r) => r === "a c 136:* rwm")).toHaveLength(1);
+    expect(docker.filter((r) => r === "a c *:* m")).toHaveLength(1);
+    expect(docker.filter((r) => r.startsWith("a c 5:2 "))).toHaveLength(1);
+    expect(docker).toContain("a b *:* m"); // not in that list: still added
+    // A deny after the config's allow: the default is added after it again (it must win, as runc's).
+    const denied = text(buildConfig(spec((s) => (s.linux!.resources = { devices: [
+      { allow: false, access: "rwm" }, { allow: true, type: "c", major: 136, minor: null, access: "rwm" }, { allow: false, type: "c", major: 136, minor: null, access: "rwm" },
+    ] })), "c1", bundle));
+    expect(denied.slice(-6)).toContain("a c 136:* rwm");
+    expect(denied.filter((r) => r === "a c 136:* rwm")).toHaveLength(2);
+  });
+
   test("ambient capabilities outside permitted∩inheritable are dropped, as runc does", () => {
     const c = buildConfig(spec(), "c1", bundle);
     expect(c.process.caps.ambient).toBe(0n);
