@@ -66,10 +66,14 @@ function writeForward(r: ForwardRecord): void {
   renameSync(tmp, forwardRecord());
 }
 
-/** This root holds ip_forward from now on; the first holder of the boot records its value. */
-function holdForward(holder: string, seen: string): string {
+/**
+ * This root holds ip_forward from now on; the first holder of the boot records its value, read
+ * here under the lock: a value read before it could be the 1 of the last holder's networks,
+ * put back to 0 by that holder while we waited for the lock, and "restored" by us later.
+ */
+function holdForward(holder: string): string {
   return withHostLock(() => {
-    const r = readForward() ?? { original: seen, holders: [] };
+    const r = readForward() ?? { original: readIpForward(), holders: [] };
     if (!r.holders.includes(holder)) r.holders.push(holder);
     writeForward(r);
     return r.original;
@@ -86,15 +90,18 @@ function releaseForward(holder: string): string | undefined {
       writeForward(r);
       return undefined;
     }
+    // Put back before the directory (the lock) goes: once it is gone, another root can make a
+    // new one, lock that and record the value it reads as the host's.
+    const now = readIpForward();
+    if (now !== r.original) {
+      // sysctl net.ipv4.ip_forward, written as the bridge plugin wrote it.
+      const fd = openSync(IP_FORWARD, "w");
+      writeSync(fd, `${r.original}\n`);
+      closeSync(fd);
+    }
     rmSync(forwardRecord(), { force: true });
     rmSync(hostDir(), { recursive: true, force: true }); // nothing of berth's is left in /run's dir
-    const now = readIpForward();
-    if (now === r.original) return undefined;
-    // sysctl net.ipv4.ip_forward, written as the bridge plugin wrote it.
-    const fd = openSync(IP_FORWARD, "w");
-    writeSync(fd, `${r.original}\n`);
-    closeSync(fd);
-    return `ip_forward restored to ${r.original} (was ${now}; no berth network of any root is left)`;
+    return now === r.original ? undefined : `ip_forward restored to ${r.original} (was ${now}; no berth network of any root is left)`;
   });
 }
 
@@ -122,7 +129,7 @@ export class HostStateFile {
   activate(adminChain: string): { recorded: boolean; state: HostState } {
     const existing = this.read();
     if (existing) {
-      if (!existsSync(forwardRecord())) holdForward(this.path, existing.ipForward); // e.g. after a reboot emptied /run
+      if (!existsSync(forwardRecord())) holdForward(this.path); // e.g. after a reboot emptied /run
       return { recorded: false, state: existing };
     }
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
@@ -131,7 +138,7 @@ export class HostStateFile {
       const fd = openSync(this.path, "wx", 0o600);
       writeSync(fd, JSON.stringify(state));
       closeSync(fd);
-      state.ipForward = holdForward(this.path, state.ipForward);
+      state.ipForward = holdForward(this.path);
       return { recorded: true, state };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EEXIST") return { recorded: false, state: this.read() ?? state };

@@ -54,6 +54,22 @@ describe.if(ready)("ip_forward across berth roots", () => {
     expect(now()).toBe("0");
   });
 
+  test("two roots whose networks come and go at once never leave it on", async () => {
+    // The last holder put the value back after removing the record's directory (its lock), and a
+    // root read the value before taking the lock: either way a root starting while the last one
+    // went recorded the 1 it saw as the host's, and ip_forward stayed 1 once both were gone (the
+    // 1 left after a CI run, with no record). Several tries: a lost race shows in one of them.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      set("0");
+      const host = join(dir, `churn-${attempt}`);
+      const churn = (name: string) => Bun.spawn([process.execPath, join(import.meta.dir, "../fixtures/host-state/churn.ts"), host, join(dir, `churn-${attempt}-${name}`), "100"], { stdout: "ignore", stderr: "pipe" });
+      const runs = [churn("a"), churn("b")];
+      for (const p of runs) expect({ code: await p.exited, err: await new Response(p.stderr).text() }).toEqual({ code: 0, err: "" });
+      expect(now()).toBe("0");
+      expect(existsSync(host)).toBe(false);
+    }
+  });
+
   test("a host that had it on keeps it on", async () => {
     set("1");
     const d = root("d");
