@@ -228,6 +228,20 @@ export class MetadataDB {
   }
 
   close(): void {
+    // Leave the WAL empty when nothing else is using it. With the WAL kept (above) and no other
+    // connection open, the next process finds the wal-index stale and rebuilds it by reading the
+    // whole WAL, and, not knowing its frames are checkpointed, appends after them: the file grew
+    // by ~115 KB per `berth run` until SQLite's 1000-page autocheckpoint, and each command's open
+    // read up to ~4 MB of it. A TRUNCATE checkpoint empties it; without waiting (busy timeout 0):
+    // a berthd or another command using the database meanwhile keeps the index valid anyway.
+    if (this.path !== ":memory:") {
+      try {
+        this.db.run("PRAGMA busy_timeout = 0");
+        this.db.query("PRAGMA wal_checkpoint(TRUNCATE)").get();
+      } catch {
+        // busy or locked: the close's own checkpoint, or the other user's, does the work
+      }
+    }
     this.db.close();
   }
 

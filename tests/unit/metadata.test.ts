@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,6 +61,30 @@ describe("namespaces and schema", () => {
     const flag = new Int32Array([-1, 0]);
     meta.db.fileControl(10 /* SQLITE_FCNTL_PERSIST_WAL */, flag);
     expect(flag[0]).toBe(1);
+  });
+
+  test("the last connection leaves the WAL empty, so the next one reads none of it back; another connection's reader is not waited for", () => {
+    const wal = join(root, "meta.db-wal");
+    const images = new ImageStore(meta, "default");
+    for (let i = 0; i < 50; i++) images.create({ name: `img-${i}`, target });
+    expect(statSync(wal).size).toBeGreaterThan(50 * 4096); // a commit appends its pages
+    meta.close();
+    expect(statSync(wal).size).toBe(0);
+    // A second user (a berthd) in a read transaction: the close neither blocks for the 10 s busy
+    // timeout nor truncates under it; the data stays readable.
+    meta = new MetadataDB(join(root, "meta.db"));
+    new ImageStore(meta, "default").create({ name: "late", target });
+    const other = new MetadataDB(join(root, "meta.db"));
+    other.db.run("BEGIN");
+    expect(new ImageStore(other, "default").get("late").target).toEqual(target);
+    const t0 = performance.now();
+    meta.close();
+    expect(performance.now() - t0).toBeLessThan(2000);
+    other.db.run("COMMIT");
+    other.close();
+    expect(statSync(wal).size).toBe(0);
+    meta = new MetadataDB(join(root, "meta.db"));
+    expect(new ImageStore(meta, "default").list().length).toBe(51);
   });
 
   test("invalid namespace names are refused", () => {
