@@ -6,7 +6,7 @@
 // short SQLite statements.
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, posix } from "node:path";
-import { randomBytes } from "node:crypto";
+import { randomString } from "../sys/digest.ts";
 import { hostname as hostHostname } from "node:os";
 import { BerthError, conflict, failedPrecondition, invalidArgument, isBerthError, notFound } from "../sys/errdefs.ts";
 import { parseSignal, signalName } from "../sys/signals.ts";
@@ -133,7 +133,7 @@ export async function createContainer(e: Engine, spec: ContainerSpec): Promise<C
     throw err;
   }
 
-  const id = randomBytes(32).toString("hex");
+  const id = randomString(32);
   const key = `container-${id}`;
   const c = cfg.config ?? {};
   const resolved: Resolved = {

@@ -18,7 +18,7 @@
 // collect the output, finishExec, and killExec at its timeout (as health.ts does).
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { randomString } from "../sys/digest.ts";
 import { conflict, failedPrecondition, invalidArgument, isBerthError } from "../sys/errdefs.ts";
 import { boundingCapabilities } from "../sys/capabilities.ts";
 import { timed } from "../explain/channel.ts";
@@ -96,7 +96,7 @@ export async function createExec(e: Engine, ref: string, spec: ExecSpec): Promis
   }
   const c = await getContainer(e, ref);
   checkRunning(c);
-  const id = randomBytes(32).toString("hex");
+  const id = randomString(32);
   const rec = e.execs.create({ id, containerId: c.id, spec }) as Exec;
   execEvent(e, `exec_create: ${spec.cmd.join(" ")}`, rec);
   return rec;

@@ -4,7 +4,7 @@
 // network by name, none, host, container:<ref> (decided in containers.ts).
 import type { NetworkManager, SetupResult } from "../network/index.ts";
 import type { PortMapping } from "../network/ports.ts";
-import { createHash } from "node:crypto";
+import { hashOf } from "../sys/digest.ts";
 import { findBinary } from "../monitor/monitor.ts";
 import { DEFAULT_ROOT, type Engine } from "./engine.ts";
 import type { Container } from "./containers.ts";
@@ -18,7 +18,7 @@ const managers = new WeakMap<Engine, NetworkManager>();
  */
 function hostNames(root: string): { defaultBridge?: string; adminChain?: string } {
   if (root === DEFAULT_ROOT) return {};
-  const h = createHash("sha256").update(root).digest("hex").slice(0, 8);
+  const h = hashOf("sha256", root).slice(0, 8);
   return { defaultBridge: `bt0${h}`, adminChain: `BT-ADMIN-${h}` };
 }
 

@@ -3,7 +3,7 @@
 // (docker's copy-up), once; `nocopy` skips it.
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { randomString } from "../sys/digest.ts";
 import { conflict, invalidArgument, notFound, internal } from "../sys/errdefs.ts";
 import { resolveInRoot } from "../image/resolve-in-root.ts";
 import type { VolumeRecord } from "../metadata/volumes.ts";
@@ -29,7 +29,7 @@ export function createVolume(e: Engine, o: VolumeCreateOptions = {}): VolumeReco
     throw invalidArgument(`volume option ${JSON.stringify(k)}: the local driver here takes no options (a directory under ${e.volumesDir})`, "opt");
   }
   const anonymous = o.anonymous ?? o.name === undefined;
-  const name = o.name ?? randomBytes(32).toString("hex");
+  const name = o.name ?? randomString(32);
   if (!NAME.test(name)) throw invalidArgument(`volume name ${JSON.stringify(name)}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least 2 characters)`, "name");
   const existing = e.volumes.find(name);
   if (existing) return existing;

@@ -8,7 +8,7 @@
 //  - snapshots the rule set around plugin calls when --explain listens, to show what each added.
 // Shared CNI chains (CNI-FORWARD, CNI-HOSTPORT-*) are left alone: podman's CNI backend or another
 // berth root on the same host may use them at the same time.
-import { createHash } from "node:crypto";
+import { hashOf } from "../sys/digest.ts";
 
 async function iptables(args: string[], bin = "iptables"): Promise<{ status: number; out: string; err: string }> {
   const p = Bun.spawn([bin, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -38,7 +38,7 @@ export function addedRules(before: string, after: string): string[] {
 
 /** The bridge plugin's per-container NAT chain name (pkg/utils FormatChainName: "CNI-" + sha512(name+id), 28 chars). */
 export function masqueradeChain(network: string, containerId: string): string {
-  return `CNI-${createHash("sha512").update(network + containerId).digest("hex")}`.slice(0, 28);
+  return `CNI-${hashOf("sha512", network + containerId)}`.slice(0, 28);
 }
 
 /** The comment the plugins put on a container's rules (pkg/utils FormatComment). */

@@ -3,7 +3,7 @@
 // the result cache that makes teardown work after a crash, and collection of dead containers'
 // leftovers. Returns data; never prints (steps go to the explain channel).
 import type { Database } from "bun:sqlite";
-import { randomBytes, createHash } from "node:crypto";
+import { hashOf, randomString } from "../sys/digest.ts";
 import { rmSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { explain } from "../explain/channel.ts";
@@ -122,7 +122,7 @@ function emit(step: string, detail: string, ms?: number): void {
 
 /** The host end of a container's veth: "btv" + 12 hex of the container id and interface (15 chars, IFNAMSIZ). */
 export const hostVethName = (containerId: string, ifName: string): string =>
-  `btv${createHash("sha256").update(`${containerId}/${ifName}`).digest("hex").slice(0, 12)}`;
+  `btv${hashOf("sha256", `${containerId}/${ifName}`).slice(0, 12)}`;
 
 const stripPrefix = (cidr: string): string => cidr.split("/")[0]!;
 
@@ -174,14 +174,14 @@ export class NetworkManager {
         const bridge = this.o.defaultBridge ?? DEFAULT_BRIDGE;
         const subnet = pickSubnet(this.pools(), this.taken());
         this.store.insert({
-          id: randomBytes(32).toString("hex"), name: "bridge", driver: "bridge",
+          id: randomString(32), name: "bridge", driver: "bridge",
           subnets: [{ subnet: formatCidr(subnet), gateway: formatIPv4(firstHost(subnet)) }],
           internal: false, dns: false, bridge, labels: {}, options: {}, createdAt: now,
         });
       }
       for (const [name, driver] of [["host", "host"], ["none", "null"]] as const) {
         if (!this.store.byName(name)) {
-          this.store.insert({ id: randomBytes(32).toString("hex"), name, driver, subnets: [], internal: false, dns: false, labels: {}, options: {}, createdAt: now });
+          this.store.insert({ id: randomString(32), name, driver, subnets: [], internal: false, dns: false, labels: {}, options: {}, createdAt: now });
         }
       }
     });
@@ -237,7 +237,7 @@ export class NetworkManager {
       ipRange = parseCidr(req.ipRange, "--ip-range");
       if (!within(ipRange, subnet!)) throw invalidArgument(`--ip-range ${req.ipRange} is not inside --subnet ${req.subnet}`, "--ip-range");
     }
-    const id = randomBytes(32).toString("hex");
+    const id = randomString(32);
     const bridge = bridgeName ?? `bt-${id.slice(0, 12)}`;
     if (linkExists(bridge)) throw alreadyExists(`a link named ${bridge} exists on the host already; choose another com.docker.network.bridge.name`, "-o");
     return this.store.immediate(() => {

@@ -12,7 +12,7 @@
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { randomString } from "../sys/digest.ts";
 import { failedPrecondition } from "../sys/errdefs.ts";
 import { readHostCgroups, type HostCgroups } from "../cgroups/manager.ts";
 import type { Seccomp } from "../runtime/spec/types.ts";
@@ -85,7 +85,7 @@ export class Sandbox {
   /** Start the guard and make the state directory. Needs root (namespaces, cgroups, mounts). */
   static async open(o: SandboxOptions = {}): Promise<Sandbox> {
     if (process.geteuid?.() !== 0) throw failedPrecondition("the sandbox needs root: it makes namespaces, cgroups and mounts for each run");
-    const stateDir = join(o.stateParent ?? tmpdir(), `berth-sandbox-${process.pid}-${randomBytes(4).toString("hex")}`);
+    const stateDir = join(o.stateParent ?? tmpdir(), `berth-sandbox-${process.pid}-${randomString(4)}`);
     // The guard makes the directory, so there is no moment when it exists unguarded.
     const guard = await Guard.start(stateDir);
     let initFd: number;
@@ -115,7 +115,7 @@ export class Sandbox {
   async run(o: SandboxRunOptions): Promise<SandboxResult> {
     if (this.closed) throw failedPrecondition("this Sandbox is closed: open another");
     const r = resolveRun(o, this.hard);
-    const id = `${process.pid.toString(36)}${randomBytes(3).toString("hex")}-${++this.seq}`;
+    const id = `${process.pid.toString(36)}${randomString(3)}-${++this.seq}`;
     const p = executeRun(this.shared, r, id);
     this.active.add(p);
     try {

@@ -4,7 +4,7 @@
 // container uses the same few profiles, so the result is cached by what determines it: the
 // profile, the libseccomp build, the kernel (which flags it supports) and the architecture.
 
-import { createHash } from "node:crypto";
+import { hashOf } from "../sys/digest.ts";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -40,9 +40,7 @@ function libraryIdentity(): string | undefined {
 export function compileSeccompCached(s: Seccomp, cacheDir: string, field = "linux.seccomp"): CompiledSeccomp {
   const lib = libraryIdentity();
   if (lib === undefined) return compileSeccomp(s, field);
-  const key = createHash("sha256")
-    .update(JSON.stringify([FORMAT, lib, os.release(), process.arch, s]))
-    .digest("hex");
+  const key = hashOf("sha256", JSON.stringify([FORMAT, lib, os.release(), process.arch, s]));
   const file = path.join(cacheDir, `${key}.json`);
   try {
     const c = JSON.parse(fs.readFileSync(file, "utf8")) as Omit<CompiledSeccomp, "bpf"> & { bpf: string };

@@ -12,7 +12,7 @@
 // A token is single-use and expires after a minute. WebSocket upgrades (newer kubectl) are
 // refused with a message: not served yet.
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { randomBytes } from "node:crypto";
+import { randomString } from "../../sys/digest.ts";
 import type { Writable } from "node:stream";
 import { EventEmitter } from "node:events";
 import { acceptKey, WebSocketConn } from "./websocket.ts";
@@ -169,7 +169,7 @@ export class StreamingServer {
   url(req: StreamRequest): string {
     const now = Date.now();
     for (const [t, v] of this.tokens) if (v.expires < now) this.tokens.delete(t);
-    const token = randomBytes(12).toString("base64url");
+    const token = randomString(12, "base64url");
     this.tokens.set(token, { req, expires: now + TOKEN_TTL_MS });
     return `${this.base}/${req.kind}/${token}`;
   }

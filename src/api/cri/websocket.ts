@@ -9,7 +9,7 @@
 // What is needed is small (no extensions, no client side) and a new dependency would be bundled
 // into build/berth-cri.js for ~150 lines.
 import type { Socket } from "node:net";
-import { createHash } from "node:crypto";
+import { hashOf } from "../../sys/digest.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"; // RFC 6455 §1.3
 /** A message larger than this closes the connection with 1009 (too big); stdin and resize are small. */
@@ -19,7 +19,7 @@ export const OP = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong
 
 /** The Sec-WebSocket-Accept value for a client's Sec-WebSocket-Key (RFC 6455 §4.2.2). */
 export function acceptKey(key: string): string {
-  return createHash("sha1").update(key + GUID).digest("base64");
+  return hashOf("sha1", key + GUID, "base64");
 }
 
 /** One frame, unmasked (server to client, RFC 6455 §5.2). */

@@ -1,7 +1,7 @@
 // `berth sandbox run` and `berth sandbox bench`: the sandbox library (src/sandbox) from the shell.
 // run prints the program's output, then its verdict (or one JSON object with --json), and exits
 // with a status that mirrors the verdict; bench measures start-to-exit time and runs per second.
-import { randomBytes } from "node:crypto";
+import { randomString } from "../../sys/digest.ts";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { command } from "../command.ts";
@@ -105,7 +105,7 @@ async function rootOf(e: Engine, f: Parsed["flags"]): Promise<{ where: Pick<Sand
   const { chainID } = await applyLayers(sn, img.layers.map((l, i) => ({ diffID: diffIDs[i]!, data: () => e.content.read(l.digest) })), e.tmp);
   // A read-only view names the layer directories (top first). Overlay's are the committed
   // layers' own, so the view record can go at once; native's view is a copy, kept for the run.
-  const key = `sandbox-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const key = `sandbox-${process.pid}-${randomString(4)}`;
   const mounts = await sn.view(key, chainID);
   const m = mounts[0]!;
   const layers = m.type === "bind" ? [m.source] : (m.options.find((o) => o.startsWith("lowerdir="))?.slice(9).split(":") ?? []);
