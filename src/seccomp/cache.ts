@@ -9,7 +9,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Seccomp } from "../runtime/spec/types.ts";
-import { compileSeccomp, type CompiledSeccomp } from "./compile.ts";
+import type { CompiledSeccomp } from "./compile.ts";
+
+// The compiler (and libseccomp through bun:ffi, and its tables) is loaded on a miss only: a hit,
+// almost every start, costs a stat, a hash and a read.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const compileSeccomp = (s: Seccomp, field: string): CompiledSeccomp => (require("./compile.ts") as typeof import("./compile.ts")).compileSeccomp(s, field);
 
 const FORMAT = 1;
 
