@@ -6,7 +6,6 @@
 
 import { hashOf } from "../sys/digest.ts";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { Seccomp } from "../runtime/spec/types.ts";
 import type { CompiledSeccomp } from "./compile.ts";
@@ -17,6 +16,9 @@ import type { CompiledSeccomp } from "./compile.ts";
 const compileSeccomp = (s: Seccomp, field: string): CompiledSeccomp => (require("./compile.ts") as typeof import("./compile.ts")).compileSeccomp(s, field);
 
 const FORMAT = 1;
+
+/** uname -r, as os.release() says it, read without loading node:os (~0.2 ms on a cold start). */
+const kernelRelease = (): string => fs.readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
 
 // Where distributions put libseccomp.so.2; its identity (real path, size, mtime) stands in for
 // the library version without opening it.
@@ -45,7 +47,7 @@ function libraryIdentity(): string | undefined {
 export function compileSeccompCached(s: Seccomp, cacheDir: string, field = "linux.seccomp"): CompiledSeccomp {
   const lib = libraryIdentity();
   if (lib === undefined) return compileSeccomp(s, field);
-  const key = hashOf("sha256", JSON.stringify([FORMAT, lib, os.release(), process.arch, s]));
+  const key = hashOf("sha256", JSON.stringify([FORMAT, lib, kernelRelease(), process.arch, s]));
   const file = path.join(cacheDir, `${key}.json`);
   try {
     const c = JSON.parse(fs.readFileSync(file, "utf8")) as Omit<CompiledSeccomp, "bpf"> & { bpf: string };
