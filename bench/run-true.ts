@@ -6,7 +6,7 @@
 //            modern distributions run), made by this bench (unshare -m) and gone when it exits
 // Prints each runtime's median per layout and every ratio, of wall time and of CPU time (the run's
 // rusage, its reaped children included: steadier than wall time on a busy machine). As root:
-//   node_modules/bun/bin/bun.exe bench/run-true.ts [rounds]
+//   node_modules/bun/bin/bun.exe bench/run-true.ts [rounds] [--seccomp]
 // The spec has no linux.resources (crun cannot load a v2 device program here without
 // CAP_SYS_RESOURCE); every runtime puts the container in a cgroup under this process's own.
 import { existsSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
@@ -15,13 +15,15 @@ import { join, resolve } from "node:path";
 const top = resolve(import.meta.dir, "..");
 const inner = process.argv[2] === "--inner";
 const rounds = Number(process.argv[inner ? 3 : 2] ?? 40);
+// --seccomp: Docker's default profile in the spec, as containerd, podman and docker pass one.
+const seccomp = process.argv.includes("--seccomp");
 const PEERS: [string, string][] = [["berth", join(top, "build/berth-runtime")], ["runc", "/usr/sbin/runc"], ["crun", "/usr/bin/crun"]];
 const peers = PEERS.filter(([, bin]) => existsSync(bin));
 
 type Medians = Record<string, { wall: number; p90: number; cpu: number }>;
 
 /** One layout's run: the medians (ms) by runtime. */
-function measure(peers: [string, string][]): Medians {
+async function measure(peers: [string, string][]): Promise<Medians> {
   const bundle = mkdtempSync("/tmp/bt-bench-");
   const spec = JSON.parse(readFileSync(join(top, "build/busybox/config.json"), "utf8"));
   spec.process.terminal = false;
@@ -30,6 +32,7 @@ function measure(peers: [string, string][]): Medians {
   const cgroup = `berth-bench-${process.pid}`;
   spec.linux.cgroupsPath = cgroup;
   delete spec.linux.resources;
+  if (seccomp) spec.linux.seccomp = (await import("../src/seccomp/default-profile.ts")).defaultSeccomp(spec.process.capabilities.bounding);
   writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
   const roots = Object.fromEntries(peers.map(([n]) => [n, mkdtempSync(`/tmp/bt-bench-${n}-`)]));
   const times: Record<string, number[]> = Object.fromEntries(peers.map(([n]) => [n, []]));
@@ -70,19 +73,19 @@ function median(xs: number[]): number {
 
 if (inner) {
   // Inside the private mount namespace: the bench's own process prints its medians as JSON.
-  console.log(JSON.stringify(measure(peers)));
+  console.log(JSON.stringify(await measure(peers)));
 } else {
-  const results: Record<string, Medians> = { hybrid: measure(peers.filter(([n]) => n !== "crun")) };
+  const results: Record<string, Medians> = { hybrid: await measure(peers.filter(([n]) => n !== "crun")) };
   // cgroup2 alone: unmount the v1 hierarchies (in this namespace only) and mount cgroup2 there.
   const script = "umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$0\" \"$@\"";
-  const p = Bun.spawnSync(["unshare", "-m", "--propagation", "private", "sh", "-c", script, process.execPath, import.meta.path, "--inner", String(rounds)], { stdio: ["ignore", "pipe", "inherit"] });
+  const p = Bun.spawnSync(["unshare", "-m", "--propagation", "private", "sh", "-c", script, process.execPath, import.meta.path, "--inner", String(rounds), ...(seccomp ? ["--seccomp"] : [])], { stdio: ["ignore", "pipe", "inherit"] });
   if (p.exitCode !== 0) throw new Error(`the cgroup2-only run failed (${p.exitCode})`);
   results.cgroup2 = JSON.parse(p.stdout.toString().trim().split("\n").pop()!);
   // The containers' cgroups are in the same cgroup2 hierarchy as the host's unified mount.
   const left = `/sys/fs/cgroup/unified/berth-bench-${p.pid}`;
   if (existsSync(left)) rmdirSync(left);
   for (const [layout, m] of Object.entries(results)) {
-    console.log(`${layout}:`);
+    console.log(`${layout}${seccomp ? ", Docker's seccomp profile" : ""}:`);
     const here = peers.filter(([n]) => m[n] !== undefined);
     for (const [n] of here) console.log(`  ${n.padEnd(6)} run true: median ${m[n]!.wall.toFixed(1)} ms wall (p90 ${m[n]!.p90.toFixed(1)}), ${m[n]!.cpu.toFixed(1)} ms CPU over ${rounds} runs`);
     for (const [n] of here.slice(1))
