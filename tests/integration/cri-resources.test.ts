@@ -77,6 +77,28 @@ describe("CRI devices, hugepage limits, Version", () => {
     }
   }, 60_000);
 
+  test("seccomp: RuntimeDefault and a Localhost profile filter the container and its execs; Unconfined and unset do not", async () => {
+    const profile = join(devDir, "no-mkdir.json");
+    writeFileSync(profile, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO" }] }));
+    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("sec") })).pod_sandbox_id;
+    try {
+      const sc = (seccomp?: object) => (seccomp ? { linux: { security_context: { seccomp } } } : {});
+      const mode = async (id: string) => /^Seccomp:\s*(\d)/m.exec((await exec(id, ["cat", "/proc/self/status"])).out)?.[1];
+      const dflt = await runIn(p, "sec", "default", sc({ profile_type: "RuntimeDefault" }));
+      const local = await runIn(p, "sec", "local", sc({ profile_type: "Localhost", localhost_ref: profile }));
+      const unconfined = await runIn(p, "sec", "unconfined", sc({ profile_type: "Unconfined" }));
+      const unset = await runIn(p, "sec", "unset", {});
+      expect([await mode(dflt), await mode(local), await mode(unconfined), await mode(unset)]).toEqual(["2", "2", "0", "0"]);
+      expect((await exec(dflt, ["mkdir", "/tmp/d"])).code).toBe(0);
+      const m = await exec(local, ["mkdir", "/tmp/d"]);
+      expect(m.code).not.toBe(0);
+      expect(m.err).toMatch(/not permitted/i);
+      expect((await exec(unconfined, ["mkdir", "/tmp/d"])).code).toBe(0);
+    } finally {
+      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+    }
+  }, 60_000);
+
   test("privileged: every host device node is there (containerd's host devices)", async () => {
     const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("priv") })).pod_sandbox_id;
     try {
