@@ -127,6 +127,7 @@ export function containerInspect(e: Engine, c: Container, net?: NetworkView, exe
       VolumesFrom: null,
       CapAdd: s.capAdd ?? null,
       CapDrop: s.capDrop ?? null,
+      GroupAdd: s.groupAdd ?? null,
       Dns: s.network?.dns?.servers ?? [],
       DnsOptions: s.network?.dns?.options ?? [],
       DnsSearch: s.network?.dns?.search ?? [],

@@ -89,6 +89,8 @@ export interface ContainerSpec {
   env?: string[];
   workdir?: string;
   user?: string;
+  /** docker --group-add, the CRI's supplemental_groups: names of the image's /etc/group or gids. */
+  groupAdd?: string[];
   hostname?: string;
   domainname?: string;
   labels?: Record<string, string>;
@@ -318,6 +320,7 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
       env: s.env ?? [],
       ...(s.workdir !== undefined ? { workdir: s.workdir } : {}),
       ...(s.user !== undefined ? { user: s.user } : {}),
+      ...(s.groupAdd?.length ? { groupAdd: s.groupAdd } : {}),
       ...(s.hostname !== undefined ? { hostname: s.hostname } : {}),
       readOnly: s.readOnly ?? false,
       ...(s.memory !== undefined ? { memory: s.memory } : {}),

@@ -49,6 +49,8 @@ export interface RunOverrides {
   workdir?: string;
   /** -u: "user", "uid", "user:group", "uid:gid" (and mixed). */
   user?: string;
+  /** --group-add: more groups for the process, names from the image's /etc/group or gids. */
+  groupAdd?: string[];
   hostname?: string;
   /** --read-only: the root filesystem is mounted read-only. */
   readOnly?: boolean;
@@ -285,6 +287,22 @@ export function resolveUser(rootfs: string, spec: string): ResolvedUser {
   return { uid, gid, additionalGids, home: entry?.home || "/", ...(entry ? { name: entry.name } : {}) };
 }
 
+/**
+ * Docker's --group-add (and the CRI's supplemental_groups): each a group name of the image's
+ * /etc/group or a numeric gid, which need not exist there. An unknown name is an error naming it.
+ */
+export function resolveGroups(rootfs: string, names: readonly string[]): number[] {
+  if (names.length === 0) return [];
+  let groups: GroupEntry[] | undefined;
+  return names.map((n) => {
+    const name = n.trim();
+    if (isId(name)) return checkId(Number(name), "gid", name);
+    const entry = (groups ??= parseGroup(readInRoot(rootfs, "/etc/group") ?? "")).find((g) => g.name === name);
+    if (!entry) throw notFound(`unable to find group ${JSON.stringify(name)} for --group-add: no matching entry in the image's /etc/group; use a numeric gid or add the group to the image`, "group-add");
+    return entry.gid;
+  });
+}
+
 // ---- env, args, mounts ---------------------------------------------------------------------
 
 /** Set or replace NAME=value entries, keeping the position of a name's first appearance. */
@@ -375,7 +393,8 @@ export function specFromImage(image: ImageConfigFile | ImageConfig, opts: SpecOp
 
   // User.
   const user = resolveUser(opts.rootfs, o.user ?? cfg.User ?? "");
-  proc.user = { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) };
+  const additionalGids = [...new Set([...user.additionalGids, ...resolveGroups(opts.rootfs, o.groupAdd ?? [])])];
+  proc.user = { uid: user.uid, gid: user.gid, ...(additionalGids.length ? { additionalGids } : {}) };
 
   // Hostname: given, else the host's for host networking, else the ID's first 12 characters.
   const host = o.network === "host";

@@ -87,6 +87,21 @@ describe.if(ready)("berth run", () => {
     expect((await cli.ok(["run", "--rm", "-u", "1234:5678", "busybox", "sh", "-c", "id -u; id -g"]))).toBe("1234\n5678\n");
   });
 
+  test("--group-add: image group names and gids join the process's groups, an exec's as another user too; inspect shows them; an unknown name is refused", async () => {
+    expect(await cli.ok(["run", "--rm", "--network", "none", "--group-add", "daemon", "--group-add", "4242", "busybox", "id", "-G"])).toBe("0 1 10 4242\n");
+    const id = (await cli.ok(["run", "-d", "--network", "none", "--group-add", "4242", "busybox", "sleep", "60"])).trim();
+    try {
+      expect(await cli.ok(["exec", "-u", "nobody", id, "id", "-G"])).toBe("65534 4242\n");
+      expect(await cli.ok(["inspect", "-f", "{{json .HostConfig.GroupAdd}}", id])).toBe('["4242"]\n');
+    } finally {
+      await cli.ok(["rm", "-f", id]);
+    }
+    const bad = await cli.run(["run", "--rm", "--network", "none", "--group-add", "nogrp", "busybox", "true"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain('unable to find group "nogrp" for --group-add');
+    expect(await cli.ok(["ps", "-a", "-q"])).toBe("");
+  });
+
   test("--read-only: the root filesystem refuses writes", async () => {
     const r = await cli.ok(["run", "--rm", "--read-only", "busybox", "sh", "-c", "touch /x 2>/dev/null && echo rw || echo ro; cat /etc/hosts | head -1"]);
     expect(r).toBe("ro\n127.0.0.1\tlocalhost\n");

@@ -99,6 +99,26 @@ describe("CRI devices, hugepage limits, Version", () => {
     }
   }, 60_000);
 
+  test("security context: run_as_user/group, supplemental_groups (kubelet's fsGroup), readonly_rootfs, no_new_privs, masked and readonly paths — for the container and its execs", async () => {
+    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("sctx") })).pod_sandbox_id;
+    try {
+      const id = await runIn(p, "sctx", "sctx", { linux: { security_context: {
+        run_as_user: { value: 1000 }, run_as_group: { value: 2000 }, supplemental_groups: [3000, 3001],
+        readonly_rootfs: true, no_new_privs: true, masked_paths: ["/etc/hostname"], readonly_paths: ["/tmp"],
+      } } });
+      expect((await exec(id, ["sh", "-c", "id -u; id -g; id -G"])).out).toBe("1000\n2000\n2000 3000 3001\n");
+      // The container's process (the pod shares its pid namespace: pid 1 is the pause) and the exec's.
+      expect((await exec(id, ["sh", "-c", "cat /proc/$(pidof sleep)/status /proc/self/status | grep -c '^NoNewPrivs:\t1'"])).out).toBe("2\n");
+      const ro = await exec(id, ["touch", "/x"]);
+      expect(ro.code).not.toBe(0);
+      expect(ro.err).toMatch(/read-only/i);
+      expect(await exec(id, ["sh", "-c", "wc -c < /etc/hostname"])).toMatchObject({ out: "0\n", code: 0 }); // masked: /dev/null over it
+      expect((await exec(id, ["sh", "-c", "grep ' /tmp ' /proc/self/mounts"])).out).toMatch(/\sro[,\s]/);
+    } finally {
+      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+    }
+  }, 60_000);
+
   test("privileged: every host device node is there (containerd's host devices)", async () => {
     const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("priv") })).pod_sandbox_id;
     try {

@@ -60,6 +60,13 @@ describe.if(ready)("docker CLI against berthd", () => {
     expect(rm.stderr).toContain("Error response from daemon: No such container: nosuch");
   });
 
+  test("run --group-add (HostConfig.GroupAdd): a group name of the image and a gid; inspect shows them", async () => {
+    expect(await d.dockerOk(["run", "--rm", "--network", "none", "--group-add", "daemon", "--group-add", "4242", "busybox", "id", "-G"])).toBe("0 1 10 4242\n");
+    const id = (await d.dockerOk(["create", "--group-add", "4242", "busybox", "true"])).trim();
+    expect(await d.dockerOk(["inspect", "-f", "{{json .HostConfig.GroupAdd}}", id])).toBe('["4242"]\n');
+    await d.dockerOk(["rm", id]);
+  });
+
   test("run -i with piped stdin: the data, then EOF", async () => {
     const r = await d.docker(["run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done"], { stdin: "piped-data\n" });
     expect(r).toEqual({ code: 0, stdout: "piped-data\ndone\n", stderr: "" });

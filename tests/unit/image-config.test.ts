@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { isBerthError } from "../../src/sys/errdefs.ts";
 import {
-  DOCKER_DEFAULT_CAPS, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, resolveUser, specFromImage,
+  DOCKER_DEFAULT_CAPS, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, resolveGroups, resolveUser, specFromImage,
   type ImageConfig, type ResolvedUser, type SpecOptions,
 } from "../../src/image/config-to-spec.ts";
 
@@ -103,6 +103,17 @@ describe("resolveUser against the image's /etc/passwd and /etc/group", () => {
   test("numeric forms work without any passwd or group file", () => {
     expect(resolveUser(bare, "")).toEqual({ uid: 0, gid: 0, additionalGids: [], home: "/" });
     expect(resolveUser(bare, "7:8")).toEqual({ uid: 7, gid: 8, additionalGids: [], home: "/" });
+  });
+
+  test("--group-add: names of the image's /etc/group or gids, added to the user's own groups once", () => {
+    expect(resolveGroups(rootfs, ["staff", "4242", " wheel "])).toEqual([50, 4242, 10]);
+    expect(resolveGroups(bare, ["7"])).toEqual([7]); // a gid needs no group file
+    const e = err(() => resolveGroups(rootfs, ["nogrp"]));
+    expect(e.message).toContain('unable to find group "nogrp" for --group-add');
+    expect(e.field).toBe("group-add");
+    expect(err(() => resolveGroups(bare, ["wheel"])).message).toContain("unable to find group");
+    const s = specFromImage({ Cmd: ["id"] }, { rootfs, overrides: { user: "alice", groupAdd: ["wheel", "staff", "4242"] } }).spec;
+    expect(s.process!.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [10, 29, 50, 4242] });
   });
 
   test("a passwd symlink is followed inside the image", () => {

@@ -190,6 +190,9 @@ export function containerSpec(cfg: ContainerConfig__Output | null): { spec: Cont
   if (cfg.working_dir) spec.workdir = cfg.working_dir;
   spec.env = cfg.envs.map((kv) => `${kv.key}=${kv.value}`);
   if (user !== undefined) spec.user = user;
+  // kubelet's supplementalGroups and fsGroup: gids the process also has (containerd adds them to
+  // the user's own additional groups).
+  if (sc?.supplemental_groups.length) spec.groupAdd = sc.supplemental_groups.map(String);
   if (cfg.tty) spec.tty = true;
   if (cfg.stdin) spec.stdin = true;
   if (mounts.length) spec.mounts = mounts;

@@ -52,6 +52,7 @@ export interface HostConfig {
   Sysctls?: Record<string, string> | null;
   OomScoreAdj?: number;
   CapAdd?: string[] | null;
+  GroupAdd?: string[] | null;
   CapDrop?: string[] | null;
   Privileged?: boolean;
   ReadonlyRootfs?: boolean;
@@ -243,6 +244,7 @@ export function specFromCreateBody(b: CreateBody, name: string | undefined): Con
     readOnly: h.ReadonlyRootfs === true,
     ...(h.Privileged ? { privileged: true } : {}),
     ...(h.CapAdd?.length ? { capAdd: h.CapAdd } : {}),
+    ...(h.GroupAdd?.length ? { groupAdd: h.GroupAdd } : {}),
     ...(h.CapDrop?.length ? { capDrop: h.CapDrop } : {}),
     ...securityOpts(h.SecurityOpt ?? []),
     ...(mounts.length ? { mounts } : {}),
