@@ -146,6 +146,7 @@ export function containerInspect(e: Engine, c: Container, net?: NetworkView, exe
       NanoCpus: s.cpus ? Math.round(s.cpus * 1e9) : 0,
       CpuShares: s.cpuShares ?? 0,
       CpusetCpus: s.cpusetCpus ?? "",
+      CpusetMems: s.cpusetMems ?? "",
       PidsLimit: s.pidsLimit ?? null,
       Ulimits: (s.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
       Sysctls: s.sysctls ?? null,

@@ -112,6 +112,8 @@ export interface ContainerSpec {
   cpus?: number;
   cpuShares?: number;
   cpusetCpus?: string;
+  /** Memory nodes the container may use (0-1, 0,1): docker --cpuset-mems, the CRI's cpuset_mems. */
+  cpusetMems?: string;
   pidsLimit?: number;
   ulimits?: Ulimit[];
   shmSize?: number;
@@ -388,6 +390,7 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
   }
   if (s.cpuShares !== undefined) res.cpu = { ...(res.cpu ?? {}), shares: s.cpuShares };
   if (s.cpusetCpus !== undefined) res.cpu = { ...(res.cpu ?? {}), cpus: s.cpusetCpus };
+  if (s.cpusetMems !== undefined) res.cpu = { ...(res.cpu ?? {}), mems: s.cpusetMems };
   if (s.ulimits?.length) {
     proc.rlimits = s.ulimits.map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, soft: u.soft, hard: u.hard }));
   }

@@ -128,6 +128,11 @@ describe.if(ready)("berth run", () => {
       "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us",
     ]);
     expect(r.split("\n")).toEqual([String(64 << 20), "32", "50000", ""]);
+    const cpuset = await cli.ok(["run", "--rm", "--network", "none", "--cpuset-cpus", "0", "--cpuset-mems", "0", "busybox", "cat", "/sys/fs/cgroup/cpuset/cpuset.cpus", "/sys/fs/cgroup/cpuset/cpuset.mems"]);
+    expect(cpuset).toBe("0\n0\n");
+    const id = (await cli.ok(["create", "--cpuset-mems", "0", "busybox", "true"])).trim();
+    expect(await cli.ok(["inspect", "-f", "{{.HostConfig.CpusetMems}}", id])).toBe("0\n");
+    await cli.ok(["rm", id]);
   });
 
   test("--network none has only loopback; host shares the host's interfaces; bridge (the default) has eth0", async () => {

@@ -240,6 +240,7 @@ export function resourcesSpec(res: NonNullable<NonNullable<ContainerConfig__Outp
     out.memorySwap = swap > 0 ? swap : memory;
   }
   if (res.cpuset_cpus) out.cpusetCpus = res.cpuset_cpus;
+  if (res.cpuset_mems) out.cpusetMems = res.cpuset_mems;
   if (res.oom_score_adj !== "" && res.oom_score_adj !== "0") out.oomScoreAdj = oom;
   return out;
 }

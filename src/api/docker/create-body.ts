@@ -44,6 +44,7 @@ export interface HostConfig {
   NanoCpus?: number;
   CpuShares?: number;
   CpusetCpus?: string;
+  CpusetMems?: string;
   CpuQuota?: number;
   CpuPeriod?: number;
   PidsLimit?: number | null;
@@ -254,6 +255,7 @@ export function specFromCreateBody(b: CreateBody, name: string | undefined): Con
     ...(cpus !== undefined ? { cpus } : {}),
     ...(h.CpuShares ? { cpuShares: h.CpuShares } : {}),
     ...(h.CpusetCpus ? { cpusetCpus: h.CpusetCpus } : {}),
+    ...(h.CpusetMems ? { cpusetMems: h.CpusetMems } : {}),
     ...(h.Ulimits?.length ? { ulimits: h.Ulimits.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })) } : {}),
     ...(h.ShmSize ? { shmSize: h.ShmSize } : {}),
     ...(h.Sysctls && Object.keys(h.Sysctls).length ? { sysctls: h.Sysctls } : {}),
