@@ -26,6 +26,8 @@ export const CONTAINER_FLAGS: FlagTable = {
   "pids-limit": { kind: "int", help: "limit the number of processes (-1: unlimited)" },
   cpus: { kind: "string", value: "decimal", help: "number of CPUs (CFS quota), e.g. 0.5" },
   "cpu-shares": { kind: "int", short: "c", help: "CPU shares (relative weight)" },
+  "cpu-period": { kind: "int", help: "CFS period in µs (1000-1000000) that --cpu-quota is a share of" },
+  "cpu-quota": { kind: "int", help: "CFS quota in µs per period (the CPU time the container may use)" },
   "cpuset-cpus": { kind: "string", value: "list", help: "CPUs in which to allow execution (0-3, 0,1)" },
   "cpuset-mems": { kind: "string", value: "list", help: "memory nodes (NUMA) in which to allow execution (0-3, 0,1)" },
   volume: { kind: "list", short: "v", help: "bind mount a host path (/host:/ctr[:ro]), a named volume (name:/ctr) or an anonymous one (/ctr)" },
@@ -309,6 +311,13 @@ export function specFromFlags(p: Parsed, image: string, command: string[], hostE
     cpus = Number(f.cpus);
     if (!Number.isFinite(cpus)) throw new UsageError(`invalid argument "${String(f.cpus)}" for "--cpus" flag: not a number`, "--cpus");
   }
+  const period = f["cpu-period"] as number | undefined, quota = f["cpu-quota"] as number | undefined;
+  if (cpus !== undefined && (period !== undefined || quota !== undefined)) {
+    throw new UsageError("conflicting options: --cpus and --cpu-period/--cpu-quota cannot both be set (use one way of giving the CPU limit)", "--cpus");
+  }
+  // docker's --cpu-quota over --cpu-period (100 ms when not given); a quota of 0 or -1 is no limit.
+  if (quota !== undefined && quota > 0) cpus = quota / (period ?? 100_000);
+  const cpuPeriod = quota !== undefined && quota > 0 && period !== undefined ? period : undefined;
   const env = [...list(p, "env-file").flatMap((file) => readEnvFile(file, hostEnv)), ...envFlags(list(p, "env"), hostEnv)];
   const mounts: MountSpec[] = [...list(p, "volume").map(parseVolumeFlag), ...list(p, "mount").map(parseMountFlag), ...list(p, "tmpfs").map(parseTmpfsFlag)];
   const network = str(p, "network") ?? str(p, "net");
@@ -341,6 +350,7 @@ export function specFromFlags(p: Parsed, image: string, command: string[], hostE
     ...(memorySwap !== undefined ? { memorySwap: memorySwap === "-1" ? -1 : parseBytes(memorySwap, "--memory-swap") } : {}),
     ...(f["pids-limit"] !== undefined ? { pidsLimit: f["pids-limit"] as number } : {}),
     ...(cpus !== undefined ? { cpus } : {}),
+    ...(cpuPeriod !== undefined ? { cpuPeriod } : {}),
     ...(f["cpu-shares"] !== undefined ? { cpuShares: f["cpu-shares"] as number } : {}),
     ...(str(p, "cpuset-cpus") !== undefined ? { cpusetCpus: str(p, "cpuset-cpus")! } : {}),
     ...(str(p, "cpuset-mems") !== undefined ? { cpusetMems: str(p, "cpuset-mems")! } : {}),

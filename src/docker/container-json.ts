@@ -147,6 +147,8 @@ export function containerInspect(e: Engine, c: Container, net?: NetworkView, exe
       CpuShares: s.cpuShares ?? 0,
       CpusetCpus: s.cpusetCpus ?? "",
       CpusetMems: s.cpusetMems ?? "",
+      CpuPeriod: s.cpuPeriod ?? 0,
+      CpuQuota: s.cpuPeriod !== undefined && s.cpus !== undefined ? Math.round(s.cpus * s.cpuPeriod) : 0,
       PidsLimit: s.pidsLimit ?? null,
       Ulimits: (s.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
       Sysctls: s.sysctls ?? null,

@@ -110,6 +110,8 @@ export interface ContainerSpec {
   /** memory + swap; -1 unlimited; absent: docker's default of twice the memory. */
   memorySwap?: number;
   cpus?: number;
+  /** The CFS period (µs) `cpus` is a share of; default 100 ms. docker --cpu-period, the CRI's cpu_period. */
+  cpuPeriod?: number;
   cpuShares?: number;
   cpusetCpus?: string;
   /** Memory nodes the container may use (0-1, 0,1): docker --cpuset-mems, the CRI's cpuset_mems. */
@@ -251,6 +253,9 @@ export function validateSpec(s: ContainerSpec): void {
       throw invalidArgument(`mount type ${JSON.stringify(m.type)}: use bind, volume or tmpfs`, "mount");
     }
   }
+  if (s.cpuPeriod !== undefined && (!Number.isSafeInteger(s.cpuPeriod) || s.cpuPeriod < 1000 || s.cpuPeriod > 1_000_000)) {
+    throw invalidArgument(`cpu period ${s.cpuPeriod} µs is outside 1000..1000000`, "cpu-period");
+  }
   if (s.memory !== undefined && (!Number.isSafeInteger(s.memory) || s.memory < MIN_MEMORY)) {
     throw invalidArgument(`memory limit ${s.memory} bytes is below the minimum of 6 MiB`, "memory");
   }
@@ -388,6 +393,8 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
     const swap = s.memorySwap ?? s.memory * 2; // docker's default: as much swap as memory
     res.memory = { ...(res.memory ?? {}), limit: s.memory, swap: swap === -1 ? -1 : swap };
   }
+  // The quota as a share of the given period (specFromImage used its 100 ms one).
+  if (s.cpus !== undefined && s.cpuPeriod !== undefined) res.cpu = { ...(res.cpu ?? {}), quota: Math.round(s.cpus * s.cpuPeriod), period: s.cpuPeriod };
   if (s.cpuShares !== undefined) res.cpu = { ...(res.cpu ?? {}), shares: s.cpuShares };
   if (s.cpusetCpus !== undefined) res.cpu = { ...(res.cpu ?? {}), cpus: s.cpusetCpus };
   if (s.cpusetMems !== undefined) res.cpu = { ...(res.cpu ?? {}), mems: s.cpusetMems };

@@ -130,6 +130,12 @@ describe.if(ready)("berth run", () => {
     expect(r.split("\n")).toEqual([String(64 << 20), "32", "50000", ""]);
     const cpuset = await cli.ok(["run", "--rm", "--network", "none", "--cpuset-cpus", "0", "--cpuset-mems", "0", "busybox", "cat", "/sys/fs/cgroup/cpuset/cpuset.cpus", "/sys/fs/cgroup/cpuset/cpuset.mems"]);
     expect(cpuset).toBe("0\n0\n");
+    const cfs = ["/sys/fs/cgroup/cpu/cpu.cfs_period_us", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"];
+    expect(await cli.ok(["run", "--rm", "--network", "none", "--cpu-period", "50000", "--cpu-quota", "25000", "busybox", "cat", ...cfs])).toBe("50000\n25000\n");
+    expect(await cli.ok(["run", "--rm", "--network", "none", "--cpu-quota", "30000", "busybox", "cat", ...cfs])).toBe("100000\n30000\n");
+    const both = await cli.run(["run", "--rm", "--network", "none", "--cpus", "1", "--cpu-quota", "30000", "busybox", "true"]);
+    expect([both.code, both.stderr]).toEqual([125, expect.stringContaining("--cpus and --cpu-period/--cpu-quota cannot both be set")]);
+    expect((await cli.run(["run", "--rm", "--network", "none", "--cpu-period", "500", "--cpu-quota", "3000", "busybox", "true"])).stderr).toContain("cpu period 500 µs is outside 1000..1000000");
     const id = (await cli.ok(["create", "--cpuset-mems", "0", "busybox", "true"])).trim();
     expect(await cli.ok(["inspect", "-f", "{{.HostConfig.CpusetMems}}", id])).toBe("0\n");
     await cli.ok(["rm", id]);

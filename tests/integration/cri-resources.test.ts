@@ -122,12 +122,12 @@ describe("CRI devices, hugepage limits, Version", () => {
   test("resources at create: cpu_quota over cpu_period, cpu_shares, cpuset_cpus and cpuset_mems in the container's cgroup", async () => {
     const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("cres") })).pod_sandbox_id;
     try {
-      const id = await runIn(p, "cres", "cres", { linux: { resources: { cpu_quota: 50_000, cpu_period: 100_000, cpu_shares: 512, cpuset_cpus: "0", cpuset_mems: "0" } } });
+      const id = await runIn(p, "cres", "cres", { linux: { resources: { cpu_quota: 25_000, cpu_period: 50_000, cpu_shares: 512, cpuset_cpus: "0", cpuset_mems: "0" } } });
       const files = ["cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us", "cpu/cpu.shares", "cpuset/cpuset.cpus", "cpuset/cpuset.mems"].map((f) => `/sys/fs/cgroup/${f}`);
-      expect((await exec(id, ["cat", ...files])).out.split("\n")).toEqual(["50000", "100000", "512", "0", "0", ""]);
+      expect((await exec(id, ["cat", ...files])).out.split("\n")).toEqual(["25000", "50000", "512", "0", "0", ""]); // the period as given
       // This host has one memory node, so the cgroup shows 0 either way: the runtime's config says it was asked for.
       const oci = JSON.parse(readFileSync(join(s.cli.runroot, "containers", id, "config.json"), "utf8"));
-      expect(oci.linux.resources.cpu).toMatchObject({ quota: 50_000, period: 100_000, shares: 512, cpus: "0", mems: "0" });
+      expect(oci.linux.resources.cpu).toMatchObject({ quota: 25_000, period: 50_000, shares: 512, cpus: "0", mems: "0" });
     } finally {
       await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
     }

@@ -60,10 +60,11 @@ describe.if(ready)("docker CLI against berthd", () => {
     expect(rm.stderr).toContain("Error response from daemon: No such container: nosuch");
   });
 
-  test("run --group-add (HostConfig.GroupAdd): a group name of the image and a gid; inspect shows them", async () => {
+  test("run --group-add, --cpu-period/--cpu-quota, --cpuset-mems (HostConfig): seen inside; inspect shows them", async () => {
     expect(await d.dockerOk(["run", "--rm", "--network", "none", "--group-add", "daemon", "--group-add", "4242", "busybox", "id", "-G"])).toBe("0 1 10 4242\n");
-    const id = (await d.dockerOk(["create", "--group-add", "4242", "busybox", "true"])).trim();
-    expect(await d.dockerOk(["inspect", "-f", "{{json .HostConfig.GroupAdd}}", id])).toBe('["4242"]\n');
+    expect(await d.dockerOk(["run", "--rm", "--network", "none", "--cpu-period", "50000", "--cpu-quota", "25000", "busybox", "cat", "/sys/fs/cgroup/cpu/cpu.cfs_period_us", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"])).toBe("50000\n25000\n");
+    const id = (await d.dockerOk(["create", "--group-add", "4242", "--cpu-period", "50000", "--cpu-quota", "25000", "--cpuset-mems", "0", "busybox", "true"])).trim();
+    expect(await d.dockerOk(["inspect", "-f", "{{json .HostConfig.GroupAdd}} {{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}} {{.HostConfig.CpusetMems}}", id])).toBe('["4242"] 50000 25000 0\n');
     await d.dockerOk(["rm", id]);
   });
 

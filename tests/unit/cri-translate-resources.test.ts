@@ -80,6 +80,17 @@ describe("CRI devices → ContainerSpec.devices", () => {
   });
 });
 
+describe("CRI cpu and cpuset resources → ContainerSpec", () => {
+  const with_ = (o: object) => ({ ...(res([]) as object), ...o }) as never;
+  test("cpu_quota over cpu_period: the period kept unless it is the 100 ms default; cpuset_cpus and cpuset_mems as given", () => {
+    expect(resourcesSpec(with_({ cpu_quota: "25000", cpu_period: "50000", cpuset_cpus: "0-1", cpuset_mems: "0" }))).toMatchObject({ cpus: 0.5, cpuPeriod: 50000, cpusetCpus: "0-1", cpusetMems: "0" });
+    const dflt = resourcesSpec(with_({ cpu_quota: "50000", cpu_period: "100000" }));
+    expect(dflt.cpus).toBe(0.5);
+    expect(dflt.cpuPeriod).toBeUndefined();
+    expect(resourcesSpec(with_({})).cpusetMems).toBeUndefined();
+  });
+});
+
 describe("CRI hugepage_limits → ContainerSpec.hugepageLimits", () => {
   test("page sizes kept in the hugetlb form, limits as numbers", () => {
     expect(resourcesSpec(res([{ page_size: "2MB", limit: "4194304" }, { page_size: "1GB", limit: "0" }])).hugepageLimits).toEqual([

@@ -234,7 +234,10 @@ export function resourcesSpec(res: NonNullable<NonNullable<ContainerConfig__Outp
   });
   if (huge.length) out.hugepageLimits = huge;
   if (shares > 0) out.cpuShares = shares;
-  if (quota > 0) out.cpus = quota / period;
+  if (quota > 0) {
+    out.cpus = quota / period;
+    if (period !== 100_000) out.cpuPeriod = period; // as given, as containerd sets it
+  }
   if (memory > 0) {
     out.memory = memory;
     out.memorySwap = swap > 0 ? swap : memory;

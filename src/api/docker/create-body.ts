@@ -253,6 +253,7 @@ export function specFromCreateBody(b: CreateBody, name: string | undefined): Con
     ...(h.MemorySwap ? { memorySwap: h.MemorySwap } : {}),
     ...(h.PidsLimit && h.PidsLimit > 0 ? { pidsLimit: h.PidsLimit } : {}),
     ...(cpus !== undefined ? { cpus } : {}),
+    ...(cpus !== undefined && !h.NanoCpus && h.CpuPeriod ? { cpuPeriod: h.CpuPeriod } : {}),
     ...(h.CpuShares ? { cpuShares: h.CpuShares } : {}),
     ...(h.CpusetCpus ? { cpusetCpus: h.CpusetCpus } : {}),
     ...(h.CpusetMems ? { cpusetMems: h.CpusetMems } : {}),
