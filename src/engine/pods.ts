@@ -219,12 +219,18 @@ export async function removePod(e: Engine, id: string): Promise<void> {
  * A container of the pod: it joins the pod's network, IPC and UTS namespaces (PID's when the
  * pod shares one), its cgroup parent, and logs in the CRI's format at logDirectory/logPath.
  */
-export async function createPodContainer(e: Engine, podId: string, spec: ContainerSpec, o: { name: string; attempt: number; logPath?: string }): Promise<Container> {
+export async function createPodContainer(e: Engine, podId: string, spec: ContainerSpec, o: { name: string; attempt: number; logPath?: string; pidTarget?: string }): Promise<Container> {
   const pod = await getPod(e, podId);
   if (pod.state !== "ready") throw failedPrecondition(`pod sandbox ${pod.id} is not ready (stopped): run a new pod for this container`, "pod_sandbox_id");
   const p = pod.pod;
   const infra = `container:${pod.id}`;
   if (p.userns && spec.privileged) throw invalidArgument("a privileged container cannot run in a pod with a user namespace", "linux.security_context.privileged");
+  // An ephemeral container's target: another container of this pod, whose pid namespace it joins.
+  let target: Container | undefined;
+  if (o.pidTarget) {
+    target = await getContainer(e, o.pidTarget).catch(() => undefined);
+    if (!target || target.spec.pod !== pod.id) throw notFound(`namespace_options.target_id ${o.pidTarget}: no such container in pod sandbox ${pod.id}`, "linux.security_context.namespace_options.target_id");
+  }
   let log: ContainerSpec["log"] = { driver: "none" };
   if (o.logPath) {
     if (!p.logDirectory && !isAbsolute(o.logPath)) throw invalidArgument(`log_path ${JSON.stringify(o.logPath)} is relative and the pod has no log_directory`, "log_path");
@@ -238,7 +244,7 @@ export async function createPodContainer(e: Engine, podId: string, spec: Contain
     network: { mode: p.network === "host" ? "host" : infra },
     ipc: p.ipc === "host" ? "host" : infra,
     uts: p.network === "host" ? "host" : infra,
-    ...(p.pid === "pod" ? { pidMode: infra } : p.pid === "host" ? { pidMode: "host" } : {}),
+    ...(target ? { pidMode: `container:${target.id}` } : p.pid === "pod" ? { pidMode: infra } : p.pid === "host" ? { pidMode: "host" } : {}),
     // The pod's user namespace, held by its infra process like the others.
     ...(p.userns ? { userns: { uidMappings: p.userns.uidMappings, gidMappings: p.userns.gidMappings, join: infra } } : {}),
     ...(pod.infra.spec.cgroupParent ? { cgroupParent: pod.infra.spec.cgroupParent } : {}),

@@ -133,6 +133,32 @@ describe("CRI devices, hugepage limits, Version", () => {
     }
   }, 60_000);
 
+  test("pid TARGET (kubectl debug --target): an ephemeral container in another container's pid namespace; a target outside the pod is NotFound", async () => {
+    const cfg = { ...pod("tgt"), linux: { security_context: { namespace_options: { pid: "CONTAINER" } } } };
+    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: cfg })).pod_sandbox_id;
+    try {
+      const make = async (name: string, extra: object, command = ["sleep", "300"]) => {
+        const config = { metadata: { name }, image: { image: "busybox" }, command, log_path: `${name}.log`, ...extra };
+        const id = (await call<object, { container_id: string }>(rt, "CreateContainer", { pod_sandbox_id: p, config, sandbox_config: cfg })).container_id;
+        await call(rt, "StartContainer", { container_id: id });
+        return id;
+      };
+      const app = await make("app", {});
+      const other = await make("other", {});
+      const debug = await make("debug", { linux: { security_context: { namespace_options: { pid: "TARGET", target_id: app } } } }, ["sleep", "301"]);
+      const comm1 = async (id: string) => (await exec(id, ["cat", "/proc/1/cmdline"])).out.replace(/\0/g, " ").trim();
+      expect(await comm1(debug)).toBe("sleep 300"); // app's process is its pid 1
+      expect((await exec(debug, ["sh", "-c", "pidof sleep | wc -w"])).out).toBe("2\n"); // app's and its own
+      expect((await exec(other, ["sh", "-c", "pidof sleep | wc -w"])).out).toBe("1\n"); // a container of its own
+      const before = (await call<object, { containers: unknown[] }>(rt, "ListContainers", {})).containers.length;
+      const bad = { metadata: { name: "debug2" }, image: { image: "busybox" }, command: ["true"], log_path: "d2.log", linux: { security_context: { namespace_options: { pid: "TARGET", target_id: "f".repeat(64) } } } };
+      expect(await code(call(rt, "CreateContainer", { pod_sandbox_id: p, config: bad, sandbox_config: cfg }))).toMatchObject({ code: grpc.status.NOT_FOUND, details: expect.stringContaining("target_id") });
+      expect((await call<object, { containers: unknown[] }>(rt, "ListContainers", {})).containers.length).toBe(before);
+    } finally {
+      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+    }
+  }, 60_000);
+
   test("privileged: every host device node is there (containerd's host devices)", async () => {
     const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("priv") })).pod_sandbox_id;
     try {

@@ -109,7 +109,7 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
       if (!req.pod_sandbox_id) throw invalidArgument("pod_sandbox_id is empty", "pod_sandbox_id");
       const t = containerSpec(req.config);
       checkContainerUserns(req.config, (await getPod(e, req.pod_sandbox_id)).pod.userns);
-      const c = await createPodContainer(e, req.pod_sandbox_id, t.spec, { name: t.name, attempt: t.attempt, ...(t.logPath ? { logPath: t.logPath } : {}) });
+      const c = await createPodContainer(e, req.pod_sandbox_id, t.spec, { name: t.name, attempt: t.attempt, ...(t.logPath ? { logPath: t.logPath } : {}), ...(t.pidTarget ? { pidTarget: t.pidTarget } : {}) });
       return { container_id: c.id };
     }),
 

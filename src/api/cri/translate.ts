@@ -160,7 +160,7 @@ function seccompOf(profile: SecurityProfile__Output | null | undefined, path: st
 
 const PROPAGATION = { PROPAGATION_PRIVATE: "rprivate", PROPAGATION_HOST_TO_CONTAINER: "rslave", PROPAGATION_BIDIRECTIONAL: "rshared" } as const;
 
-export function containerSpec(cfg: ContainerConfig__Output | null): { spec: ContainerSpec; name: string; attempt: number; logPath: string } {
+export function containerSpec(cfg: ContainerConfig__Output | null): { spec: ContainerSpec; name: string; attempt: number; logPath: string; pidTarget?: string } {
   if (!cfg) throw invalidArgument("CreateContainer: config is missing", "config");
   if (!cfg.metadata?.name) throw invalidArgument("CreateContainer: config.metadata.name is empty", "config.metadata.name");
   if (!/^[a-zA-Z0-9][a-zA-Z0-9.-]*$/.test(cfg.metadata.name)) throw invalidArgument(`config.metadata.name ${JSON.stringify(cfg.metadata.name)}: use letters, digits, '.' and '-'`, "config.metadata.name");
@@ -208,7 +208,15 @@ export function containerSpec(cfg: ContainerConfig__Output | null): { spec: Cont
   if (res) Object.assign(spec, resourcesSpec(res));
   spec.labels = { ...cfg.labels, [LABEL_NAME]: cfg.metadata.name, [LABEL_ATTEMPT]: String(cfg.metadata.attempt), ...(cfg.log_path ? { [LABEL_LOG_PATH]: cfg.log_path } : {}) };
   spec.annotations = { ...cfg.annotations };
-  return { spec, name: cfg.metadata.name, attempt: cfg.metadata.attempt, logPath: cfg.log_path };
+  // kubelet's ephemeral containers (kubectl debug --target): the pid namespace of another
+  // container of the pod. The pod's own mode (POD, CONTAINER, NODE) applies to the others.
+  const cns = sc?.namespace_options;
+  let pidTarget: string | undefined;
+  if (cns?.pid === "TARGET") {
+    if (!cns.target_id) throw invalidArgument("linux.security_context.namespace_options.pid TARGET needs target_id (the container whose pid namespace to join)", "linux.security_context.namespace_options.target_id");
+    pidTarget = cns.target_id;
+  }
+  return { spec, name: cfg.metadata.name, attempt: cfg.metadata.attempt, logPath: cfg.log_path, ...(pidTarget ? { pidTarget } : {}) };
 }
 
 /** LinuxContainerResources → the spec's limits (containerd's rules: no swap beyond the memory limit). */
