@@ -35,6 +35,16 @@ async function runIn(p: string, podName: string, name: string, extra: object): P
   return id;
 }
 
+/** A pod for one test, removed (with its containers) whatever the test does. */
+async function inPod(config: PodSandboxConfig, body: (p: string) => Promise<void>): Promise<void> {
+  const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config })).pod_sandbox_id;
+  try {
+    await body(p);
+  } finally {
+    await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
+  }
+}
+
 beforeAll(async () => {
   devDir = mkdtempSync(join(tmpdir(), "bt-cri-dev-"));
   // A test-made node for an existing, unattached loop device (7:7 is /dev/loop7 here): not one of
@@ -58,8 +68,7 @@ describe("CRI devices, hugepage limits, Version", () => {
   });
 
   test("devices: a test-made node readable inside with its major:minor; \"r\" only makes a write fail", async () => {
-    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("dev") })).pod_sandbox_id;
-    try {
+    await inPod(pod("dev"), async (p) => {
       const rw = await runIn(p, "dev", "rw", { devices: [{ host_path: join(devDir, "btloop"), container_path: "/dev/btloop", permissions: "rwm" }] });
       const ro = await runIn(p, "dev", "ro", { devices: [{ host_path: join(devDir, "btloop"), container_path: "/dev/btloop", permissions: "r" }] });
       for (const id of [rw, ro]) {
@@ -72,16 +81,13 @@ describe("CRI devices, hugepage limits, Version", () => {
       const w = await exec(ro, ["sh", "-c", ": > /dev/btloop"]);
       expect(w.code).not.toBe(0);
       expect(w.err).toMatch(/not permitted/i);
-    } finally {
-      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
-    }
+    });
   }, 60_000);
 
   test("seccomp: RuntimeDefault and a Localhost profile filter the container and its execs; Unconfined and unset do not", async () => {
     const profile = join(devDir, "no-mkdir.json");
     writeFileSync(profile, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO" }] }));
-    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("sec") })).pod_sandbox_id;
-    try {
+    await inPod(pod("sec"), async (p) => {
       const sc = (seccomp?: object) => (seccomp ? { linux: { security_context: { seccomp } } } : {});
       const mode = async (id: string) => /^Seccomp:\s*(\d)/m.exec((await exec(id, ["cat", "/proc/self/status"])).out)?.[1];
       const dflt = await runIn(p, "sec", "default", sc({ profile_type: "RuntimeDefault" }));
@@ -94,14 +100,11 @@ describe("CRI devices, hugepage limits, Version", () => {
       expect(m.code).not.toBe(0);
       expect(m.err).toMatch(/not permitted/i);
       expect((await exec(unconfined, ["mkdir", "/tmp/d"])).code).toBe(0);
-    } finally {
-      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
-    }
+    });
   }, 60_000);
 
   test("security context: run_as_user/group, supplemental_groups (kubelet's fsGroup), readonly_rootfs, no_new_privs, masked and readonly paths — for the container and its execs", async () => {
-    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("sctx") })).pod_sandbox_id;
-    try {
+    await inPod(pod("sctx"), async (p) => {
       const id = await runIn(p, "sctx", "sctx", { linux: { security_context: {
         run_as_user: { value: 1000 }, run_as_group: { value: 2000 }, supplemental_groups: [3000, 3001],
         readonly_rootfs: true, no_new_privs: true, masked_paths: ["/etc/hostname"], readonly_paths: ["/tmp"],
@@ -114,29 +117,23 @@ describe("CRI devices, hugepage limits, Version", () => {
       expect(ro.err).toMatch(/read-only/i);
       expect(await exec(id, ["sh", "-c", "wc -c < /etc/hostname"])).toMatchObject({ out: "0\n", code: 0 }); // masked: /dev/null over it
       expect((await exec(id, ["sh", "-c", "grep ' /tmp ' /proc/self/mounts"])).out).toMatch(/\sro[,\s]/);
-    } finally {
-      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
-    }
+    });
   }, 60_000);
 
   test("resources at create: cpu_quota over cpu_period, cpu_shares, cpuset_cpus and cpuset_mems in the container's cgroup", async () => {
-    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("cres") })).pod_sandbox_id;
-    try {
+    await inPod(pod("cres"), async (p) => {
       const id = await runIn(p, "cres", "cres", { linux: { resources: { cpu_quota: 25_000, cpu_period: 50_000, cpu_shares: 512, cpuset_cpus: "0", cpuset_mems: "0" } } });
       const files = ["cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us", "cpu/cpu.shares", "cpuset/cpuset.cpus", "cpuset/cpuset.mems"].map((f) => `/sys/fs/cgroup/${f}`);
       expect((await exec(id, ["cat", ...files])).out.split("\n")).toEqual(["25000", "50000", "512", "0", "0", ""]); // the period as given
       // This host has one memory node, so the cgroup shows 0 either way: the runtime's config says it was asked for.
       const oci = JSON.parse(readFileSync(join(s.cli.runroot, "containers", id, "config.json"), "utf8"));
       expect(oci.linux.resources.cpu).toMatchObject({ quota: 25_000, period: 50_000, shares: 512, cpus: "0", mems: "0" });
-    } finally {
-      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
-    }
+    });
   }, 60_000);
 
   test("pid TARGET (kubectl debug --target): an ephemeral container in another container's pid namespace; a target outside the pod is NotFound", async () => {
-    const cfg = { ...pod("tgt"), linux: { security_context: { namespace_options: { pid: "CONTAINER" } } } };
-    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: cfg })).pod_sandbox_id;
-    try {
+    const cfg: PodSandboxConfig = { ...pod("tgt"), linux: { security_context: { namespace_options: { pid: "CONTAINER" } } } };
+    await inPod(cfg, async (p) => {
       const make = async (name: string, extra: object, command = ["sleep", "300"]) => {
         const config = { metadata: { name }, image: { image: "busybox" }, command, log_path: `${name}.log`, ...extra };
         const id = (await call<object, { container_id: string }>(rt, "CreateContainer", { pod_sandbox_id: p, config, sandbox_config: cfg })).container_id;
@@ -154,35 +151,27 @@ describe("CRI devices, hugepage limits, Version", () => {
       const bad = { metadata: { name: "debug2" }, image: { image: "busybox" }, command: ["true"], log_path: "d2.log", linux: { security_context: { namespace_options: { pid: "TARGET", target_id: "f".repeat(64) } } } };
       expect(await code(call(rt, "CreateContainer", { pod_sandbox_id: p, config: bad, sandbox_config: cfg }))).toMatchObject({ code: grpc.status.NOT_FOUND, details: expect.stringContaining("target_id") });
       expect((await call<object, { containers: unknown[] }>(rt, "ListContainers", {})).containers.length).toBe(before);
-    } finally {
-      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
-    }
+    });
   }, 60_000);
 
   test("privileged: every host device node is there (containerd's host devices)", async () => {
-    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: pod("priv") })).pod_sandbox_id;
-    try {
+    await inPod(pod("priv"), async (p) => {
       const id = await runIn(p, "priv", "p", { linux: { security_context: { privileged: true } } });
       const r = await exec(id, ["ls", "-l", "/dev/loop-control", "/dev/loop7"]);
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/10,\s+237 .*\/dev\/loop-control/);
       expect(r.out).toMatch(/7,\s+7 .*\/dev\/loop7/);
-    } finally {
-      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
-    }
+    });
   }, 60_000);
 
   test("pod sysctls: net.* in the pod's (CNI-made) network namespace and kernel.shm* in its IPC one, seen by its containers", async () => {
     const cfg = { ...pod("sysctl"), linux: { sysctls: { "net.ipv4.ip_unprivileged_port_start": "80", "kernel.shm_rmid_forced": "1" } } };
-    const p = (await call<object, { pod_sandbox_id: string }>(rt, "RunPodSandbox", { config: cfg })).pod_sandbox_id;
-    try {
+    await inPod(cfg, async (p) => {
       const id = await runIn(p, "sysctl", "s", {});
       const r = await exec(id, ["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start", "/proc/sys/kernel/shm_rmid_forced"]);
       expect(r).toEqual({ code: 0, out: "80\n1\n", err: "" });
       expect(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8")).not.toBe("80\n");
-    } finally {
-      await call(rt, "RemovePodSandbox", { pod_sandbox_id: p });
-    }
+    });
   }, 60_000);
 
   test("hugepage limits: the container starts on a host without the hugetlb controller", async () => {
