@@ -316,8 +316,9 @@ export function specFromFlags(p: Parsed, image: string, command: string[], hostE
     throw new UsageError("conflicting options: --cpus and --cpu-period/--cpu-quota cannot both be set (use one way of giving the CPU limit)", "--cpus");
   }
   // docker's --cpu-quota over --cpu-period (100 ms when not given); a quota of 0 or -1 is no limit.
-  if (quota !== undefined && quota > 0) cpus = quota / (period ?? 100_000);
-  const cpuPeriod = quota !== undefined && quota > 0 && period !== undefined ? period : undefined;
+  const limited = quota !== undefined && quota > 0;
+  if (limited) cpus = quota / (period ?? 100_000);
+  const cpuPeriod = limited ? period : undefined;
   const env = [...list(p, "env-file").flatMap((file) => readEnvFile(file, hostEnv)), ...envFlags(list(p, "env"), hostEnv)];
   const mounts: MountSpec[] = [...list(p, "volume").map(parseVolumeFlag), ...list(p, "mount").map(parseMountFlag), ...list(p, "tmpfs").map(parseTmpfsFlag)];
   const network = str(p, "network") ?? str(p, "net");

@@ -22,7 +22,7 @@ import { randomString } from "../sys/digest.ts";
 import { conflict, failedPrecondition, invalidArgument, isBerthError } from "../sys/errdefs.ts";
 import { boundingCapabilities } from "../sys/capabilities.ts";
 import { timed } from "../explain/channel.ts";
-import { resolveGroups, resolveUser } from "../image/config-to-spec.ts";
+import { processUser } from "../image/config-to-spec.ts";
 import { ATTACH, AttachClient, type AttachHandlers } from "../monitor/attach.ts";
 import { consoleSocketPath, findBinary, spawnMonitor, type MonitorStatus } from "../monitor/monitor.ts";
 import type { ExecRecord } from "../metadata/execs.ts";
@@ -142,10 +142,9 @@ function execProcess(e: Engine, c: Container, spec: ExecSpec): Process {
     proc.cwd = spec.workdir;
   }
   if (spec.user !== undefined && spec.user !== "") {
-    const u = resolveUser(join(dir, "rootfs"), spec.user);
     // The container's --group-add applies to an exec as another user too (docker's getUser).
-    const additionalGids = [...new Set([...u.additionalGids, ...resolveGroups(join(dir, "rootfs"), c.spec.groupAdd ?? [])])];
-    proc.user = { uid: u.uid, gid: u.gid, ...(additionalGids.length ? { additionalGids } : {}) };
+    const { user, resolved: u } = processUser(join(dir, "rootfs"), spec.user, c.spec.groupAdd);
+    proc.user = user;
     // The container's HOME was its own user's; the exec'd user's unless the session sets one.
     if (!(spec.env ?? []).some((x) => x.startsWith("HOME="))) proc.env = mergeEnv(proc.env, [`HOME=${u.home}`]);
   }

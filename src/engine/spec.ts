@@ -237,6 +237,11 @@ const cleanTarget = (t: string, field: string) => {
   return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
 };
 
+/** A CFS period the kernel takes (cpu.cfs_period_us: 1 ms to 1 s), at create and at update. */
+export function checkCpuPeriod(us: number): void {
+  if (!Number.isSafeInteger(us) || us < 1000 || us > 1_000_000) throw invalidArgument(`cpu period ${us} µs is outside 1000..1000000`, "cpu-period");
+}
+
 /** Check a spec before anything is created: every error names the input. */
 export function validateSpec(s: ContainerSpec): void {
   const seen = new Set<string>();
@@ -253,9 +258,7 @@ export function validateSpec(s: ContainerSpec): void {
       throw invalidArgument(`mount type ${JSON.stringify(m.type)}: use bind, volume or tmpfs`, "mount");
     }
   }
-  if (s.cpuPeriod !== undefined && (!Number.isSafeInteger(s.cpuPeriod) || s.cpuPeriod < 1000 || s.cpuPeriod > 1_000_000)) {
-    throw invalidArgument(`cpu period ${s.cpuPeriod} µs is outside 1000..1000000`, "cpu-period");
-  }
+  if (s.cpuPeriod !== undefined) checkCpuPeriod(s.cpuPeriod);
   if (s.memory !== undefined && (!Number.isSafeInteger(s.memory) || s.memory < MIN_MEMORY)) {
     throw invalidArgument(`memory limit ${s.memory} bytes is below the minimum of 6 MiB`, "memory");
   }
@@ -333,6 +336,7 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
       ...(s.memory !== undefined ? { memory: s.memory } : {}),
       ...(s.pidsLimit !== undefined ? { pidsLimit: s.pidsLimit } : {}),
       ...(s.cpus !== undefined ? { cpus: s.cpus } : {}),
+      ...(s.cpuPeriod !== undefined ? { cpuPeriod: s.cpuPeriod } : {}),
       network: host ? "host" : "none",
       tty: s.tty ?? false,
     },
@@ -393,8 +397,6 @@ export function toOciSpec(image: ImageConfigFile, s: ContainerSpec, ctx: StartCo
     const swap = s.memorySwap ?? s.memory * 2; // docker's default: as much swap as memory
     res.memory = { ...(res.memory ?? {}), limit: s.memory, swap: swap === -1 ? -1 : swap };
   }
-  // The quota as a share of the given period (specFromImage used its 100 ms one).
-  if (s.cpus !== undefined && s.cpuPeriod !== undefined) res.cpu = { ...(res.cpu ?? {}), quota: Math.round(s.cpus * s.cpuPeriod), period: s.cpuPeriod };
   if (s.cpuShares !== undefined) res.cpu = { ...(res.cpu ?? {}), shares: s.cpuShares };
   if (s.cpusetCpus !== undefined) res.cpu = { ...(res.cpu ?? {}), cpus: s.cpusetCpus };
   if (s.cpusetMems !== undefined) res.cpu = { ...(res.cpu ?? {}), mems: s.cpusetMems };

@@ -4,7 +4,7 @@
 // (CRI containers start once).
 import type { Engine } from "./engine.ts";
 import { getContainer, type Container } from "./containers.ts";
-import { MIN_MEMORY } from "./spec.ts";
+import { checkCpuPeriod, MIN_MEMORY } from "./spec.ts";
 import { failedPrecondition, invalidArgument } from "../sys/errdefs.ts";
 import type { LinuxResources } from "../cgroups/resources.ts";
 
@@ -27,7 +27,7 @@ export async function updateResources(e: Engine, ref: string, u: ResourcesUpdate
   if (u.memorySwap !== undefined && u.memorySwap !== -1 && u.memory !== undefined && u.memorySwap < u.memory) {
     throw invalidArgument(`memory+swap limit ${u.memorySwap} is less than the memory limit ${u.memory}`, "memory-swap");
   }
-  if (u.cpuPeriod !== undefined && (u.cpuPeriod < 1000 || u.cpuPeriod > 1_000_000)) throw invalidArgument(`cpu period ${u.cpuPeriod} µs is outside 1000..1000000`, "cpu-period");
+  if (u.cpuPeriod !== undefined) checkCpuPeriod(u.cpuPeriod);
   if (u.cpuQuota !== undefined && u.cpuQuota !== -1 && u.cpuQuota < 1000) throw invalidArgument(`cpu quota ${u.cpuQuota} µs is below 1000`, "cpu-quota");
   const r: LinuxResources = {};
   if (u.memory !== undefined || u.memorySwap !== undefined) r.memory = { ...(u.memory !== undefined ? { limit: u.memory } : {}), ...(u.memorySwap !== undefined ? { swap: u.memorySwap } : {}) };

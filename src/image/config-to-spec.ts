@@ -58,8 +58,10 @@ export interface RunOverrides {
   memory?: number;
   /** --pids-limit; 0 or negative: unlimited. */
   pidsLimit?: number;
-  /** --cpus: fractional CPUs (CFS quota over a 100 ms period). */
+  /** --cpus: fractional CPUs (a CFS quota over `cpuPeriod`). */
   cpus?: number;
+  /** --cpu-period, µs: the period `cpus` is a share of (default 100 ms). */
+  cpuPeriod?: number;
   /** -v: "SRC:DST[:ro|rw,…]" with an absolute host SRC, or already split. */
   binds?: (string | Bind)[];
   /** --network: own namespace with only loopback (none), or the host's (host). */
@@ -303,6 +305,13 @@ export function resolveGroups(rootfs: string, names: readonly string[]): number[
   });
 }
 
+/** The process's user for `spec` (resolveUser) with the --group-add groups among its additional ones. */
+export function processUser(rootfs: string, spec: string, groupAdd: readonly string[] = []): { user: { uid: number; gid: number; additionalGids?: number[] }; resolved: ResolvedUser } {
+  const resolved = resolveUser(rootfs, spec);
+  const additionalGids = [...new Set([...resolved.additionalGids, ...resolveGroups(rootfs, groupAdd)])];
+  return { user: { uid: resolved.uid, gid: resolved.gid, ...(additionalGids.length ? { additionalGids } : {}) }, resolved };
+}
+
 // ---- env, args, mounts ---------------------------------------------------------------------
 
 /** Set or replace NAME=value entries, keeping the position of a name's first appearance. */
@@ -392,9 +401,8 @@ export function specFromImage(image: ImageConfigFile | ImageConfig, opts: SpecOp
   proc.cwd = cwd;
 
   // User.
-  const user = resolveUser(opts.rootfs, o.user ?? cfg.User ?? "");
-  const additionalGids = [...new Set([...user.additionalGids, ...resolveGroups(opts.rootfs, o.groupAdd ?? [])])];
-  proc.user = { uid: user.uid, gid: user.gid, ...(additionalGids.length ? { additionalGids } : {}) };
+  const { user: procUser, resolved: user } = processUser(opts.rootfs, o.user ?? cfg.User ?? "", o.groupAdd);
+  proc.user = procUser;
 
   // Hostname: given, else the host's for host networking, else the ID's first 12 characters.
   const host = o.network === "host";
@@ -432,7 +440,8 @@ export function specFromImage(image: ImageConfigFile | ImageConfig, opts: SpecOp
     if (!Number.isFinite(o.cpus) || o.cpus < 0.01 || o.cpus > max) {
       throw invalidArgument(`--cpus ${o.cpus}: the range is 0.01 to ${max}, as there are ${max} CPUs available`, "cpus");
     }
-    res.cpu = { quota: Math.round(o.cpus * CPU_PERIOD), period: CPU_PERIOD };
+    const period = o.cpuPeriod ?? CPU_PERIOD;
+    res.cpu = { quota: Math.round(o.cpus * period), period };
   }
 
   // Mounts: defaults, then image volumes and binds sorted parents-first; a user mount at a
