@@ -46,7 +46,12 @@ mv build/berth-pause.tmp build/berth-pause
 # --compile-jit-policy keeps it in the interpreter (run true: 21.8 → 18.3 ms median here).
 # No .env or bunfig.toml from the working directory (often the bundle): a .env there could set
 # BERTH_INIT and run another helper as root; skipping the lookups also saves ~0.3 ms per start.
-"$bun" build src/runtime-cli/main.ts --compile --bytecode --minify --compile-jit-policy 1000 \
+# ES modules split into chunks (--splitting --format esm), each loaded at its first import():
+# in one file, every module's top-level functions and the export objects of every module that
+# is imported lazily are made at start, whether the command uses them or not (measured: 3000
+# exported one-line functions, never called, +3 ms per start; `berth --version` 5.5 → 4.2 ms,
+# `berth images` 6.4 → 5.3, `berth run --rm` −0.4 ms, `berth-runtime --version` 3.6 → 3.3).
+"$bun" build src/runtime-cli/main.ts --compile --splitting --format esm --bytecode --minify --compile-jit-policy 1000 \
   --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile build/berth-runtime.tmp >/dev/null
 mv build/berth-runtime.tmp build/berth-runtime
 # The CRI front (src/api/cri with grpc-js and protobufjs) as a bundle beside berth, loaded by berthd
@@ -54,6 +59,6 @@ mv build/berth-runtime.tmp build/berth-runtime
 "$bun" build src/api/cri/server.ts --target bun --minify --outfile build/berth-cri.js.tmp >/dev/null
 mv build/berth-cri.js.tmp build/berth-cri.js
 # The berth CLI, built the same way (one executable beside berth-init, which it runs containers with).
-"$bun" build src/cli/main.ts --compile --bytecode --minify --compile-jit-policy 1000 \
+"$bun" build src/cli/main.ts --compile --splitting --format esm --bytecode --minify --compile-jit-policy 1000 \
   --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile build/berth.tmp >/dev/null
 mv build/berth.tmp build/berth
