@@ -11,7 +11,8 @@
 // were checked, so a reader never sees a partial or wrong blob. An ingest survives a crash or
 // restart; a new writer with the same ref rehashes the partial data and resumes at its end.
 
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, chmod, type FileHandle } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import {
   BerthError,
@@ -44,6 +45,14 @@ interface IngestMeta {
  * One set per process (perProcess): a copy of this module blind to another copy's writers would
  * take their lock files, which name this pid, for stale ones and write the same ingest.
  */
+// node:fs/promises on first use: a container's start reads blobs here (below) and never needs it;
+// loading it and starting Bun's thread pool cost a short-lived berth command ~1 ms.
+let fspModule: typeof import("node:fs/promises") | undefined;
+const fsp = (): typeof import("node:fs/promises") => (fspModule ??= require("node:fs/promises") as typeof import("node:fs/promises"));
+
+/** Blobs up to this size (manifests, indexes, configs) are read synchronously: see read(). */
+const SYNC_READ_MAX = 1 << 20;
+
 const heldIngests = perProcess("content.heldIngests", () => new Set<string>());
 
 const errno = (e: unknown): string | undefined =>
@@ -59,7 +68,7 @@ function processAlive(pid: number): boolean {
 }
 
 async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
+  const fh = await fsp().open(dir, "r");
   try {
     await fh.sync();
   } finally {
@@ -95,7 +104,7 @@ export class LocalContentStore implements Store {
     const path = this.blobPath(digest);
     let st;
     try {
-      st = await stat(path);
+      st = await fsp().stat(path);
     } catch (e) {
       if (errno(e) === "ENOENT") throw notFound(`content ${digest} is not in the store at ${this.root}`, "digest");
       throw e;
@@ -112,7 +121,7 @@ export class LocalContentStore implements Store {
 
   private async readLabels(digest: string): Promise<{ labels: Record<string, string>; updatedAt?: Date }> {
     try {
-      const raw = JSON.parse(await readFile(this.labelsPath(digest), "utf8")) as {
+      const raw = JSON.parse(await fsp().readFile(this.labelsPath(digest), "utf8")) as {
         labels: Record<string, string>;
         updatedAt: string;
       };
@@ -126,15 +135,15 @@ export class LocalContentStore implements Store {
   private async writeLabels(digest: string, labels: Record<string, string>): Promise<Date> {
     const path = this.labelsPath(digest);
     const now = new Date();
-    await mkdir(join(path, ".."), { recursive: true });
+    await fsp().mkdir(join(path, ".."), { recursive: true });
     if (Object.keys(labels).length === 0) {
-      await rm(path, { force: true });
+      await fsp().rm(path, { force: true });
       return now;
     }
     // Unique per write: two updates of one blob's labels may run at once in one process.
     const tmp = `${path}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`;
-    await writeFile(tmp, JSON.stringify({ labels, updatedAt: now.toISOString() }));
-    await rename(tmp, path);
+    await fsp().writeFile(tmp, JSON.stringify({ labels, updatedAt: now.toISOString() }));
+    await fsp().rename(tmp, path);
     return now;
   }
 
@@ -150,7 +159,7 @@ export class LocalContentStore implements Store {
     for (const algorithm of ["sha256", "sha512"] as DigestAlgorithm[]) {
       let names: string[];
       try {
-        names = await readdir(join(this.root, "blobs", algorithm));
+        names = await fsp().readdir(join(this.root, "blobs", algorithm));
       } catch (e) {
         if (errno(e) === "ENOENT") continue;
         throw e;
@@ -174,12 +183,12 @@ export class LocalContentStore implements Store {
   async delete(digest: string): Promise<void> {
     const path = this.blobPath(digest);
     try {
-      await rm(path);
+      await fsp().rm(path);
     } catch (e) {
       if (errno(e) === "ENOENT") throw notFound(`content ${digest} is not in the store at ${this.root}`, "digest");
       throw e;
     }
-    await rm(this.labelsPath(digest), { force: true });
+    await fsp().rm(this.labelsPath(digest), { force: true });
   }
 
   // ---- Provider -----------------------------------------------------------------------------
@@ -188,7 +197,7 @@ export class LocalContentStore implements Store {
     const path = this.blobPath(desc.digest);
     let fh: FileHandle;
     try {
-      fh = await open(path, "r");
+      fh = await fsp().open(path, "r");
     } catch (e) {
       if (errno(e) === "ENOENT") throw notFound(`content ${desc.digest} is not in the store at ${this.root}`, "digest");
       throw e;
@@ -213,8 +222,13 @@ export class LocalContentStore implements Store {
   }
 
   async read(digest: string): Promise<Uint8Array> {
+    const path = this.blobPath(digest);
     try {
-      return new Uint8Array(await readFile(this.blobPath(digest)));
+      // A manifest or config (a few KB; a `run` reads them several times) is read at once: an
+      // async read is a hop through Bun's thread pool, which costs more than the read. Big blobs
+      // (layers) stay off the event loop.
+      if (statSync(path).size <= SYNC_READ_MAX) return new Uint8Array(readFileSync(path));
+      return new Uint8Array(await fsp().readFile(path));
     } catch (e) {
       if (errno(e) === "ENOENT") throw notFound(`content ${digest} is not in the store at ${this.root}`, "digest");
       throw e;
@@ -239,7 +253,7 @@ export class LocalContentStore implements Store {
     }
     if (total < 0 || !Number.isSafeInteger(total)) throw invalidArgument(`invalid total size ${total}`, "total");
     const dir = this.ingestDir(opts.ref);
-    await mkdir(dir, { recursive: true });
+    await fsp().mkdir(dir, { recursive: true });
     await this.lockIngest(dir, opts.ref);
     try {
       let meta = await readMeta(dir);
@@ -250,14 +264,14 @@ export class LocalContentStore implements Store {
           (total !== 0 && meta.total !== 0 && meta.total !== total));
       if (meta === undefined || stale) {
         meta = { ref: opts.ref, expected, total, startedAt: new Date().toISOString() };
-        await rm(join(dir, "data"), { force: true });
-        await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
+        await fsp().rm(join(dir, "data"), { force: true });
+        await fsp().writeFile(join(dir, "meta.json"), JSON.stringify(meta));
       } else if ((expected !== "" && meta.expected === "") || (total !== 0 && meta.total === 0)) {
         meta = { ...meta, expected: expected || meta.expected, total: total || meta.total };
-        await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
+        await fsp().writeFile(join(dir, "meta.json"), JSON.stringify(meta));
       }
       const algorithm = meta.expected !== "" ? parseDigest(meta.expected).algorithm : "sha256";
-      const fh = await open(join(dir, "data"), "a+");
+      const fh = await fsp().open(join(dir, "data"), "a+");
       // Rehash what a previous writer left: the hash state does not survive a restart, the bytes do.
       const digester = new Digester(algorithm);
       const size = (await fh.stat()).size;
@@ -282,18 +296,18 @@ export class LocalContentStore implements Store {
     }
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await writeFile(lockPath, String(process.pid), { flag: "wx" });
+        await fsp().writeFile(lockPath, String(process.pid), { flag: "wx" });
         heldIngests.add(dir);
         return;
       } catch (e) {
         if (errno(e) !== "EEXIST") throw e;
-        const pid = Number((await readFile(lockPath, "utf8").catch(() => "")).trim());
+        const pid = Number((await fsp().readFile(lockPath, "utf8").catch(() => "")).trim());
         // Our own pid without an in-process holder means a writer that was never closed
         // (or a previous run that reused the pid): the lock is stale either way.
         if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
           throw new BerthError("Unavailable", `ingest ${JSON.stringify(ref)} is locked by process ${pid}; retry when it is done`, "ref");
         }
-        await rm(lockPath, { force: true });
+        await fsp().rm(lockPath, { force: true });
       }
     }
     throw new BerthError("Unavailable", `could not lock ingest ${JSON.stringify(ref)} at ${dir}`, "ref");
@@ -302,20 +316,20 @@ export class LocalContentStore implements Store {
   /** @internal */
   async unlockIngest(dir: string): Promise<void> {
     heldIngests.delete(dir);
-    await rm(join(dir, "lock"), { force: true });
+    await fsp().rm(join(dir, "lock"), { force: true });
   }
 
   /** @internal Commit the ingest's data file as `digest`. */
   async commitIngest(dir: string, digest: string, labels: Record<string, string> | undefined): Promise<void> {
     const target = this.blobPath(digest);
-    await mkdir(join(target, ".."), { recursive: true });
+    await fsp().mkdir(join(target, ".."), { recursive: true });
     await ensureLayoutFile(this.root);
     if (await exists(target)) {
       await this.dropIngest(dir);
       throw alreadyExists(`content ${digest} already exists in the store at ${this.root}`, "digest");
     }
-    await chmod(join(dir, "data"), 0o444);
-    await rename(join(dir, "data"), target);
+    await fsp().chmod(join(dir, "data"), 0o444);
+    await fsp().rename(join(dir, "data"), target);
     await fsyncDir(join(target, ".."));
     if (labels && Object.keys(labels).length > 0) await this.writeLabels(digest, labels);
     await this.dropIngest(dir);
@@ -324,7 +338,7 @@ export class LocalContentStore implements Store {
   /** @internal */
   async dropIngest(dir: string): Promise<void> {
     heldIngests.delete(dir);
-    await rm(dir, { recursive: true, force: true });
+    await fsp().rm(dir, { recursive: true, force: true });
   }
 
   async status(ref: string): Promise<Status> {
@@ -337,7 +351,7 @@ export class LocalContentStore implements Store {
   async listStatuses(prefix = ""): Promise<Status[]> {
     let dirs: string[];
     try {
-      dirs = await readdir(join(this.root, "ingest"));
+      dirs = await fsp().readdir(join(this.root, "ingest"));
     } catch (e) {
       if (errno(e) === "ENOENT") return [];
       throw e;
@@ -448,7 +462,7 @@ class LocalWriter implements Writer {
 
 async function exists(path: string): Promise<boolean> {
   try {
-    await stat(path);
+    await fsp().stat(path);
     return true;
   } catch (e) {
     if (errno(e) === "ENOENT") return false;
@@ -458,7 +472,7 @@ async function exists(path: string): Promise<boolean> {
 
 async function readMeta(dir: string): Promise<IngestMeta | undefined> {
   try {
-    return JSON.parse(await readFile(join(dir, "meta.json"), "utf8")) as IngestMeta;
+    return JSON.parse(await fsp().readFile(join(dir, "meta.json"), "utf8")) as IngestMeta;
   } catch (e) {
     if (errno(e) === "ENOENT") return undefined;
     throw e;
@@ -466,7 +480,7 @@ async function readMeta(dir: string): Promise<IngestMeta | undefined> {
 }
 
 async function statusOf(dir: string, meta: IngestMeta): Promise<Status> {
-  const st = await stat(join(dir, "data")).catch(() => undefined);
+  const st = await fsp().stat(join(dir, "data")).catch(() => undefined);
   return {
     ref: meta.ref,
     offset: st?.size ?? 0,
@@ -480,7 +494,7 @@ async function statusOf(dir: string, meta: IngestMeta): Promise<Status> {
 async function ensureLayoutFile(root: string): Promise<void> {
   const path = join(root, "oci-layout");
   if (await exists(path)) return;
-  await writeFile(path, JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  await fsp().writeFile(path, JSON.stringify({ imageLayoutVersion: "1.0.0" }));
 }
 
 /** Shared by every store: containerd's fieldpath rules for label updates. */

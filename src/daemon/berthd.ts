@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { dirname, join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
 import { invalidArgument } from "../sys/errdefs.ts";
+import { longLived } from "../sys/remove-tree.ts";
 
 export interface DaemonOptions {
   engine: Engine;
@@ -101,6 +102,7 @@ function writePidfile(path: string): void {
 }
 
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  longLived(); // big removals (a container's layer) in the thread pool, off the API's event loop
   if (o.pidfile) writePidfile(o.pidfile);
   const running: RunningFront[] = [];
   try {

@@ -4,11 +4,11 @@
 // is already committed is reused without unpacking.
 //   ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))  (image-spec config.md)
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { digestOf } from "../content/digest.ts";
 import { isBerthError } from "../sys/errdefs.ts";
-import { unpackLayer, type UnpackResult } from "../image/unpack.ts";
+import type { UnpackResult } from "../image/unpack.ts";
 import { mountAll, unmountAll } from "./mount.ts";
 import type { Snapshotter } from "./types.ts";
 
@@ -53,11 +53,14 @@ export async function applyLayer(
   const key = `extract-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)} ${chain}`;
   const mounts = await sn.prepare(key, parent, { labels: { "containerd.io/snapshot.ref": chain } });
   // The owner's pid in the name: a berth killed mid-unpack leaves a mount the next GC can undo.
-  const target = await mkdtemp(join(workDir, `apply-${process.pid}-`));
+  const target = mkdtempSync(join(workDir, `apply-${process.pid}-`));
   try {
     let result: UnpackResult;
     mountAll(mounts, target);
     try {
+      // Loaded on the first unpack only: a container's start over layers already unpacked
+      // (the common case) never reads a tar.
+      const { unpackLayer } = await import("../image/unpack.ts");
       result = await unpackLayer(target, await layer.data(), { expectedDiffID: layer.diffID });
     } finally {
       unmountAll(target, { detach: true });
@@ -74,7 +77,7 @@ export async function applyLayer(
     await sn.remove(key).catch(() => {});
     throw e;
   } finally {
-    await rm(target, { recursive: true, force: true });
+    rmSync(target, { recursive: true, force: true }); // the empty mount point
   }
 }
 

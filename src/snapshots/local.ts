@@ -10,13 +10,13 @@
 
 import type { Database } from "bun:sqlite";
 import { Database as SQLite } from "bun:sqlite";
-import { mkdirSync, renameSync, readdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdirSync, mkdtempSync, renameSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../sys/errdefs.ts";
 import { applyLabelUpdate } from "../content/local-store.ts";
 import type { Info, Kind, Mount, SnapshotOptions, Snapshotter, Usage } from "./types.ts";
 import { diskUsage } from "./disk-usage.ts";
+import { removeTree } from "../sys/remove-tree.ts";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS local_snapshots (
@@ -229,7 +229,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
       }
     }
     const parentDirs = this.ancestorDirs(parentRow?.id ?? null);
-    const staging = await mkdtemp(join(this.root, "staging", "new-"));
+    const staging = mkdtempSync(join(this.root, "staging", "new-"));
     try {
       await this.populate(staging, kind, parentDirs);
       const now = Date.now();
@@ -246,7 +246,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
       }).immediate();
       return this.mountsOf(this.record(this.rowById(id)));
     } catch (e) {
-      await rm(staging, { recursive: true, force: true });
+      rmSync(staging, { recursive: true, force: true }); // what populate() made: a few directories
       throw e;
     }
   }
@@ -292,7 +292,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
         if ((e as { code?: string }).code !== "ENOENT") throw e;
       }
     }).immediate();
-    await rm(trash, { recursive: true, force: true });
+    await removeTree(trash);
   }
 
   async walk(fn: (info: Info) => void | Promise<void>, filter?: (info: Info) => boolean): Promise<void> {
@@ -311,10 +311,10 @@ export abstract class LocalSnapshotter implements Snapshotter {
       (this.db.query("SELECT id FROM local_snapshots WHERE snapshotter = ?").all(this.scope) as { id: number }[]).map((r) => String(r.id)),
     );
     for (const name of readdirSync(join(this.root, "snapshots"))) {
-      if (!known.has(name)) await rm(join(this.root, "snapshots", name), { recursive: true, force: true });
+      if (!known.has(name)) await removeTree(join(this.root, "snapshots", name));
     }
     for (const d of ["staging", "removed"]) {
-      for (const name of readdirSync(join(this.root, d))) await rm(join(this.root, d, name), { recursive: true, force: true });
+      for (const name of readdirSync(join(this.root, d))) await removeTree(join(this.root, d, name));
     }
   }
 

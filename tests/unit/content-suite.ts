@@ -261,6 +261,19 @@ export function contentStoreSuite(name: string, open: (root: string) => Store | 
       expect(await store.read(desc.digest)).toEqual(data);
     });
 
+    test("read returns a blob whole on both sides of the size read without the thread pool (1 MiB)", async () => {
+      for (const n of [0, 1 << 20, (1 << 20) + 1, 3 << 20]) {
+        const data = randomBytes(n);
+        const desc = { digest: digestOf(data), size: n };
+        const w = await store.writer({ ref: `sized-${n}`, expected: desc.digest, total: n });
+        await w.write(data);
+        await w.commit();
+        const back = await store.read(desc.digest);
+        expect(back.length).toBe(n);
+        expect(digestOf(back)).toBe(desc.digest);
+      }
+    });
+
     test("store root holds an OCI layout and no stray temp files after commits", async () => {
       await writeBytes(store, "x", "text/plain");
       const entries = (await readdir(root)).sort();
