@@ -263,21 +263,35 @@ function endedView(st: MonitorStatus | undefined): Partial<Container> {
   return { state: "dead", pid: 0 };
 }
 
+/**
+ * The monitor's events past the offset recorded, as engine events, and the offset moved past
+ * them, in one write transaction: the offset is read inside it, never from `c`, which a caller
+ * may have read before another reconcile (in this process or another) imported the same lines.
+ */
 function importMonitorEvents(e: Engine, c: Container, dir: string): void {
-  const { events, offset } = readMonitorEvents(dir, c.monitorEventsOffset);
-  if (offset === c.monitorEventsOffset) return;
-  // The first "start" of a monitor is the engine's own start event; later ones follow restarts.
-  let skipFirstStart = c.monitorEventsOffset === 0;
-  for (const ev of events) {
-    if (ev.action === "start" && skipFirstStart) {
-      skipFirstStart = false;
-      continue;
+  e.meta.write(() => {
+    let from: number;
+    try {
+      from = e.containers.get(c.id).monitorEventsOffset;
+    } catch (err) {
+      if (isBerthError(err, "NotFound")) return; // removed meanwhile: its events went with it
+      throw err;
     }
-    const attributes: Record<string, string> = { name: c.name, image: c.image };
-    if (ev.action === "die") attributes.exitCode = String(ev.exitCode ?? 0);
-    e.emit({ type: "container", action: ev.action, actor: c.id, attributes, time: Math.round(ev.time / 1000) });
-  }
-  e.containers.update(c.id, { monitorEventsOffset: offset });
+    const { events, offset } = readMonitorEvents(dir, from);
+    if (offset === from) return;
+    // The first "start" of a monitor is the engine's own start event; later ones follow restarts.
+    let skipFirstStart = from === 0;
+    for (const ev of events) {
+      if (ev.action === "start" && skipFirstStart) {
+        skipFirstStart = false;
+        continue;
+      }
+      const attributes: Record<string, string> = { name: c.name, image: c.image };
+      if (ev.action === "die") attributes.exitCode = String(ev.exitCode ?? 0);
+      e.emit({ type: "container", action: ev.action, actor: c.id, attributes, time: Math.round(ev.time / 1000) });
+    }
+    e.containers.update(c.id, { monitorEventsOffset: offset });
+  });
 }
 
 // ---- start -------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 // The engine core as a library (what berthd's Docker API and the CRI call), on real containers:
 // typed records and reports, no printing; the same stores a CLI process would open.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Engine, type EngineOptions } from "../../src/engine/engine.ts";
 import {
   cleanupContainer, createContainer, getContainer, killContainer, listContainers, removeContainer, renameContainer,
-  startContainer, stopContainer, waitContainer, StartError,
+  reconcile, startContainer, stopContainer, waitContainer, StartError, type Container,
 } from "../../src/engine/containers.ts";
 import { readLogs } from "../../src/engine/logs.ts";
 import { createVolume, removeVolume } from "../../src/engine/volumes.ts";
@@ -85,6 +85,26 @@ describe.if(ready)("the engine core as a library", () => {
     await expect(renameContainer(e, c.id, "renamed")).rejects.toThrow(/same name/);
     await removeContainer(e, "renamed");
     expect((await listContainers(e, { all: true })).map((x) => x.id)).not.toContain(c.id);
+  });
+
+  test("a monitor's events are recorded once, however many reconciles (here, two from one stale record) see them", async () => {
+    // A restart policy keeps the container under its monitor: the first exit's die and restart
+    // land in its events file while it still counts as running (the second run takes 0.5 s), and any
+    // reconcile (berthd's list, a CLI's ps) imports them. listContainers reconciles records it
+    // read before its awaits: one that another import has passed must not import them again.
+    const c = await createContainer(e, { image: "busybox", command: ["sh", "-c", "if [ -e /ran ]; then sleep 0.5; else touch /ran; fi; exit 3"], network: { mode: "none" }, restart: { name: "on-failure", maximumRetryCount: 1 } });
+    await startContainer(e, c.id);
+    const stale = e.containers.get(c.id);
+    expect(stale.monitorEventsOffset).toBe(0);
+    const file = join(runroot, "containers", c.id, "events.jsonl");
+    for (let i = 0; i < 200 && !(existsSync(file) && readFileSync(file, "utf8").includes('"restart"')); i++) await Bun.sleep(20);
+    await reconcile(e, stale as Container);
+    await reconcile(e, stale as Container);
+    expect(await waitContainer(e, c.id)).toMatchObject({ exitCode: 3 });
+    // From the log, which holds what the monitor's exit command (another process) recorded too.
+    const seen = e.eventLog.list().filter((ev) => ev.actor === c.id).map((ev) => ev.action);
+    expect(seen).toEqual(["create", "start", "die", "restart", "start", "die"]);
+    await removeContainer(e, c.id);
   });
 
   test("errors are typed: a missing image, a bad spec, a command that is not there", async () => {
