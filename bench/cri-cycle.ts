@@ -3,7 +3,7 @@
 // and Debian's containerd 1.6 with its CRI plugin (runc, its own CNI bridge), the same pod and
 // container config, the same pause image (berth's built-in one, imported into containerd's k8s.io
 // namespace) and busybox, interleaved. Prints both medians and the ratio berth/containerd
-// (goal ≤ 0.5). Then kubelet-style status polling of `pods` running pods (ListPodSandbox,
+// (goal ≤ 0.5). Then kubelet-style status polling of `pods` (50) running pods (ListPodSandbox,
 // ListContainers, one PodSandboxStatus and ContainerStatus per pod, as one crictl round each):
 // the median of a round. Run as root after set-up:
 //   node_modules/bun/bin/bun.exe bench/cri-cycle.ts [rounds] [pods]
@@ -18,7 +18,7 @@ import { removeCgroupTree, removeRootNetworkLeftovers, stopPid, unmountUnder } f
 
 const top = resolve(import.meta.dir, "..");
 const rounds = Number(process.argv[2] ?? 10);
-const podCount = Number(process.argv[3] ?? 20);
+const podCount = Number(process.argv[3] ?? 50);
 const berth = join(top, "build/berth");
 const crictl = resolve(top, "../shared/tools/crictl");
 if (!existsSync(crictl)) throw new Error(`${crictl} is missing (see ../shared/tools/README.md)`);
@@ -62,6 +62,7 @@ let ctrd: Bun.Subprocess | undefined;
 let berthd: Bun.Subprocess | undefined;
 const results: Record<string, number[]> = { berth: [], containerd: [] };
 const polls: Record<string, number[]> = { berth: [], containerd: [] };
+const pollSteps: Record<string, Record<string, number[]>> = { berth: {}, containerd: {} };
 // Each crictl call's time by verb and side: where the cycle's time goes.
 const VERBS = ["runp", "create", "start", "stop", "rm", "stopp", "rmp"] as const;
 const steps: Record<string, Record<string, number[]>> = { berth: {}, containerd: {} };
@@ -184,16 +185,24 @@ try {
     for (const side of r % 2 ? [...order].reverse() : order) {
       const { c } = sides[side];
       const t0 = performance.now();
-      await c(["pods", "-q"]);
-      await c(["ps", "-a", "-q"]);
-      await c(["inspectp", ...made[side]!]);
-      await c(["inspect", ...(await c(["ps", "-q"])).split("\n")]);
+      const timed = async (what: string, args: string[]) => {
+        const t = performance.now();
+        const out = await c(args);
+        (pollSteps[side]![what] ??= []).push(performance.now() - t);
+        return out;
+      };
+      await timed("pods", ["pods", "-q"]);
+      await timed("ps -a", ["ps", "-a", "-q"]);
+      await timed("inspectp", ["inspectp", ...made[side]!]);
+      const running = await timed("ps", ["ps", "-q"]);
+      await timed("inspect", ["inspect", ...running.split("\n")]);
       polls[side]!.push(performance.now() - t0);
     }
   }
   const bp = median(polls.berth!);
   const cp = median(polls.containerd!);
   console.log(`status polling of ${podCount} pods (pods, ps -a, inspectp all, inspect all; 5 rounds): berthd ${bp.toFixed(0)} ms, containerd ${cp.toFixed(0)} ms, ratio ${(bp / cp).toFixed(2)}`);
+  console.log(`  by call, medians (berthd / containerd, ms): ${Object.keys(pollSteps.berth!).map((v) => `${v} ${median(pollSteps.berth![v]!).toFixed(0)}/${median(pollSteps.containerd![v]!).toFixed(0)}`).join(", ")}`);
   for (const side of order) for (const pod of made[side]!) await sides[side].c(["rmp", "-f", pod]);
 } finally {
   for (const p of procs) await stopPid(p.pid, 5_000).catch(() => {});

@@ -19,7 +19,7 @@ import { mountAll, unmountAll } from "../snapshots/mount.ts";
 import { mountIdmapped } from "./idmapped-rootfs.ts";
 import { clearVolatileMarkers, volatileOverlays } from "../snapshots/overlay.ts";
 import { ATTACH, AttachClient, type AttachHandlers } from "../monitor/attach.ts";
-import { consoleSocketPath, findBinary, monitorAlive, readMonitorEvents, readStatus, spawnMonitor, type MonitorStatus } from "../monitor/monitor.ts";
+import { consoleSocketPath, findBinary, monitorAlive, monitorEventsSize, readMonitorEvents, readStatus, spawnMonitor, type MonitorStatus } from "../monitor/monitor.ts";
 import type { Engine } from "./engine.ts";
 import { findImage } from "./images.ts";
 import { generateName } from "./names.ts";
@@ -267,8 +267,13 @@ function endedView(st: MonitorStatus | undefined): Partial<Container> {
  * The monitor's events past the offset recorded, as engine events, and the offset moved past
  * them, in one write transaction: the offset is read inside it, never from `c`, which a caller
  * may have read before another reconcile (in this process or another) imported the same lines.
+ * Most reconciles find nothing new: a stat against `c`'s offset says so without the transaction
+ * (the recorded offset is never behind a record read earlier; a restarted monitor's new file
+ * smaller than a stale offset waits for the next reconcile, and an exit is always collected
+ * from a record read under the container's lock).
  */
 function importMonitorEvents(e: Engine, c: Container, dir: string): void {
+  if (monitorEventsSize(dir) <= c.monitorEventsOffset) return;
   e.meta.write(() => {
     let from: number;
     try {

@@ -2,7 +2,7 @@
 // spawning it, the sync socket it answers on, and reading what it records in the container's
 // runtime directory (status.json, events.jsonl). The protocol is documented in the C file's
 // header; this file and attach.ts are its only other speakers.
-import { closeSync, existsSync, readFileSync, readSync, writeSync } from "node:fs";
+import { closeSync, existsSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BerthError, internal } from "../sys/errdefs.ts";
 import { processAlive, processStartTime } from "../sys/proc.ts";
@@ -233,6 +233,11 @@ export function readStatus(dir: string): MonitorStatus | undefined {
 /** Whether the monitor that wrote `s` still runs (same pid, same start time, not a zombie). */
 export function monitorAlive(s: MonitorStatus): boolean {
   return s.monitorPid > 0 && s.monitorStart > 0 && processAlive(s.monitorPid, s.monitorStart);
+}
+
+/** How many bytes of events the monitor has appended (0 before its first): one stat, no read. */
+export function monitorEventsSize(dir: string): number {
+  return statSync(join(dir, "events.jsonl"), { throwIfNoEntry: false })?.size ?? 0;
 }
 
 /** Events the monitor appended after byte `offset` of events.jsonl; returns them and the new offset. */
