@@ -25,6 +25,8 @@ export function eventLine(ev: EventRecord): string {
   return `${t} ${ev.type} ${ev.action} ${ev.actor}${attrs ? ` (${attrs})` : ""}`;
 }
 
+const fuzzy = (ev: EventRecord, v: string) => ev.actor.startsWith(v) || (ev.attributes.name ?? "").startsWith(v);
+
 /** docker events --filter: key=value, keys ANDed, values of one key ORed. */
 export function eventFilter(filters: string[]): (ev: EventRecord) => boolean {
   const by = new Map<string, string[]>();
@@ -37,10 +39,11 @@ export function eventFilter(filters: string[]): (ev: EventRecord) => boolean {
     switch (k) {
       case "type": return ev.type === v;
       case "event": case "action": return ev.action === v || ev.action.startsWith(`${v}:`);
-      case "container": return ev.type === "container" && (ev.actor.startsWith(v) || ev.attributes.name === v);
+      // docker's FuzzyMatch: the id or the name, whole or any prefix of it.
+      case "container": return ev.type === "container" && fuzzy(ev, v);
       case "image": return ev.attributes.image === v || (ev.type === "image" && (ev.actor === v || ev.attributes.name === v));
-      case "volume": return ev.type === "volume" && ev.actor === v;
-      case "network": return ev.type === "network" && (ev.actor === v || ev.attributes.name === v);
+      case "volume": return ev.type === "volume" && fuzzy(ev, v);
+      case "network": return ev.type === "network" && fuzzy(ev, v);
       case "label": {
         const i = v.indexOf("=");
         return i < 0 ? v in ev.attributes : ev.attributes[v.slice(0, i)] === v.slice(i + 1);
