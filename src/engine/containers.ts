@@ -192,11 +192,15 @@ export async function getContainer(e: Engine, ref: string): Promise<Container> {
 
 export interface ListOptions {
   all?: boolean;
+  /** Only the records this keeps, judged on the stored record before its reconcile (what its spec
+   * says: a pod's infra container, a pod's member), so the others are not reconciled at all. */
+  where?: (c: Container) => boolean;
 }
 
 export async function listContainers(e: Engine, o: ListOptions = {}): Promise<Container[]> {
   const out: Container[] = [];
   for (const r of e.containers.list()) {
+    if (o.where && !o.where(asContainer(r))) continue;
     const c = await reconcile(e, asContainer(r));
     if (o.all || RUNNING.has(c.state)) out.push(c);
   }

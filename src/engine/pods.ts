@@ -114,13 +114,12 @@ export async function getPod(e: Engine, id: string): Promise<Pod> {
 
 /** Every pod; `network: false` leaves out the address and netns path (a list needs neither). */
 export async function listPods(e: Engine, o: { network?: boolean } = {}): Promise<Pod[]> {
-  const all = await listContainers(e, { all: true });
-  return Promise.all(all.filter(isPod).map((c) => podView(e, c, o)));
+  return Promise.all((await listContainers(e, { all: true, where: isPod })).map((c) => podView(e, c, o)));
 }
 
 /** The pod's containers (not its infra container). */
 export async function podMembers(e: Engine, podId: string): Promise<Container[]> {
-  return (await listContainers(e, { all: true })).filter((c) => c.spec.pod === podId);
+  return listContainers(e, { all: true, where: (c) => c.spec.pod === podId });
 }
 
 export async function runPod(e: Engine, r: PodRunSpec): Promise<Pod> {

@@ -141,7 +141,7 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
 
     ListContainers: unary(async (req) => {
       const f = req.filter;
-      const all = (await listContainers(e, { all: true })).filter((c) => c.spec.pod);
+      const all = await listContainers(e, { all: true, where: (c) => !!c.spec.pod });
       const items = all.filter((c) => {
         if (f?.id && !c.id.startsWith(f.id)) return false;
         if (f?.pod_sandbox_id && !c.spec.pod!.startsWith(f.pod_sandbox_id)) return false;
@@ -190,7 +190,7 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
 
     ListContainerStats: unary(async (req) => {
       const f = req.filter;
-      const list = (await listContainers(e, { all: false })).filter((c) => c.spec.pod && (!f?.id || c.id.startsWith(f.id)) && (!f?.pod_sandbox_id || c.spec.pod.startsWith(f.pod_sandbox_id)) && matchesLabels(criContainerOf(c).labels ?? {}, f?.label_selector));
+      const list = await listContainers(e, { all: false, where: (c) => !!c.spec.pod && (!f?.id || c.id.startsWith(f.id)) && (!f?.pod_sandbox_id || c.spec.pod.startsWith(f.pod_sandbox_id)) && matchesLabels(criContainerOf(c).labels ?? {}, f?.label_selector) });
       return { stats: await Promise.all(list.map((c) => stats.container(c))) };
     }),
 
