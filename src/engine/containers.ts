@@ -19,6 +19,7 @@ import { mountAll, unmountAll } from "../snapshots/mount.ts";
 import { mountIdmapped } from "./idmapped-rootfs.ts";
 import { clearVolatileMarkers, volatileOverlays } from "../snapshots/overlay.ts";
 import { ATTACH, AttachClient, type AttachHandlers } from "../monitor/attach.ts";
+import { initLayer } from "./init-layer.ts";
 import { consoleSocketPath, findBinary, monitorAlive, monitorEventsSize, readMonitorEvents, readStatus, spawnMonitor, type MonitorStatus } from "../monitor/monitor.ts";
 import type { Engine } from "./engine.ts";
 import { findImage } from "./images.ts";
@@ -157,7 +158,8 @@ export async function createContainer(e: Engine, spec: ContainerSpec): Promise<C
     }
   }
   try {
-    await timed("engine", "snapshot", `prepare the container's snapshot ${key}`, () => sn.prepare(key, chainID === "" ? undefined : chainID, { labels: { "berth.container": id } }));
+    const parent = await timed("engine", "snapshot", "the image's init layer (its mount points)", () => initLayer(sn, chainID, e.tmp));
+    await timed("engine", "snapshot", `prepare the container's snapshot ${key}`, () => sn.prepare(key, parent === "" ? undefined : parent, { labels: { "berth.container": id } }));
   } catch (err) {
     e.containers.delete(id);
     for (const n of made) removeVolume(e, n, { force: true });

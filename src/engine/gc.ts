@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { processAlive, processStartTime } from "../sys/proc.ts";
 import { LeaseManager } from "../metadata/leases.ts";
 import { unmountAll } from "../snapshots/mount.ts";
+import { initLayerKey } from "./init-layer.ts";
 import type { Engine } from "./engine.ts";
 import { readImage } from "./images.ts";
 
@@ -66,7 +67,9 @@ export async function collectEngineGarbage(e: Engine): Promise<EngineGCResult> {
   const roots = new Set<string>();
   for (const rec of e.images.list()) {
     const r = await readImage(e, rec).catch(() => undefined);
-    for (const c of chainIDs(r?.configDoc.rootfs?.diff_ids ?? [])) roots.add(c);
+    const chains = chainIDs(r?.configDoc.rootfs?.diff_ids ?? []);
+    for (const c of chains) roots.add(c);
+    if (chains.length) roots.add(initLayerKey(chains[chains.length - 1]!)); // kept with its image
   }
   for (const c of e.containers.list()) roots.add(c.snapshotKey);
   // Leases that lapsed were dropped by collectGarbage above; the rest protect their snapshots.

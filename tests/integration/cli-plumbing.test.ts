@@ -71,7 +71,12 @@ describe.if(ready)("snapshots and tasks", () => {
     const root = rows.find((r) => r[0] === `container-${id}`)!;
     expect(root).toBeDefined();
     expect(root[2]).toBe("Active");
-    const layer = rows.find((r) => r[0] === root[1])!;
+    // Its parent is the image's init layer (the mount points berth binds over), on the layer.
+    const init = rows.find((r) => r[0] === root[1])!;
+    expect(init[0]).toMatch(/^sha256:[0-9a-f]{64}-init$/);
+    expect(init[2]).toBe("Committed");
+    const layer = rows.find((r) => r[0] === init[1])!;
+    expect(layer[0]).toBe(init[0]!.slice(0, -"-init".length));
     expect(layer[layer.length - 1]).toBe("Committed");
     const json = JSON.parse(await cli.ok(["snapshots", "ls", "--format", "json"])) as { key: string; kind: string; container?: string }[];
     expect(json.find((s) => s.key === `container-${id}`)).toMatchObject({ kind: "active", container: id });
@@ -79,9 +84,11 @@ describe.if(ready)("snapshots and tasks", () => {
     const tree = (await cli.ok(["snapshots", "tree"])).split("\n");
     const at = tree.indexOf(` ${layer[0]}`);
     expect(at).toBeGreaterThanOrEqual(0);
-    expect(tree).toContain(`  \\_ container-${id} (container ${id.slice(0, 12)})`);
-    const treeJson = JSON.parse(await cli.ok(["snapshots", "tree", "--format", "json"])) as { key: string; children: { key: string }[] }[];
-    expect(treeJson.find((n) => n.key === layer[0])!.children.map((c) => c.key)).toContain(`container-${id}`);
+    expect(tree[at + 1]).toBe(`  \\_ ${init[0]}`);
+    expect(tree).toContain(`    \\_ container-${id} (container ${id.slice(0, 12)})`);
+    const treeJson = JSON.parse(await cli.ok(["snapshots", "tree", "--format", "json"])) as { key: string; children: { key: string; children: { key: string }[] }[] }[];
+    const initNode = treeJson.find((n) => n.key === layer[0])!.children.find((c) => c.key === init[0])!;
+    expect(initNode.children.map((c) => c.key)).toContain(`container-${id}`);
 
     const usage = JSON.parse(await cli.ok(["snapshots", "usage", "--format", "json", layer[0]!])) as { key: string; size: number; inodes: number }[];
     // The layer holds the static busybox and a link per applet.
