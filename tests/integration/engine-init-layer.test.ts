@@ -2,12 +2,15 @@
 // per image in a committed snapshot under the containers' own layers, for those the image lacks —
 // on real containers: what the layer holds for images with and without the files (a symlinked
 // /etc, a symlinked resolv.conf, no /proc), that a container's layer stays empty, that /etc keeps
-// the image's owner and mode, and that two first containers of an image made at once share one.
+// the image's owner and mode, that two first containers of an image made at once share one, and
+// that a create killed with SIGKILL (at any point, and while it makes the layer) leaves nothing the
+// next prune does not collect.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cli, BERTH } from "./cli-helpers.ts";
 import { mustRun } from "../helpers/run-command.ts";
+import { mountsUnder } from "../helpers/leftovers.ts";
 
 const busybox = "/bin/busybox";
 const ready = process.getuid?.() === 0 && existsSync(BERTH) && existsSync(busybox) && Bun.which("umoci") !== null;
@@ -54,7 +57,8 @@ const tree = (dir: string): string[] => {
   return out;
 };
 
-const initKeys = async () => (JSON.parse(await cli.ok(["snapshots", "ls", "--format", "json"])) as { key: string }[]).map((s) => s.key).filter((k) => k.endsWith("-init"));
+// Committed init layers (not the "extract-<pid>-… <key>" snapshot a create makes one in).
+const initKeys = async () => (JSON.parse(await cli.ok(["snapshots", "ls", "--format", "json"])) as { key: string }[]).map((s) => s.key).filter((k) => /^sha256:[0-9a-f]{64}-init$/.test(k));
 
 beforeAll(async () => {
   if (!ready) return;
@@ -127,16 +131,75 @@ describe.if(ready)("the init layer", () => {
     await cli.ok(["rm", "-f", id]);
   });
 
+  test("the first create of an image killed with SIGKILL at any point: the next prune collects what it left; the image still runs", async () => {
+    const delays = [5, 10, 20, 30, 45, 60, 90];
+    for (const [i, delay] of delays.entries()) {
+      await image(`killed${i}:1`, (r) => {
+        mkdirSync(join(r, "etc"));
+        writeFileSync(join(r, "etc/which"), `${i}\n`); // a layer of its own: its first create makes the init layer
+      });
+      const p = Bun.spawn(cli.argv(["create", "--network", "none", `killed${i}:1`, "true"]), { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
+      await Bun.sleep(delay);
+      p.kill("SIGKILL");
+      await p.exited;
+    }
+    await cli.ok(["system", "prune", "-f"]);
+    expect(mountsUnder(cli.root)).toEqual([]);
+    const keys = (JSON.parse(await cli.ok(["snapshots", "ls", "--format", "json"])) as { key: string }[]).map((x) => x.key);
+    expect(keys.filter((k) => k.startsWith("extract-"))).toEqual([]);
+    expect(readdirSync(join(cli.root, "tmp")).filter((n) => n.startsWith("apply-"))).toEqual([]);
+    for (const i of delays.keys()) expect(await cli.ok(["run", "--rm", "--network", "none", `killed${i}:1`, "cat", "/etc/which"])).toBe(`${i}\n`);
+  });
+
+  test("a create killed while its init layer is mounted: the next prune undoes the mount and the snapshot; the image still runs", async () => {
+    // Watched for: the create's temporary mount point (root/tmp/apply-<pid>-init-*), then the
+    // create is stopped and killed, before it can finish; tried on new images until it is caught.
+    let caught = 0;
+    const tmp = join(cli.root, "tmp");
+    for (let i = 0; i < 15 && caught < 2; i++) {
+      await image(`mid${i}:1`, (r) => {
+        mkdirSync(join(r, "etc"));
+        writeFileSync(join(r, "etc/which"), `mid${i}\n`);
+      });
+      const p = Bun.spawn(cli.argv(["create", "--network", "none", `mid${i}:1`, "true"]), { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
+      const mark = `apply-${p.pid}-init-`;
+      const t0 = Date.now();
+      for (let n = 1; p.exitCode === null && Date.now() - t0 < 5000; n++) {
+        if (n % 50 === 0) await Bun.sleep(0); // the event loop finishes the spawn and sees the exit
+        const dir = existsSync(tmp) ? readdirSync(tmp).find((x) => x.startsWith(mark)) : undefined;
+        if (dir) {
+          p.kill("SIGSTOP");
+          // Caught if stopped before it removed its mount point: its temporary snapshot is
+          // there, and its mount may be (between the mount and the unmount).
+          if (existsSync(join(tmp, dir))) caught++;
+          break;
+        }
+      }
+      p.kill("SIGKILL");
+      await p.exited;
+    }
+    expect(caught).toBeGreaterThan(0);
+    await cli.ok(["system", "prune", "-f"]);
+    expect(mountsUnder(cli.root)).toEqual([]);
+    expect(readdirSync(tmp).filter((n) => n.startsWith("apply-"))).toEqual([]);
+    const keys = (JSON.parse(await cli.ok(["snapshots", "ls", "--format", "json"])) as { key: string }[]).map((x) => x.key);
+    expect(keys.filter((k) => k.startsWith("extract-"))).toEqual([]);
+    for (let i = 0; existsSync(join(cli.dir, `layout-mid${i}-1`)); i++) {
+      expect(await cli.ok(["run", "--rm", "--network", "none", `mid${i}:1`, "cat", "/etc/which"])).toBe(`mid${i}\n`);
+    }
+  });
+
   test("two first containers of an image made at once share one init layer; rmi and prune take it with the image", async () => {
+    const before = (await initKeys()).length;
     await cli.ok(["tag", "bare:1", "twin:1"]); // the same image by another name: the same init layer
     expect((await cli.run(["run", "--rm", "--network", "none", "twin:1", "true"])).code).toBe(0);
+    expect((await initKeys()).length).toBe(before);
     await image("fresh:1", (r) => mkdirSync(join(r, "etc")));
     const made = await Promise.all([0, 1, 2].map(() => cli.run(["create", "--network", "none", "fresh:1", "true"])));
     for (const m of made) expect(m.code).toBe(0);
-    const before = (await initKeys()).length;
-    expect(before).toBe(4); // bare (twin), has, etclink, fresh
+    expect((await initKeys()).length).toBe(before + 1);
     await cli.ok(["rm", ...made.map((m) => m.stdout.trim())]);
     await cli.ok(["rmi", "fresh:1"]);
-    expect((await initKeys()).length).toBe(3);
+    expect((await initKeys()).length).toBe(before);
   });
 });
