@@ -15,12 +15,11 @@
 // A symlink where one of the paths should be is left alone: berth-init resolves it inside the
 // container, as before. The mount is volatile: a committed init layer that a host crash left
 // without a file only means that berth-init makes that file again, as it would without it.
-import { closeSync, constants, lstatSync, mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { closeSync, constants, lstatSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { Snapshotter } from "../snapshots/types.ts";
-import { mountAll, unmountAll } from "../snapshots/mount.ts";
+import { buildSnapshot, exists } from "../snapshots/apply-layers.ts";
 import { volatileOverlays } from "../snapshots/overlay.ts";
-import { isBerthError } from "../sys/errdefs.ts";
 
 const DIRS = ["proc", "sys", "dev"];
 const ETC_FILES = ["hostname", "hosts", "resolv.conf"];
@@ -36,38 +35,10 @@ export const initLayerKey = (chainID: string) => `${chainID}-init`;
 export async function initLayer(sn: Snapshotter, chainID: string, workDir: string): Promise<string> {
   if (sn.name !== "overlay" || chainID === "") return chainID;
   const key = initLayerKey(chainID);
-  const have = await sn.stat(key).catch((e: unknown) => {
-    if (isBerthError(e, "NotFound")) return undefined;
-    throw e;
-  });
-  if (have) return key;
-  // "extract-<pid>-": the name the snapshot GC leaves alone while its maker lives.
-  const tmp = `extract-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)} ${key}`;
-  const mounts = volatileOverlays(await sn.prepare(tmp, chainID, { labels: { "berth.init-layer": chainID } }));
-  // "apply-<pid>-": the mount point collectDeadOwners undoes when its maker was killed.
-  const target = mkdtempSync(join(workDir, `apply-${process.pid}-init-`));
-  try {
-    mountAll(mounts, target);
-    try {
-      makeMountPoints(target);
-    } finally {
-      unmountAll(target, { detach: true });
-    }
-    // Committed even when empty (the image had them all): the next container finds it at once.
-    try {
-      await sn.commit(key, tmp);
-    } catch (e) {
-      // Another berth process made it first: use theirs.
-      if (!isBerthError(e, "AlreadyExists")) throw e;
-      await sn.remove(tmp);
-    }
-    return key;
-  } catch (e) {
-    await sn.remove(tmp).catch(() => {});
-    throw e;
-  } finally {
-    rmSync(target, { recursive: true, force: true }); // the empty mount point
-  }
+  if (await exists(sn, key)) return key;
+  // Committed even when empty (the image had them all): the next container finds it at once.
+  await buildSnapshot(sn, key, chainID, workDir, makeMountPoints, { labels: { "berth.init-layer": chainID }, mounts: volatileOverlays, what: "init" });
+  return key;
 }
 
 /** Creates under `root` the mount points it lacks; returns how many. */

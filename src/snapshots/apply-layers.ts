@@ -10,7 +10,7 @@ import { digestOf } from "../content/digest.ts";
 import { isBerthError } from "../sys/errdefs.ts";
 import type { UnpackResult } from "../image/unpack.ts";
 import { mountAll, unmountAll } from "./mount.ts";
-import type { Snapshotter } from "./types.ts";
+import type { Mount, Snapshotter } from "./types.ts";
 
 export interface LayerToApply {
   /** From the image config's rootfs.diff_ids: the layer is verified against it. */
@@ -45,30 +45,56 @@ export async function applyLayer(
   layer: LayerToApply,
   workDir: string,
 ): Promise<UnpackResult | undefined> {
-  const have = await sn.stat(chain).catch((e: unknown) => {
+  if (await exists(sn, chain)) return undefined;
+  return buildSnapshot(sn, chain, parent, workDir, async (root) => {
+    // Loaded on the first unpack only: a container's start over layers already unpacked
+    // (the common case) never reads a tar.
+    const { unpackLayer } = await import("../image/unpack.ts");
+    return unpackLayer(root, await layer.data(), { expectedDiffID: layer.diffID });
+  }, { labels: { "containerd.io/snapshot.ref": chain } });
+}
+
+/** Whether snapshot `key` exists. */
+export async function exists(sn: Snapshotter, key: string): Promise<boolean> {
+  const have = await sn.stat(key).catch((e: unknown) => {
     if (isBerthError(e, "NotFound")) return undefined;
     throw e;
   });
-  if (have) return undefined;
-  const key = `extract-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)} ${chain}`;
-  const mounts = await sn.prepare(key, parent, { labels: { "containerd.io/snapshot.ref": chain } });
-  // The owner's pid in the name: a berth killed mid-unpack leaves a mount the next GC can undo.
-  const target = mkdtempSync(join(workDir, `apply-${process.pid}-`));
+  return have !== undefined;
+}
+
+/**
+ * Make committed snapshot `name` on `parent`: a temporary active snapshot ("extract-<pid>-…",
+ * which the snapshot GC leaves alone while this process lives) mounted on a temporary directory
+ * under `workDir` ("apply-<pid>-…", which collectDeadOwners unmounts after a kill), filled by
+ * `fill`, unmounted, committed. If another process commits `name` first, theirs is kept. Every
+ * mount is undone and the temporary snapshot removed before returning, also on failure.
+ */
+export async function buildSnapshot<T>(
+  sn: Snapshotter,
+  name: string,
+  parent: string | undefined,
+  workDir: string,
+  fill: (root: string) => Promise<T> | T,
+  o: { labels?: Record<string, string>; mounts?: (m: Mount[]) => Mount[]; /** in the mount point's name */ what?: string } = {},
+): Promise<T> {
+  const key = `extract-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)} ${name}`;
+  const prepared = await sn.prepare(key, parent, o.labels ? { labels: o.labels } : {});
+  const mounts = o.mounts ? o.mounts(prepared) : prepared;
+  // The owner's pid in the name: a berth killed mid-fill leaves a mount the next GC can undo.
+  const target = mkdtempSync(join(workDir, `apply-${process.pid}-${o.what ? `${o.what}-` : ""}`));
   try {
-    let result: UnpackResult;
+    let result: T;
     mountAll(mounts, target);
     try {
-      // Loaded on the first unpack only: a container's start over layers already unpacked
-      // (the common case) never reads a tar.
-      const { unpackLayer } = await import("../image/unpack.ts");
-      result = await unpackLayer(target, await layer.data(), { expectedDiffID: layer.diffID });
+      result = await fill(target);
     } finally {
       unmountAll(target, { detach: true });
     }
     try {
-      await sn.commit(chain, key);
+      await sn.commit(name, key);
     } catch (e) {
-      // Another unpack of the same image committed it first: use theirs.
+      // Another berth process committed it first: use theirs.
       if (!isBerthError(e, "AlreadyExists")) throw e;
       await sn.remove(key);
     }
