@@ -156,7 +156,7 @@ describe.if(ready)("the init layer", () => {
     // create is stopped and killed, before it can finish; tried on new images until it is caught.
     let caught = 0;
     const tmp = join(cli.root, "tmp");
-    for (let i = 0; i < 15 && caught < 2; i++) {
+    for (let i = 0; i < 30 && caught < 2; i++) {
       await image(`mid${i}:1`, (r) => {
         mkdirSync(join(r, "etc"));
         writeFileSync(join(r, "etc/which"), `mid${i}\n`);
