@@ -3,10 +3,10 @@
 // /proc, /sys, /dev — made once in a committed snapshot between the image's top layer and the
 // containers' writable layers, for those the image does not have. Without it, berth-init makes
 // them at each start in the container's own layer: a copy-up of /etc and three new files, and as
-// many removals when the layer goes, ~2 ms of a `run --rm` on this host's ext4 (measured A/B:
-// an image that has the files against one that has not). What a container writes is unchanged:
-// its layer holds only its own changes, which `diff` and `commit` read, and the mount points
-// stay under mounts for the container's whole life, as docker's do.
+// many removals when the layer goes (`run --rm` on this host's ext4, A/B on fresh roots: 41.3 →
+// 40.4 ms). What a container writes is unchanged: its layer holds only its own changes (what the
+// Docker API's changes endpoint reads), and the mount points stay under mounts for the
+// container's whole life, as docker's do.
 //
 // Only the overlay snapshotter gets one (the native one copies whole trees: an extra layer
 // would be an extra copy). The layer is made by mounting a new snapshot over the image and
