@@ -141,10 +141,9 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
 
     ListContainers: unary(async (req) => {
       const f = req.filter;
-      const all = await listContainers(e, { all: true, where: (c) => !!c.spec.pod });
-      const items = all.filter((c) => {
-        if (f?.id && !c.id.startsWith(f.id)) return false;
-        if (f?.pod_sandbox_id && !c.spec.pod!.startsWith(f.pod_sandbox_id)) return false;
+      // The id and the pod are the record's for good: judged before the reconcile; the state after.
+      const where = (c: Container) => !!c.spec.pod && (!f?.id || c.id.startsWith(f.id)) && (!f?.pod_sandbox_id || c.spec.pod.startsWith(f.pod_sandbox_id));
+      const items = (await listContainers(e, { all: true, where })).filter((c) => {
         const cc = criContainerOf(c);
         if (f?.state && cc.state !== f.state.state) return false;
         return matchesLabels(cc.labels ?? {}, f?.label_selector);
