@@ -221,22 +221,34 @@ export async function reconcile(e: Engine, c: Container): Promise<Container> {
   const st = readStatus(dir);
   if (st && monitorAlive(st) && st.state !== "exited") {
     importMonitorEvents(e, c, dir);
-    const u: ContainerUpdate = {};
-    if (st.pid !== c.pid && st.pid > 0) u.pid = st.pid;
-    if (st.restartCount !== c.restartCount) {
-      u.restartCount = st.restartCount;
-      // docker: a restarted container's health check starts over (its log is kept).
-      const h = c.health as { status: string; failingStreak: number } | undefined;
-      if (h) u.health = { ...h, status: "starting", failingStreak: 0 };
-    }
-    const state = st.state === "restarting" ? "restarting" : c.state === "paused" ? "paused" : "running";
-    if (state !== c.state) u.state = state;
-    if (st.state === "running" && st.startedAt && (!c.startedAt || Date.parse(st.startedAt) > c.startedAt.getTime() + 1)) u.startedAt = new Date(Date.parse(st.startedAt));
-    if (Object.keys(u).length) {
+    const running = st;
+    // What the monitor's record changes in `r`: a restart (pid, count, the health check starting
+    // over), restarting or running again, the start time.
+    const changes = (r: Container): ContainerUpdate => {
+      const u: ContainerUpdate = {};
+      if (running.pid !== r.pid && running.pid > 0) u.pid = running.pid;
+      if (running.restartCount !== r.restartCount) {
+        u.restartCount = running.restartCount;
+        // docker: a restarted container's health check starts over (its log is kept).
+        const h = r.health as { status: string; failingStreak: number } | undefined;
+        if (h) u.health = { ...h, status: "starting", failingStreak: 0 };
+      }
+      const state = running.state === "restarting" ? "restarting" : r.state === "paused" ? "paused" : "running";
+      if (state !== r.state) u.state = state;
+      if (running.state === "running" && running.startedAt && (!r.startedAt || Date.parse(running.startedAt) > r.startedAt.getTime() + 1)) u.startedAt = new Date(Date.parse(running.startedAt));
+      return u;
+    };
+    if (Object.keys(changes(c)).length === 0) return c;
+    // Written from the record as it is now, in one transaction: `c` may be older than another
+    // process's pause, health result or reconcile (listContainers reads every record first).
+    return e.meta.write(() => {
+      const fresh = asContainer(e.containers.get(c.id));
+      if (!RUNNING.has(fresh.state)) return fresh; // ended and collected meanwhile
+      const u = changes(fresh);
+      if (Object.keys(u).length === 0) return fresh;
       e.containers.update(c.id, u);
       return asContainer(e.containers.get(c.id));
-    }
-    return c;
+    });
   }
   // Ended (or its monitor is gone): collect it, unless another berth process holds its lock
   // (that one is starting, stopping or cleaning it right now).

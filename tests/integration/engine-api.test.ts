@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Engine, type EngineOptions } from "../../src/engine/engine.ts";
 import {
-  cleanupContainer, createContainer, getContainer, killContainer, listContainers, removeContainer, renameContainer,
+  cleanupContainer, createContainer, getContainer, killContainer, listContainers, pauseContainer, removeContainer, renameContainer, unpauseContainer,
   reconcile, startContainer, stopContainer, waitContainer, StartError, type Container,
 } from "../../src/engine/containers.ts";
 import { readLogs } from "../../src/engine/logs.ts";
@@ -105,6 +105,26 @@ describe.if(ready)("the engine core as a library", () => {
     const seen = e.eventLog.list().filter((ev) => ev.actor === c.id).map((ev) => ev.action);
     expect(seen).toEqual(["create", "start", "die", "restart", "start", "die"]);
     await removeContainer(e, c.id);
+  });
+
+  test("a reconcile from a stale record does not undo what happened since (a pause after a restart)", async () => {
+    // The first run exits at once and the monitor restarts it after its 100 ms back-off; the
+    // second runs on. A record read during the back-off says "restarting"; by the time it is
+    // reconciled the container runs again and was paused: it must stay paused.
+    const c = await createContainer(e, { image: "busybox", command: ["sh", "-c", "if [ -e /ran ]; then sleep 30; else touch /ran; exit 3; fi"], network: { mode: "none" }, restart: { name: "on-failure", maximumRetryCount: 1 } });
+    await startContainer(e, c.id);
+    const status = () => JSON.parse(readFileSync(join(runroot, "containers", c.id, "status.json"), "utf8")) as { state: string; restartCount: number };
+    for (let i = 0; i < 300 && status().state !== "restarting"; i++) await Bun.sleep(5);
+    expect(status().state).toBe("restarting");
+    const stale = await getContainer(e, c.id); // reconciled now: "restarting"
+    expect(stale.state).toBe("restarting");
+    for (let i = 0; i < 300 && !(status().state === "running" && status().restartCount === 1); i++) await Bun.sleep(10);
+    expect(await getContainer(e, c.id)).toMatchObject({ state: "running", restartCount: 1 });
+    await pauseContainer(e, c.id);
+    expect((await reconcile(e, stale)).state).toBe("paused");
+    expect(e.containers.get(c.id).state).toBe("paused");
+    await unpauseContainer(e, c.id);
+    await removeContainer(e, c.id, { force: true });
   });
 
   test("errors are typed: a missing image, a bad spec, a command that is not there", async () => {
