@@ -41,9 +41,8 @@ export async function initLayer(sn: Snapshotter, chainID: string, workDir: strin
   return key;
 }
 
-/** Creates under `root` the mount points it lacks; returns how many. */
-function makeMountPoints(root: string): number {
-  let made = 0;
+/** Creates under `root` the mount points it lacks. */
+function makeMountPoints(root: string): void {
   const kind = (p: string) => {
     try {
       return lstatSync(p);
@@ -51,23 +50,13 @@ function makeMountPoints(root: string): number {
       return undefined;
     }
   };
-  for (const d of DIRS) {
-    if (kind(join(root, d))) continue;
-    mkdirSync(join(root, d), { mode: 0o755 });
-    made++;
-  }
+  for (const d of DIRS) if (!kind(join(root, d))) mkdirSync(join(root, d), { mode: 0o755 });
   const etc = join(root, "etc");
   const st = kind(etc);
-  if (st && !st.isDirectory()) return made; // a symlink (or a file): not followed from the host
-  if (!st) {
-    mkdirSync(etc, { mode: 0o755 });
-    made++;
-  }
+  if (st && !st.isDirectory()) return; // a symlink (or a file): not followed from the host
+  if (!st) mkdirSync(etc, { mode: 0o755 });
   for (const f of ETC_FILES) {
     const p = join(etc, f);
-    if (kind(p)) continue;
-    closeSync(openSync(p, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, 0o644));
-    made++;
+    if (!kind(p)) closeSync(openSync(p, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, 0o644));
   }
-  return made;
 }

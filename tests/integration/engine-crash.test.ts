@@ -72,8 +72,7 @@ describe.if(ready)("concurrency", () => {
       expect(r.stderr).toContain('the container name "/only" is already in use');
     }
     await cli.ok(["rm", "only"]);
-    // No snapshot of the losers is left: the image's layer and its init layer (which the eight
-    // raced to make: one committed it, the others removed theirs).
+    // No snapshot of the losers is left: only the image's layer and its init layer.
     const snaps = ls(join(cli.root, "snapshots/overlay/snapshots"));
     expect(snaps.length).toBe(2);
     const keys = (JSON.parse(await cli.ok(["snapshots", "ls", "--format", "json"])) as { key: string }[]).map((x) => x.key).sort();

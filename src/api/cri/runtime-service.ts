@@ -14,6 +14,10 @@ import { unary, unimplemented } from "./grpc-edge.ts";
 
 const CNI_DIR = process.env.BERTH_CNI_PATH ?? "/usr/lib/cni";
 
+/** A list filter's id and pod sandbox id (ListContainers', ListContainerStats'), on a pod's member. */
+const podMemberWhere = (f: { id?: string; pod_sandbox_id?: string } | null | undefined) => (c: Container): boolean =>
+  !!c.spec.pod && (!f?.id || c.id.startsWith(f.id)) && (!f?.pod_sandbox_id || c.spec.pod.startsWith(f.pod_sandbox_id));
+
 /** A CRI container (one that belongs to a pod) by id or unique prefix; NotFound names the id. */
 async function criContainer(e: Engine, id: string, field = "container_id"): Promise<Container> {
   if (!id) throw invalidArgument(`${field} is empty`, field);
@@ -142,8 +146,7 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
     ListContainers: unary(async (req) => {
       const f = req.filter;
       // The id and the pod are the record's for good: judged before the reconcile; the state after.
-      const where = (c: Container) => !!c.spec.pod && (!f?.id || c.id.startsWith(f.id)) && (!f?.pod_sandbox_id || c.spec.pod.startsWith(f.pod_sandbox_id));
-      const items = (await listContainers(e, { all: true, where })).filter((c) => {
+      const items = (await listContainers(e, { all: true, where: podMemberWhere(f) })).filter((c) => {
         const cc = criContainerOf(c);
         if (f?.state && cc.state !== f.state.state) return false;
         return matchesLabels(cc.labels ?? {}, f?.label_selector);
@@ -189,7 +192,8 @@ export function runtimeService(e: Engine, streaming: StreamingServer): Partial<R
 
     ListContainerStats: unary(async (req) => {
       const f = req.filter;
-      const list = await listContainers(e, { all: false, where: (c) => !!c.spec.pod && (!f?.id || c.id.startsWith(f.id)) && (!f?.pod_sandbox_id || c.spec.pod.startsWith(f.pod_sandbox_id)) && matchesLabels(criContainerOf(c).labels ?? {}, f?.label_selector) });
+      const member = podMemberWhere(f);
+      const list = await listContainers(e, { all: false, where: (c) => member(c) && matchesLabels(criContainerOf(c).labels ?? {}, f?.label_selector) });
       return { stats: await Promise.all(list.map((c) => stats.container(c))) };
     }),
 
